@@ -1,0 +1,90 @@
+using System.CommandLine;
+using System.Reflection;
+
+namespace Alex.Cli;
+
+/// <summary>
+/// The `alex` command tree. Each feature lives in its own *Command.cs file and adds one line here.
+/// Exit codes: 0 success, 1 the job failed (a check found problems, a command was refused),
+/// 2 bad usage or bad input files, 130 interrupted.
+/// </summary>
+internal static class AlexCommandLine
+{
+    public const int ExitOk = 0;
+    public const int ExitFailed = 1;
+    public const int ExitUsage = 2;
+    public const int ExitInterrupted = 130;
+
+    public static RootCommand Build()
+    {
+        var root = new RootCommand(
+            "AlexLink: secure remote control for Alex, the course robot.\n\n" +
+            "Examples:\n" +
+            "  alex demo                       everything on one machine with a simulated Alex\n" +
+            "  alex sim --pty --link /tmp/alex a simulated Arduino on a pseudo-terminal\n" +
+            "  alex pki init --dir pki         become a CA\n" +
+            "  alex serve --pki pki --allow laptop --simulate\n" +
+            "  alex send 127.0.0.1:5000 --pki pki f 50 75");
+
+        // Feature commands, one line each (keep a blank line between them: fewer merge conflicts).
+        root.Subcommands.Add(SimCommand.Create());
+
+        return root;
+    }
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        var root = Build();
+        var parse = root.Parse(args);
+        try
+        {
+            return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
+        }
+        catch (CliException e)
+        {
+            Console.Error.WriteLine($"alex: {e.Message}");
+            if (e.Hint is not null)
+            {
+                Console.Error.WriteLine($"hint: {e.Hint}");
+            }
+
+            return e.ExitCode;
+        }
+        catch (OperationCanceledException)
+        {
+            return ExitInterrupted;
+        }
+    }
+
+    public static string Version =>
+        typeof(AlexCommandLine).Assembly.GetCustomAttribute<AssemblyInformationalVersionAttribute>()?.InformationalVersion ?? "0.0.0";
+}
+
+/// <summary>A one-line error for the user, with an optional hint that says what to do next.</summary>
+internal sealed class CliException : Exception
+{
+    public CliException(string message, string? hint = null, int exitCode = AlexCommandLine.ExitUsage)
+        : base(message)
+    {
+        Hint = hint;
+        ExitCode = exitCode;
+    }
+
+    public CliException()
+    {
+    }
+
+    public CliException(string message)
+        : base(message)
+    {
+    }
+
+    public CliException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    public string? Hint { get; }
+
+    public int ExitCode { get; } = AlexCommandLine.ExitUsage;
+}

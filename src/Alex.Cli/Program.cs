@@ -1,0 +1,4 @@
+using System.CommandLine;
+using Alex.Cli;
+
+return await AlexCommandLine.RunAsync(args).ConfigureAwait(false);

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs every test in the solution and ends with one plain line: "N passed, N failed".
+# Usage: ./test.sh [extra `dotnet test` arguments, e.g. --filter FullyQualifiedName~Serial]
+set -uo pipefail
+cd "$(dirname "$0")"
+results="$PWD/TestResults"
+rm -rf "$results"
+mkdir -p "$results"
+
+if ! dotnet build Alex.slnx -nologo -v:q -clp:ErrorsOnly; then
+  echo "build failed"
+  echo "0 passed, 1 failed"
+  exit 1
+fi
+
+dotnet test Alex.slnx --no-build -nologo \
+  --logger "trx" --logger "console;verbosity=minimal" \
+  --results-directory "$results" "$@"
+rc=$?
+
+passed=0; failed=0; total=0
+for trx in "$results"/*.trx; do
+  [ -f "$trx" ] || continue
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  t=$(sed -n 's/.* total="\([0-9]*\)".*/\1/p' <<<"$counters")
+  e=$(sed -n 's/.* error="\([0-9]*\)".*/\1/p' <<<"$counters")
+  x=$(sed -n 's/.* timeout="\([0-9]*\)".*/\1/p' <<<"$counters")
+  a=$(sed -n 's/.* aborted="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0}))
+  failed=$((failed + ${f:-0} + ${e:-0} + ${x:-0} + ${a:-0}))
+  total=$((total + ${t:-0}))
+done
+
+# A crashed or aborted test host can leave the counters short: never report success then.
+if [ "$rc" -ne 0 ] && [ "$failed" -eq 0 ]; then
+  echo "dotnet test exited with $rc without a counted failure (crash, abort or timeout)"
+  failed=1
+fi
+if [ "$total" -eq 0 ]; then
+  echo "no tests ran"
+  failed=$((failed + 1))
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
