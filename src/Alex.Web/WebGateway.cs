@@ -33,6 +33,9 @@ public sealed class WebGatewayOptions
     /// <summary>The per-run secret; a fresh random one unless a test sets it.</summary>
     public AccessToken? Token { get; init; }
 
+    /// <summary>Shown in the page's footer (the `alex` version).</summary>
+    public string Version { get; init; } = WebGateway.Version;
+
     /// <summary>Where the gateway's own log goes (nothing by default).</summary>
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
@@ -175,7 +178,7 @@ public static class WebGateway
         var token = options.Token ?? AccessToken.Create();
         var address = new GatewayAddress();
         var guard = new GatewayGuard(token, address);
-        var hub = new RobotHub(connector, options.Geometry, Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        var hub = new RobotHub(connector, options.Geometry, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
         var stopping = app.Lifetime.ApplicationStopping;
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });

@@ -17,7 +17,7 @@ const state = {
   nextId: 1,
   pending: new Map(), // id -> { sent, text, kind }
   robot: 'offline',
-  role: 'none',
+  role: 'none', // this gateway's certificate role: driver or watcher
   you: null,
   holder: null,
   path: [[0, 0]],
@@ -105,13 +105,16 @@ function onMessage(msg) {
       $('version').textContent = msg.version;
       break;
     case 'link': {
+      const changed = state.robot !== msg.state;
       state.robot = msg.state;
       const text = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: 'offline' }[msg.state] ?? msg.state;
       setBadge('badge-robot', 'robot-state', msg.state, text);
       $('badge-robot').title = msg.detail ?? '';
-      if (msg.state === 'reconnecting') showBanner(`Robot connection lost; the gateway is reconnecting: ${msg.detail ?? ''}`, 'warn');
+      if (msg.state === 'reconnecting') showBanner(`Cannot reach the robot; the gateway keeps trying: ${msg.detail ?? ''}`, 'warn');
       else if (msg.state === 'connected') hideBanner();
-      log('link', `robot ${msg.state}${msg.detail ? `: ${msg.detail}` : ''}`);
+      if (msg.state === 'connected') showLease();
+      else setBadge('badge-lease', 'lease-state', 'none', '—');
+      if (changed) log('link', `robot ${msg.state}${msg.detail ? `: ${msg.detail}` : ''}`);
       refreshControls();
       break;
     }
@@ -119,7 +122,7 @@ function onMessage(msg) {
       state.role = msg.role;
       state.holder = msg.holder;
       state.you = msg.you;
-      showLease();
+      if (state.robot === 'connected') showLease();
       refreshControls();
       break;
     case 'status':
@@ -207,12 +210,14 @@ function flash(id) {
 
 function refreshControls() {
   const online = state.socket?.readyState === WebSocket.OPEN && state.robot === 'connected';
-  const watcher = state.role === 'watcher';
-  for (const b of document.querySelectorAll('.move[data-move]')) b.disabled = !online || watcher;
+  // A watcher certificate may only watch and STOP; a driver may move when the lease is free or theirs.
+  const mine = state.holder !== null && state.holder === state.you;
+  const mayDrive = online && state.role !== 'watcher' && (state.holder === null || mine);
+  for (const b of document.querySelectorAll('.move[data-move]')) b.disabled = !mayDrive;
   $('stats').disabled = !online;
-  $('clear').disabled = !online || watcher;
-  $('lease-take').disabled = !online || state.role === 'driver';
-  $('lease-release').disabled = !online || state.role !== 'driver';
+  $('clear').disabled = !mayDrive;
+  $('lease-take').disabled = !online || state.role === 'watcher' || mine;
+  $('lease-release').disabled = !online || !mine;
   // STOP stays enabled: anyone may stop Alex, and pressing it when offline at least says so in the log.
 }
 
@@ -292,11 +297,12 @@ function showPose() {
 
 function showLease() {
   const { role, holder, you } = state;
-  let kind = role;
+  let kind;
   let text;
-  if (role === 'driver') text = `driver${you ? ` (you: ${you})` : ''}`;
-  else if (role === 'watcher') text = `watcher — ${holder ?? 'someone'} drives`;
-  else { kind = 'none'; text = holder ? `${holder} drives` : 'free'; }
+  if (holder && holder === you) { kind = 'driver'; text = 'you drive'; }
+  else if (holder) { kind = 'watcher'; text = `${holder} drives`; }
+  else { kind = 'none'; text = role === 'watcher' ? 'free · you may only watch and STOP' : 'free · take the wheel or just drive'; }
+  if (role === 'watcher' && holder) text += ' · you watch';
   setBadge('badge-lease', 'lease-state', kind, text);
 }
 
@@ -401,8 +407,8 @@ function draw() {
   // Start marker.
   ctx.fillStyle = color('--muted');
   ctx.beginPath(); ctx.arc(X(0), Y(0), 4, 0, Math.PI * 2); ctx.fill();
-  ctx.textAlign = 'left';
-  ctx.fillText('start', X(0) + 7, Y(0) - 6);
+  ctx.textAlign = 'center';
+  ctx.fillText('start', X(0), Y(0) + 24);
 
   // The planned (commanded) move, dashed.
   const planned = state.planned;

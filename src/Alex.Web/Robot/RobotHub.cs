@@ -79,6 +79,13 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         var page = new PageSession(socket, _log);
         lock (_gate)
         {
+            if (_linkCts is null)
+            {
+                // This page wakes the gateway up: it is connecting from now on.
+                _linkState = "connecting";
+                _linkDetail = _connector.Target;
+            }
+
             page.Post(PageMessages.Hello(_connector.Target, _version, _geometry));
             page.Post(PageMessages.Link(_linkState, _linkDetail));
             page.Post(PageMessages.Lease(_lease, _identity));

@@ -8,7 +8,7 @@ internal readonly record struct RobotCommand(CommandCode Code, uint Param0 = 0, 
 /// <summary>The robot server's answer to one command.</summary>
 internal readonly record struct RobotReply(bool Ok, string Text);
 
-/// <summary>Who may drive: this gateway's role and the identity that holds the driver lease, if any.</summary>
+/// <summary>Who may drive: this gateway's certificate role (driver or watcher) and who holds the lease (null = free).</summary>
 internal readonly record struct LeaseView(string Role, string? Holder);
 
 /// <summary>What the robot server pushes without being asked; the hub forwards it to every open page.</summary>
