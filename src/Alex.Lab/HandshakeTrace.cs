@@ -213,7 +213,7 @@ public static class HandshakeTrace
 
             var handshakeTime = time.GetElapsedTime(handshakeStart);
             var verdict = failure is null ? await AwaitServerVerdictAsync(stream, settings.AlertWait, cancellationToken).ConfigureAwait(false) : "not reached";
-            if (failure is null && verdict.StartsWith("rejected", StringComparison.Ordinal))
+            if (failure is null && (verdict.StartsWith("rejected", StringComparison.Ordinal) || verdict.StartsWith("closed", StringComparison.Ordinal)))
             {
                 failure = $"the server {verdict}";
             }
@@ -323,7 +323,9 @@ public static class HandshakeTrace
         try
         {
             var read = await stream.ReadAsync(buffer, window.Token).ConfigureAwait(false);
-            return read == 0 ? "accepted the handshake, then closed the connection" : "accepted (it sent application data)";
+            return read == 0
+                ? "closed the connection right after the handshake without a word: most likely it refused our certificate (in TLS 1.3 the server checks it after our side is done, and may close without an alert)"
+                : "accepted (it sent application data)";
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
