@@ -11,7 +11,7 @@ public sealed class CertificateWalkTests
     [InlineData("ecdsa")]
     public void Walk_LeafToRoot_EveryLinkValid_ByHandAndPlatform(string kind)
     {
-        using var pki = kind == "rsa" ? TestPki.CreateRsa() : TestPki.CreateEcdsa();
+        using var pki = kind == "rsa" ? TestPki.CreateRsa(keySize: 1024) : TestPki.CreateEcdsa();
         var r = CertificateWalk.Walk(pki.Client, [pki.Ca]);
         Assert.Equal(2, r.Links.Count);
         Assert.True(r.EndsAtSelfSignedRoot);
@@ -43,8 +43,8 @@ public sealed class CertificateWalkTests
     [InlineData("ecdsa")]
     public void Inspect_WrongIssuer_SignatureInvalid(string kind)
     {
-        using var pki = kind == "rsa" ? TestPki.CreateRsa() : TestPki.CreateEcdsa();
-        using var other = kind == "rsa" ? TestPki.CreateRsa() : TestPki.CreateEcdsa();
+        using var pki = kind == "rsa" ? TestPki.CreateRsa(keySize: 1024) : TestPki.CreateEcdsa();
+        using var other = kind == "rsa" ? TestPki.CreateRsa(keySize: 1024) : TestPki.CreateEcdsa();
         var link = CertificateWalk.Inspect(pki.Client, other.Ca).Link;
         Assert.False(link.SignatureValid);
         Assert.False(link.PlatformAgrees);
@@ -53,7 +53,7 @@ public sealed class CertificateWalkTests
     [Fact]
     public void Inspect_TamperedTbs_SignatureInvalid()
     {
-        using var pki = TestPki.CreateRsa();
+        using var pki = TestPki.CreateRsa(keySize: 1024);
         var raw = pki.Client.RawData.ToArray();
         var name = System.Text.Encoding.ASCII.GetBytes("laptop.test");
         var at = raw.AsSpan().IndexOf(name);

@@ -23,8 +23,9 @@ public sealed class TestPki : IDisposable
     public static TestPki CreateEcdsa(string caName = "CN=Test Alex CA") =>
         Create(() => ECDsa.Create(ECCurve.NamedCurves.nistP256), caName);
 
-    public static TestPki CreateRsa(string caName = "CN=Test Alex CA") =>
-        Create(() => RSA.Create(2048), caName);
+    /// <summary>RSA keys; 2048 bits for TLS (OpenSSL's security level 2 refuses less), 1024 is enough for signature checks.</summary>
+    public static TestPki CreateRsa(string caName = "CN=Test Alex CA", int keySize = 2048) =>
+        Create(() => RSA.Create(keySize), caName);
 
     public static X509Certificate2 SelfSigned(AsymmetricAlgorithm key, string name)
     {
