@@ -33,6 +33,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(LabCommand.Create());
 
+        root.Subcommands.Add(SendCommand.Create());
+
         return root;
     }
 
