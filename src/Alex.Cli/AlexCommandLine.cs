@@ -31,6 +31,10 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(ServeCommand.Create());
 
+        root.Subcommands.Add(LabCommand.Create());
+
+        root.Subcommands.Add(SendCommand.Create());
+
         return root;
     }
 
