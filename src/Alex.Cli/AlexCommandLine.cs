@@ -31,6 +31,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(PkiCommand.Create());
 
+        root.Subcommands.Add(ServeCommand.Create());
+
         root.Subcommands.Add(LabCommand.Create());
 
         root.Subcommands.Add(SendCommand.Create());
