@@ -12,6 +12,7 @@
 // {"type":"lease","id":5,"action":"take|release"}  {"type":"rtt","ms":3.2}          (gateway <-> robot round trip)
 // {"type":"ping","id":6}                           {"type":"pong","id":6}
 // {"type":"reset-path"}                            {"type":"error","text":"…"}      (a message the gateway could not read)
+//                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
@@ -229,6 +230,13 @@ internal static class PageMessages
     public static byte[] Message(string text) => Write(w =>
     {
         w.WriteString("type", "message");
+        w.WriteString("text", text);
+    });
+
+    public static byte[] Notice(string kind, string text) => Write(w =>
+    {
+        w.WriteString("type", "notice");
+        w.WriteString("kind", kind);
         w.WriteString("text", text);
     });
 

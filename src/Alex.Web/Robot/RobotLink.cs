@@ -21,6 +21,9 @@ internal interface IRobotEvents
     void OnLease(LeaseView lease);
 
     void OnRoundTrip(TimeSpan rtt);
+
+    /// <summary>Something people must see: a safety stop (kind "safety") or the serial link to the Arduino (kind "serial").</summary>
+    void OnNotice(string kind, string text);
 }
 
 /// <summary>One live connection to the robot server (AlexLink/1 through Alex.Client).</summary>
