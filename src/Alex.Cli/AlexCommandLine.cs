@@ -31,6 +31,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(LabCommand.Create());
 
+        root.Subcommands.Add(PkiCommand.Create());
+
         return root;
     }
 
