@@ -33,6 +33,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(PkiCommand.Create());
 
+        root.Subcommands.Add(SendCommand.Create());
+
         root.Subcommands.Add(DriveConsoleCommand.Create());
 
         return root;
