@@ -29,7 +29,11 @@ internal static class AlexCommandLine
         // Feature commands, one line each (keep a blank line between them: fewer merge conflicts).
         root.Subcommands.Add(SimCommand.Create());
 
+        root.Subcommands.Add(ServeCommand.Create());
+
         root.Subcommands.Add(LabCommand.Create());
+
+        root.Subcommands.Add(SendCommand.Create());
 
         return root;
     }
