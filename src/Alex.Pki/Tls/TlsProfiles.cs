@@ -143,26 +143,30 @@ public static class TlsProfiles
     /// the name, PROTOCOL.md §5; ours does). <paramref name="alexLink"/> false offers no ALPN (classic).
     /// </summary>
     public static SslClientAuthenticationOptions Client(
-        X509Certificate2 clientCertificate,
+        X509Certificate2? clientCertificate,
         X509Certificate2 caCertificate,
         string serverName,
         bool alexLink = true)
     {
-        ArgumentNullException.ThrowIfNull(clientCertificate);
         ArgumentNullException.ThrowIfNull(caCertificate);
         ArgumentException.ThrowIfNullOrEmpty(serverName);
         var options = new SslClientAuthenticationOptions
         {
             TargetHost = serverName,
-            ClientCertificates = [clientCertificate],
-            // Always present our certificate, whatever CA names the server lists.
-            LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate,
             EnabledSslProtocols = Protocols,
             CertificateRevocationCheckMode = X509RevocationMode.NoCheck,
             EncryptionPolicy = EncryptionPolicy.RequireEncryption,
             AllowRenegotiation = false,
             CertificateChainPolicy = CaOnlyPolicy(caCertificate),
         };
+        if (clientCertificate is not null)
+        {
+            // Always present our certificate, whatever CA names the server lists. (Null: no certificate,
+            // which our server refuses; `alex doctor` and the tests use it to show that.)
+            options.ClientCertificates = [clientCertificate];
+            options.LocalCertificateSelectionCallback = (_, _, _, _, _) => clientCertificate;
+        }
+
         if (alexLink)
         {
             options.ApplicationProtocols = [AlexLink1];
