@@ -105,7 +105,7 @@ public sealed class LabCommandTests
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
+    internal static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
