@@ -4,7 +4,8 @@
 //
 // What it reports, each as a value, never an exception:
 //   Frame        a frame whose checksum matches
-//   BadChecksum  magic and size fine, checksum wrong: the 140 bytes are consumed
+//   BadChecksum  magic and size fine, checksum wrong: the 140 bytes are consumed (139 when the last
+//                one could start the next frame, see FrameLength)
 //   Noise(n)     n bytes that were not part of any frame (stray bytes, a corrupted magic, a bad
 //                size field, a truncated frame followed by a good one). A run of noise is reported
 //                once, when the next magic shows up or when it reaches a frame's length (140
@@ -136,8 +137,9 @@ public sealed class SerialFrameDecoder
             switch (status)
             {
                 case FrameStatus.Ok:
-                    _start += SerialFrame.Size;
-                    result = SerialReadResult.FrameOf(packet!);
+                    var length = FrameLength(span);
+                    _start += length;
+                    result = new SerialReadResult(SerialReadKind.Frame, packet, length);
                     return true;
                 case FrameStatus.BadChecksum:
                     // A frame cut short by a lost byte shows the next frame's magic inside it:
@@ -152,8 +154,9 @@ public sealed class SerialFrameDecoder
                         return true;
                     }
 
-                    _start += SerialFrame.Size;
-                    result = SerialReadResult.BadChecksumOf();
+                    var consumed = FrameLength(span);
+                    _start += consumed;
+                    result = new SerialReadResult(SerialReadKind.BadChecksum, null, consumed);
                     return true;
                 default:
                     // A magic with a nonsense size field: not a frame; skip the magic and rescan.
@@ -202,6 +205,15 @@ public sealed class SerialFrameDecoder
 
         return SerialReadResult.NoiseOf(n);
     }
+
+    // A frame that lost a byte on the line is 139 bytes long, so its 140-byte window ends with the
+    // first byte of the next frame's magic; taking all 140 would eat that byte and lose the next frame
+    // too. Leaving a last byte of FF for the next scan costs at most a one-byte noise report when a
+    // sender really put FF in the last unused byte (ours never does: it writes zeros).
+    // A lost byte cannot always be detected: the XOR checksum still matches when the byte lost was
+    // zero and the shifted-in byte is zero too, so such a frame is delivered as decoded.
+    private static int FrameLength(ReadOnlySpan<byte> span) =>
+        span[SerialFrame.Size - 1] == SerialFrame.MagicBytes[0] ? SerialFrame.Size - 1 : SerialFrame.Size;
 
     // Length of the longest tail of span that is a proper prefix of the magic.
     private static int PartialMagicSuffix(ReadOnlySpan<byte> span)

@@ -1,0 +1,58 @@
+// Timing of the Pi's side of the serial link (PROTOCOL.md §2): port settings, the Uno's reset on
+// open, how long to wait for replies.
+namespace Alex.Robot.Serial;
+
+/// <summary>Settings of an <see cref="ArduinoLink"/>. The defaults suit a real Uno at 9600 baud.</summary>
+public sealed record ArduinoLinkOptions
+{
+    /// <summary>Line speed, 8N1 (the course uses 9600; 2019 used 57600).</summary>
+    public int BaudRate { get; init; } = 9600;
+
+    /// <summary>
+    /// Wait after opening the port before the first frame: opening resets an Uno through DTR and its
+    /// bootloader swallows what arrives meanwhile (PROTOCOL.md §2: 2-3 s). Zero for a pty or a test.
+    /// </summary>
+    public TimeSpan ResetDelay { get; init; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>How long the Arduino has to answer a command before the request is reported TimedOut.</summary>
+    public TimeSpan ReplyTimeout { get; init; } = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// After HELLO (sent once per open, not waited for) the link waits this long before sending
+    /// commands, so a firmware that answers HELLO with OK cannot have that OK taken for the reply to
+    /// the first command. Null: two frame times at <see cref="BaudRate"/> plus 50 ms.
+    /// </summary>
+    public TimeSpan? HelloGrace { get; init; }
+
+    /// <summary>
+    /// When a GET_STATS is answered by STATUS first and the firmware's order is not yet known, how
+    /// long to wait for a trailing OK before concluding the firmware sends STATUS only. The caller
+    /// gets the STATUS at once; only the next command waits. Null: two frame times plus 50 ms.
+    /// </summary>
+    public TimeSpan? StatsGrace { get; init; }
+
+    /// <summary>First wait before reopening a lost port; doubles on each failure up to <see cref="MaxReopenDelay"/>.</summary>
+    public TimeSpan ReopenDelay { get; init; } = TimeSpan.FromMilliseconds(250);
+
+    public TimeSpan MaxReopenDelay { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Time one 140-byte frame takes on the line (10 bits per byte).</summary>
+    public TimeSpan FrameTime => TimeSpan.FromSeconds(140.0 * 10 / BaudRate);
+
+    internal TimeSpan EffectiveHelloGrace => HelloGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
+
+    internal TimeSpan EffectiveStatsGrace => StatsGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
+
+    internal void Validate()
+    {
+        if (BaudRate <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(BaudRate), BaudRate, "must be positive");
+        }
+
+        if (ReplyTimeout <= TimeSpan.Zero || ResetDelay < TimeSpan.Zero || ReopenDelay <= TimeSpan.Zero || MaxReopenDelay < ReopenDelay)
+        {
+            throw new ArgumentOutOfRangeException(nameof(ReplyTimeout), "timeouts must be positive (reset delay may be zero)");
+        }
+    }
+}

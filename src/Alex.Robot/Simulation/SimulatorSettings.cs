@@ -1,0 +1,83 @@
+// Settings of the simulated Alex: the constants the course firmware (Alex.ino) hard-codes and the
+// points where teams' firmware differs (PROTOCOL.md §3). Defaults are the typical robot.
+namespace Alex.Robot.Simulation;
+
+/// <summary>How a firmware answers GET_STATS (PROTOCOL.md §3: it varies by team).</summary>
+public enum GetStatsReplyOrder
+{
+    /// <summary>RESPONSE STATUS only.</summary>
+    StatusOnly,
+
+    /// <summary>RESPONSE OK, then RESPONSE STATUS (the most common).</summary>
+    OkThenStatus,
+
+    /// <summary>RESPONSE STATUS, then RESPONSE OK.</summary>
+    StatusThenOk,
+}
+
+/// <summary>How a firmware answers the Pi's HELLO: most ignore it, some answer OK.</summary>
+public enum HelloReply
+{
+    None,
+    Ok,
+}
+
+/// <summary>How the firmware cuts the incoming bytes into frames.</summary>
+public enum FrameReceiver
+{
+    /// <summary>Hunts for the magic after noise (our decoder): one ERROR/BAD_PACKET per run of noise.</summary>
+    Resynchronising,
+
+    /// <summary>
+    /// The course's receiver: fixed 140-byte blocks, never hunts for the magic, so one stray byte
+    /// misaligns every later frame (PROTOCOL.md §2). For testing how a Pi program copes.
+    /// </summary>
+    CourseBlocks,
+}
+
+/// <summary>The simulated robot's build and firmware variant.</summary>
+public sealed record SimulatorSettings
+{
+    /// <summary>Encoder ticks per wheel revolution (the firmware's COUNTS_PER_REV).</summary>
+    public int CountsPerRev { get; init; } = 195;
+
+    /// <summary>Wheel circumference in cm (WHEEL_CIRC).</summary>
+    public double WheelCircumferenceCm { get; init; } = 20.4;
+
+    /// <summary>Body length in cm (ALEX_LENGTH): with the breadth it sets how many ticks a turn takes.</summary>
+    public double BodyLengthCm { get; init; } = 26;
+
+    /// <summary>Body breadth in cm (ALEX_BREADTH).</summary>
+    public double BodyBreadthCm { get; init; } = 16;
+
+    /// <summary>
+    /// Encoder ticks per second per wheel at full PWM (255); a speed of s % gives PWM = s × 255 / 100
+    /// and ticks in proportion. 390 ticks/s is two revolutions, about 41 cm/s with the default wheels.
+    /// </summary>
+    public double TicksPerSecondAtFullSpeed { get; init; } = 390;
+
+    public GetStatsReplyOrder GetStatsReplyOrder { get; init; } = GetStatsReplyOrder.OkThenStatus;
+
+    public HelloReply HelloReply { get; init; } = HelloReply.None;
+
+    public FrameReceiver Receiver { get; init; } = FrameReceiver.Resynchronising;
+
+    /// <summary>Throws when a setting makes no physical sense.</summary>
+    public void Validate()
+    {
+        if (CountsPerRev <= 0)
+        {
+            throw new ArgumentOutOfRangeException(nameof(CountsPerRev), CountsPerRev, "must be positive");
+        }
+
+        if (!(WheelCircumferenceCm > 0) || !(BodyLengthCm > 0) || !(BodyBreadthCm > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WheelCircumferenceCm), "wheel and body sizes must be positive");
+        }
+
+        if (!(TicksPerSecondAtFullSpeed > 0))
+        {
+            throw new ArgumentOutOfRangeException(nameof(TicksPerSecondAtFullSpeed), TicksPerSecondAtFullSpeed, "must be positive");
+        }
+    }
+}
