@@ -254,8 +254,10 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         {
             reply = new RobotReply(false, "no answer from the robot in time");
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or TimeoutException)
+        catch (Exception e)
         {
+            // A task per command is a boundary: whatever went wrong (the connection closed under it,
+            // a refused request) goes back to the page as a failed reply, never unobserved.
             reply = new RobotReply(false, e.Message);
         }
         finally
@@ -287,8 +289,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
 
                 attempt = 0;
                 SetLink("connected", $"{_connector.Target} as {link.Identity}");
-                await link.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
-                why = "the robot server closed the connection";
+                why = await link.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
