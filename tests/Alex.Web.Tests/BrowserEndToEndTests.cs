@@ -14,7 +14,7 @@ namespace Alex.Web.Tests;
 /// </summary>
 public sealed class BrowserEndToEndTests : IClassFixture<Chromium>, IClassFixture<RobotRig>
 {
-    private static readonly TimeSpan Move = TimeSpan.FromSeconds(20);
+    internal static readonly TimeSpan Move = TimeSpan.FromSeconds(20);
     private readonly Chromium _chromium;
     private readonly RobotRig _rig;
 
@@ -157,7 +157,7 @@ public sealed class BrowserEndToEndTests : IClassFixture<Chromium>, IClassFixtur
     /// Everything the watcher hears, kept in order. A wait looks from a mark onwards, so two pushes that
     /// race (the lease freed, the safety stop) are both found whatever their order.
     /// </summary>
-    private sealed class Telemetry
+    internal sealed class Telemetry
     {
         private readonly List<AlexLinkMessage> _heard = [];
         private readonly Lock _gate = new();

@@ -285,6 +285,9 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                 {
                     _link = link;
                     _identity = link.Identity;
+
+                    // The lease as the Welcome told it, now that the page can tell "you" from others.
+                    Broadcast(PageMessages.Lease(_lease, _identity));
                 }
 
                 attempt = 0;
@@ -350,9 +353,8 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         lock (_gate)
         {
             _status = counters;
-            var changed = _reckoning.Update(counters);
+            _reckoning.Update(counters);
             Broadcast(PageMessages.Status(counters, _reckoning.Current));
-            _ = changed;
         }
     }
 
