@@ -39,6 +39,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(LabCommand.Create());
 
+        root.Subcommands.Add(WebCommand.Create());
+
         return root;
     }
 
