@@ -39,6 +39,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(DriveConsoleCommand.Create());
 
+        root.Subcommands.Add(DemoCommand.Create());
+
         return root;
     }
 
