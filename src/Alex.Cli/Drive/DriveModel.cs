@@ -281,7 +281,7 @@ internal sealed class DriveModel
             case DriveAction.Stop:
                 if (Phase != ConnectionPhase.Connected)
                 {
-                    Add(now, DriveLogKind.Problem, "STOP not sent: not connected (the server stops Alex by itself when its driver goes silent)");
+                    Add(now, DriveLogKind.Problem, "STOP not sent: not connected (the server's dead-man stops Alex by itself when its driver goes silent)");
                     return DriveIntent.None;
                 }
 
