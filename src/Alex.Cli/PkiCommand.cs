@@ -413,7 +413,7 @@ internal static class PkiCommand
             var problems = decision.Problems.Select(p => p.Message).ToList();
             if (pr.GetValue(key) is { } keyPath)
             {
-                var passphrase = PrivateKeyFile.IsEncrypted(keyPath) ? ExistingPassphrase(pr.GetValue(passFile), PassphraseEnv, keyPath) : null;
+                var passphrase = PrivateKeyFile.IsEncrypted(keyPath) ? ExistingPassphrase(pr.GetValue(passFile), "--passphrase-file", PassphraseEnv, keyPath) : null;
                 using var privateKey = PrivateKeyFile.Load(keyPath, passphrase);
                 if (!PrivateKeyFile.Matches(leaf, privateKey))
                 {
@@ -495,7 +495,7 @@ internal static class PkiCommand
     }
 
     private static CertificateAuthority OpenCa(string dir, string? caPassphraseFile) =>
-        CertificateAuthority.Open(dir, () => ExistingPassphrase(caPassphraseFile, CaPassphraseEnv, Path.Combine(dir, CertificateAuthority.KeyFileName)));
+        CertificateAuthority.Open(dir, () => ExistingPassphrase(caPassphraseFile, "--ca-passphrase-file", CaPassphraseEnv, Path.Combine(dir, CertificateAuthority.KeyFileName)));
 
     private static KeySpec Key(int? rsaBits) => rsaBits is { } bits ? KeySpec.Rsa(bits) : KeySpec.EcdsaP256;
 
@@ -601,7 +601,7 @@ internal static class PkiCommand
     }
 
     /// <summary>The passphrase of an existing encrypted key: from a file, the environment, or asked once on a terminal.</summary>
-    private static string ExistingPassphrase(string? file, string envVar, string keyPath)
+    private static string ExistingPassphrase(string? file, string option, string envVar, string keyPath)
     {
         var given = FromFileOrEnv(file, envVar);
         if (given is not null)
@@ -611,7 +611,7 @@ internal static class PkiCommand
 
         if (Console.IsInputRedirected)
         {
-            throw new CliException($"{keyPath}: the private key is encrypted and no passphrase was given", hint: $"give the passphrase file option or set {envVar}");
+            throw new CliException($"{keyPath}: the private key is encrypted and no passphrase was given", hint: $"give {option} FILE (its first line) or set {envVar}");
         }
 
         return AnsiConsole.Prompt(new TextPrompt<string>($"passphrase for {Esc(keyPath)}:").Secret());

@@ -136,7 +136,7 @@ public static class PkiDescriber
         else
         {
             using var key = PrivateKeyFile.Load(path);
-            fields.Add(new("key", key is RSA ? $"RSA {key.KeySize} bits" : $"ECDSA {key.KeySize} bits"));
+            fields.Add(new("key", key is RSA ? $"RSA {key.KeySize} bits" : key.KeySize == 256 ? "ECDSA P-256" : $"ECDSA {key.KeySize} bits"));
             fields.Add(new("encrypted", "no"));
         }
 
