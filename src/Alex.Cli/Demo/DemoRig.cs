@@ -1,14 +1,17 @@
 // Everything `alex demo` starts (issue 5 item 2), and takes down again in reverse order:
 //   1. a throwaway CA in a fresh temp dir, the robot's certificate (alex.demo, 127.0.0.1) and the
 //      laptop's, with the course's file names (signing.pem, alex.crt/.key, laptop.crt/.key);
-//   2. the simulated Alex behind the real ArduinoLink (one request in flight, STOP first, paced at the
-//      course's 9600 baud);
+//   2. the simulated Alex on a pseudo-terminal (DIR/ttyALEX links to it), opened by the server as a
+//      serial port through System.IO.Ports and ArduinoLink exactly as a real Arduino would be, paced at
+//      the course's 9600 baud;
 //   3. the robot server on 127.0.0.1, a free port, admitting only "laptop" as a driver.
 // Disposing stops the server, then the simulator, then deletes the temp dir, each step even if one
 // before it failed, so Ctrl-C or an exception leaves nothing behind.
 using System.Net;
 using Alex.Client;
 using Alex.Pki;
+using Alex.Robot.Pty;
+using Alex.Robot.Serial;
 using Alex.Robot.Server;
 using Alex.Robot.Simulation;
 
@@ -19,6 +22,7 @@ internal sealed class DemoRig : IAsyncDisposable
     public const string ServerName = "alex.demo";
     public const string ClientName = "laptop";
     public const int Baud = 9600;
+    public const string SerialLinkName = "ttyALEX";
 
     private readonly List<Func<ValueTask>> _undo = [];
 
@@ -33,6 +37,9 @@ internal sealed class DemoRig : IAsyncDisposable
     public RobotHost Host { get; private set; } = null!;
 
     public IPEndPoint EndPoint => Host.LocalEndPoint;
+
+    /// <summary>The symlink to the simulator's pty, inside <see cref="Directory"/>.</summary>
+    public string SerialPath { get; private set; } = string.Empty;
 
     /// <summary>Where the simulated Alex is attached, in words (for the banner).</summary>
     public string SerialDescription { get; private set; } = string.Empty;
@@ -54,9 +61,29 @@ internal sealed class DemoRig : IAsyncDisposable
             ca.Issue(new IssueRequest { Role = CertificateRole.Client, Name = ClientName, Days = 1 }, rig.File(AlexCredentials.KeyFileName), rig.File(AlexCredentials.CertificateFileName), null, force: false);
             say($"made a throwaway CA and certificates for {ServerName} and {ClientName} in {rig.Directory}");
 
-            var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), new SerialLinePacing(Baud), time, cancellationToken).ConfigureAwait(false);
+            var pty = PtySimulator.Start(new SimulatorSettings(), new SerialLinePacing(Baud), rig.File(SerialLinkName), time, log: null);
+            rig._undo.Add(pty.DisposeAsync);
+            rig.SerialPath = pty.LinkPath!;
+
+            // A pty does not reset like an Uno does when its port opens: no reset delay.
+            var arduino = ArduinoLink.ForSerialPort(rig.SerialPath, new ArduinoLinkOptions { BaudRate = Baud, ResetDelay = TimeSpan.Zero }, time);
+            var robot = new ArduinoRobotLink(arduino);
             rig._undo.Add(robot.DisposeAsync);
-            rig.SerialDescription = $"the simulated Alex through ArduinoLink at {Baud} baud (in-memory serial line)";
+            arduino.Start();
+            using (var ready = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken))
+            {
+                ready.CancelAfter(TimeSpan.FromSeconds(10));
+                try
+                {
+                    await arduino.WaitForStateAsync(ArduinoLinkState.Ready, ready.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
+                {
+                    throw new CliException($"the simulated Alex on {pty.DevicePath} did not answer within 10 s", hint: "run `alex sim --pty` on its own to see why", exitCode: AlexCommandLine.ExitFailed);
+                }
+            }
+
+            rig.SerialDescription = $"the simulated Alex on {pty.DevicePath} ({rig.SerialPath}), opened as a serial port at {Baud} baud";
             say($"started {rig.SerialDescription}");
 
             rig.Host = RobotHost.Start(
@@ -68,7 +95,7 @@ internal sealed class DemoRig : IAsyncDisposable
                     Listen = new IPEndPoint(IPAddress.Loopback, 0),
                     AuditPath = rig.File("audit.jsonl"),
                 },
-                robot.Link,
+                robot,
                 time);
             rig._undo.Add(rig.Host.DisposeAsync);
             say($"robot server listening on {rig.EndPoint} (mutual TLS, allow-list: {ClientName})");
