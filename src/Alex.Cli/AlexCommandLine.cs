@@ -35,6 +35,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(SendCommand.Create());
 
+        root.Subcommands.Add(DoctorCommand.Create());
+
         return root;
     }
 
