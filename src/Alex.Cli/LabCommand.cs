@@ -22,6 +22,9 @@ internal static class LabCommand
         Converters = { new BigIntegerAsStringConverter(), new JsonStringEnumConverter() },
     };
 
+    /// <summary>The course's device certificates (PROTOCOL.md §5), walked up to signing.pem by `chain --pki`.</summary>
+    private static readonly string[] CourseLeafFiles = ["laptop.crt", "alex.crt"];
+
     public static Command Create()
     {
         var lab = new Command(
@@ -41,6 +44,9 @@ internal static class LabCommand
         lab.Subcommands.Add(Factor());
         lab.Subcommands.Add(DiffieHellmanCommand());
         lab.Subcommands.Add(Hash());
+        lab.Subcommands.Add(Certificate());
+        lab.Subcommands.Add(Chain());
+        lab.Subcommands.Add(Handshake());
         return lab;
     }
 
@@ -219,6 +225,151 @@ internal static class LabCommand
         cmd.Options.Add(json);
         cmd.SetAction(int (pr) => Guard(() => Render(Avalanche.Run(pr.GetValue(text) ?? string.Empty, pr.GetValue(bit), pr.GetValue(vs)), pr.GetValue(json))));
         return cmd;
+    }
+
+    private static Command Certificate()
+    {
+        var cmd = new Command(
+            "cert",
+            "Examples:\n" +
+            "  alex lab cert pki/laptop.crt --issuer pki/signing.pem   the laptop's certificate, checked with the CA's key\n" +
+            "  alex lab cert pki/signing.pem                           a self-signed root checks itself\n\n" +
+            "One real certificate as the lecture's (PUB, h(PUB), c): what is signed (the TBS bytes), its hash, and the signature checked by hand with the issuer's public key.");
+        var file = new Argument<string>("FILE") { Description = "PEM or DER certificate (the first one in the file is shown)" };
+        var issuer = new Option<string?>("--issuer") { Description = "the issuer's certificate (e.g. pki/signing.pem); default: the next certificate in FILE" };
+        var json = JsonOption();
+        cmd.Arguments.Add(file);
+        cmd.Options.Add(issuer);
+        cmd.Options.Add(json);
+        cmd.SetAction(int (pr) => Guard(() =>
+        {
+            var certificates = CertificateWalk.Load(pr.GetValue(file)!);
+            var pool = certificates.Concat(pr.GetValue(issuer) is { } i ? CertificateWalk.Load(i) : []).ToList();
+            var result = CertificateWalk.Walk(certificates[0], pool, maxLinks: 1);
+            Render(result, pr.GetValue(json));
+            return result.AllSignaturesValid ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+        }));
+        return cmd;
+    }
+
+    private static Command Chain()
+    {
+        var cmd = new Command(
+            "chain",
+            "Examples:\n" +
+            "  alex lab chain pki/laptop.crt pki/signing.pem   laptop → CA, each link checked\n" +
+            "  alex lab chain --pki pki                        laptop.crt and alex.crt up to signing.pem\n\n" +
+            "Walk a certificate chain from the first certificate to a self-signed root, checking each signature by hand with the next certificate's public key.");
+        var files = new Argument<string[]>("FILE") { Description = "certificate files; the walk starts at the first certificate of the first file", Arity = ArgumentArity.ZeroOrMore };
+        var pki = new Option<string?>("--pki") { Description = "a directory with the course's files (laptop.crt, alex.crt, signing.pem)" };
+        var json = JsonOption();
+        cmd.Arguments.Add(files);
+        cmd.Options.Add(pki);
+        cmd.Options.Add(json);
+        cmd.SetAction(int (pr) => Guard(() =>
+        {
+            var paths = (pr.GetValue(files) ?? []).ToList();
+            var starts = new List<string>();
+            if (pr.GetValue(pki) is { } dir)
+            {
+                starts.AddRange(CourseLeafFiles.Select(f => Path.Combine(dir, f)).Where(File.Exists));
+                paths.AddRange(starts);
+                paths.Add(Path.Combine(dir, "signing.pem"));
+            }
+            else if (paths.Count > 0)
+            {
+                starts.Add(paths[0]);
+            }
+
+            if (starts.Count == 0)
+            {
+                throw new LabInputException("no certificate to start from", "alex lab chain pki/laptop.crt pki/signing.pem, or alex lab chain --pki pki");
+            }
+
+            var pool = paths.Distinct().SelectMany(CertificateWalk.Load).ToList();
+            var results = starts.Select(s => CertificateWalk.Walk(CertificateWalk.Load(s)[0], pool)).ToList();
+            if (pr.GetValue(json))
+            {
+                Console.Out.WriteLine(JsonSerializer.Serialize(results, Json));
+            }
+            else
+            {
+                results.ForEach(RenderText);
+            }
+
+            return results.All(r => r.AllSignaturesValid && r.EndsAtSelfSignedRoot) ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+        }));
+        return cmd;
+    }
+
+    private static Command Handshake()
+    {
+        var cmd = new Command(
+            "handshake",
+            "Examples:\n" +
+            "  alex lab handshake 127.0.0.1:5000 --pki pki --name alex.epp.com\n" +
+            "  alex lab handshake alex.local --cert laptop.crt --key laptop.key --ca signing.pem\n\n" +
+            "Connect to a running `alex serve` with the laptop's certificate and explain the TLS handshake that just happened (version, cipher suite, key exchange, the server's chain and each check, the client certificate, ALPN) next to the lecture's step list. Trusts only the given CA.");
+        var target = new Argument<string>("HOST[:PORT]") { Description = "the robot server (port 5000 if not given)" };
+        var pki = new Option<string?>("--pki") { Description = "directory with laptop.crt, laptop.key and signing.pem" };
+        var cert = new Option<string?>("--cert") { Description = "client certificate (PEM)" };
+        var key = new Option<string?>("--key") { Description = "client private key (PEM)" };
+        var ca = new Option<string?>("--ca") { Description = "the CA certificate to trust (PEM), e.g. signing.pem" };
+        var name = new Option<string?>("--name") { Description = "the server name its certificate must carry (default: HOST)" };
+        var alpn = new Option<string>("--alpn") { Description = "application protocol to offer", DefaultValueFactory = _ => HandshakeSettings.AlexLinkProtocol };
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and the handshake", DefaultValueFactory = _ => 10 };
+        var json = JsonOption();
+        cmd.Arguments.Add(target);
+        foreach (var o in new Option[] { pki, cert, key, ca, name, alpn, timeout, json })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) => await GuardAsync(async () =>
+        {
+            var (host, port) = ParseEndpoint(pr.GetValue(target)!);
+            var (client, roots) = HandshakeTrace.LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
+            using (client)
+            {
+                var settings = new HandshakeSettings(host, port, pr.GetValue(name), client, roots, [pr.GetValue(alpn)!], TimeSpan.FromSeconds(pr.GetValue(timeout)), TimeSpan.FromMilliseconds(500));
+                var result = await HandshakeTrace.RunAsync(settings, TimeProvider.System, ct).ConfigureAwait(false);
+                Render(result, pr.GetValue(json));
+                return result.Succeeded ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+            }
+        }).ConfigureAwait(false));
+        return cmd;
+    }
+
+    /// <summary>HOST, HOST:PORT, [V6]:PORT or a bare IPv6 address.</summary>
+    internal static (string Host, int Port) ParseEndpoint(string text)
+    {
+        const int DefaultPort = 5000;
+        string host = text;
+        string? port = null;
+        if (text.StartsWith('[') && text.IndexOf(']', StringComparison.Ordinal) is var close and > 0)
+        {
+            host = text[1..close];
+            port = text.Length > close + 2 && text[close + 1] == ':' ? text[(close + 2)..] : null;
+        }
+        else if (text.Count(c => c == ':') == 1)
+        {
+            host = text[..text.IndexOf(':', StringComparison.Ordinal)];
+            port = text[(text.IndexOf(':', StringComparison.Ordinal) + 1)..];
+        }
+
+        if (host.Length == 0)
+        {
+            throw new LabInputException($"'{text}' has no host", "alex lab handshake 127.0.0.1:5000 --pki pki");
+        }
+
+        if (port is null)
+        {
+            return (host, DefaultPort);
+        }
+
+        return int.TryParse(port, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var p) && p is > 0 and < 65536
+            ? (host, p)
+            : throw new LabInputException($"'{port}' in '{text}' is not a port number", "use HOST:PORT with a port from 1 to 65535, for example 127.0.0.1:5000");
     }
 
     private static Option<bool> JsonOption() => new("--json") { Description = "print the result record as JSON (for tests and scripts)" };

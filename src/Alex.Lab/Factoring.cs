@@ -214,8 +214,13 @@ public static class Factoring
         }
     }
 
+    // Measured once per process: every factoring (and every DH check of p − 1) reports it.
+    private static readonly Lazy<(double StepSeconds, double Years)> Rho2048 = new(MeasureRho2048);
+
     /// <summary>Times rho steps on a random 2048-bit odd number and scales to the 2^512 steps RSA-2048 would need.</summary>
-    public static (double StepSeconds, double Years) EstimateRho2048()
+    public static (double StepSeconds, double Years) EstimateRho2048() => Rho2048.Value;
+
+    private static (double StepSeconds, double Years) MeasureRho2048()
     {
         using var rng = RandomNumberGenerator.Create();
         var n = Primality.RandomBelow(BigInteger.One << 2048, rng) | (BigInteger.One << 2047) | BigInteger.One;

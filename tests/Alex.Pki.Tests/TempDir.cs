@@ -10,6 +10,10 @@ public sealed class TempDir : IDisposable
 
     public string Path { get; }
 
+    /// <summary>A file's Unix permission bits (these tests run on Linux, like the robot).</summary>
+    public static UnixFileMode ModeOf(string path) =>
+        OperatingSystem.IsWindows() ? throw new PlatformNotSupportedException("Unix file modes") : File.GetUnixFileMode(path);
+
     public string this[string name] => System.IO.Path.Combine(Path, name);
 
     public void Dispose()

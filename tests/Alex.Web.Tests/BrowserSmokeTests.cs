@@ -48,4 +48,31 @@ public sealed class BrowserSmokeTests : IClassFixture<Chromium>
         Assert.Empty(foreign);
         Assert.Empty(consoleErrors);
     }
+
+    [Fact]
+    public async Task Page_OnAPhone_PutsStopFirst_AndNeedsNoSidewaysScrolling()
+    {
+        await using var gateway = await WebGateway.StartAsync(
+            new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, new UnreachableRobot(), CancellationToken.None).Within();
+        await using var context = await _chromium.Browser.NewContextAsync(new BrowserNewContextOptions
+        {
+            ViewportSize = new ViewportSize { Width = 390, Height = 844 },
+            DeviceScaleFactor = 2,
+            IsMobile = true,
+            HasTouch = true,
+        }).Within();
+        var page = await context.NewPageAsync().Within();
+        await page.GotoAsync(gateway.Url.ToString()).Within();
+        await Assertions.Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected").Within();
+
+        var stop = await page.Locator("#stop").BoundingBoxAsync().Within();
+        var plot = await page.Locator("#path").BoundingBoxAsync().Within();
+        Assert.NotNull(stop);
+        Assert.NotNull(plot);
+        Assert.True(stop!.Y < plot!.Y, "STOP comes before the plot on a phone");
+        Assert.True(stop.Width > 300, $"STOP is wide on a phone ({stop.Width} px)");
+        var scrollWidth = await page.EvaluateAsync<int>("document.documentElement.scrollWidth").Within();
+        Assert.True(scrollWidth <= 390, $"the page is {scrollWidth} px wide on a 390 px phone");
+        await page.ScreenshotAsync(new PageScreenshotOptions { Path = Chromium.ArtifactPath("phone.png"), FullPage = true }).Within();
+    }
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using System.Text.Json;
+using Alex.Protocol;
 using Alex.Protocol.Serial;
 using Alex.Web.Robot;
 
@@ -18,7 +19,7 @@ public sealed class PageMessagesTests
     public void Drive_MapsToTheSerialCommand(string move, CommandCode code)
     {
         Assert.True(Read($$"""{"type":"drive","id":3,"move":"{{move}}","value":50,"speed":75}""", out var r, out _));
-        Assert.Equal(new RobotCommand(code, 50, 75), r.Command);
+        Assert.Equal(new DriveCommand(code, 50, 75), r.Command);
         Assert.Equal(3, r.Id);
     }
 
@@ -29,7 +30,7 @@ public sealed class PageMessagesTests
     public void ParameterlessCommands_Map(string type, CommandCode code)
     {
         Assert.True(Read($$"""{"type":"{{type}}","id":1}""", out var r, out _));
-        Assert.Equal(code, r.Command.Code);
+        Assert.Equal(code, r.Command.Command);
     }
 
     [Theory]

@@ -158,6 +158,13 @@ function onMessage(msg) {
     case 'error':
       log('fail', `gateway: ${msg.text}`);
       break;
+    case 'notice':
+      log(msg.kind === 'safety' ? 'safety' : 'link', msg.text);
+      if (msg.kind === 'safety') {
+        state.planned = null;
+        draw();
+      }
+      break;
     default:
       break;
   }
@@ -323,7 +330,7 @@ function log(kind, text) {
   time.textContent = now.toTimeString().slice(0, 8);
   const tag = document.createElement('span');
   tag.className = `tag ${kind}`;
-  tag.textContent = { cmd: 'sent', ok: 'ok', fail: 'failed', arduino: 'arduino', link: 'link' }[kind] ?? kind;
+  tag.textContent = { cmd: 'sent', ok: 'ok', fail: 'failed', arduino: 'arduino', link: 'link', safety: 'stopped' }[kind] ?? kind;
   const body = document.createElement('span');
   body.textContent = text; // textContent, never innerHTML: Arduino text is data, not markup
   li.append(time, tag, body);

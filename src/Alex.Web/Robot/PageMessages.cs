@@ -12,15 +12,17 @@
 // {"type":"lease","id":5,"action":"take|release"}  {"type":"rtt","ms":3.2}          (gateway <-> robot round trip)
 // {"type":"ping","id":6}                           {"type":"pong","id":6}
 // {"type":"reset-path"}                            {"type":"error","text":"…"}      (a message the gateway could not read)
+//                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Alex.Protocol;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
 
 /// <summary>What a page asked for, after validation.</summary>
-internal readonly record struct PageRequest(string Type, long Id, RobotCommand Command, bool TakeLease);
+internal readonly record struct PageRequest(string Type, long Id, DriveCommand Command, bool TakeLease);
 
 /// <summary>Reads the page's requests and writes the gateway's messages. Pure: bytes in, bytes out.</summary>
 internal static class PageMessages
@@ -67,13 +69,13 @@ internal static class PageMessages
                     request = new PageRequest(type, id, command, false);
                     return true;
                 case "stop":
-                    request = new PageRequest(type, id, new RobotCommand(CommandCode.Stop), false);
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.Stop), false);
                     return true;
                 case "stats":
-                    request = new PageRequest(type, id, new RobotCommand(CommandCode.GetStats), false);
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.GetStats), false);
                     return true;
                 case "clear":
-                    request = new PageRequest(type, id, new RobotCommand(CommandCode.ClearStats), false);
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.ClearStats), false);
                     return true;
                 case "lease":
                     var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
@@ -101,7 +103,7 @@ internal static class PageMessages
         }
     }
 
-    private static bool TryReadDrive(JsonElement root, out RobotCommand command, out string? error)
+    private static bool TryReadDrive(JsonElement root, out DriveCommand command, out string? error)
     {
         command = default;
         error = null;
@@ -126,7 +128,7 @@ internal static class PageMessages
             return false;
         }
 
-        command = new RobotCommand(code.Value, value, speed);
+        command = new DriveCommand(code.Value, value, speed);
         return true;
     }
 
@@ -137,7 +139,7 @@ internal static class PageMessages
                el.TryGetUInt32(out value) && value <= max;
     }
 
-    public static string Describe(RobotCommand c) => c.Code switch
+    public static string Describe(DriveCommand c) => c.Command switch
     {
         CommandCode.Forward => $"forward {c.Param0} cm at {c.Param1} %",
         CommandCode.Reverse => $"reverse {c.Param0} cm at {c.Param1} %",
@@ -146,7 +148,7 @@ internal static class PageMessages
         CommandCode.Stop => "stop",
         CommandCode.GetStats => "get stats",
         CommandCode.ClearStats => "clear stats",
-        _ => $"command {(byte)c.Code}",
+        _ => $"command {(byte)c.Command}",
     };
 
     public static byte[] Hello(string robot, string version, RobotGeometry geometry) => Write(w =>
@@ -229,6 +231,13 @@ internal static class PageMessages
     public static byte[] Message(string text) => Write(w =>
     {
         w.WriteString("type", "message");
+        w.WriteString("text", text);
+    });
+
+    public static byte[] Notice(string kind, string text) => Write(w =>
+    {
+        w.WriteString("type", "notice");
+        w.WriteString("kind", kind);
         w.WriteString("text", text);
     });
 

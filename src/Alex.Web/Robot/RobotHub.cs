@@ -380,6 +380,14 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         }
     }
 
+    public void OnNotice(string kind, string text)
+    {
+        lock (_gate)
+        {
+            Broadcast(PageMessages.Notice(kind, text));
+        }
+    }
+
     private void Broadcast(byte[] message)
     {
         foreach (var p in _pages)

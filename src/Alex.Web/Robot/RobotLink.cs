@@ -1,9 +1,7 @@
+using Alex.Protocol;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
-
-/// <summary>A command as the gateway relays it: the serial command code and its two params (PROTOCOL.md §1).</summary>
-internal readonly record struct RobotCommand(CommandCode Code, uint Param0 = 0, uint Param1 = 0);
 
 /// <summary>The robot server's answer to one command.</summary>
 internal readonly record struct RobotReply(bool Ok, string Text);
@@ -21,6 +19,9 @@ internal interface IRobotEvents
     void OnLease(LeaseView lease);
 
     void OnRoundTrip(TimeSpan rtt);
+
+    /// <summary>Something people must see: a safety stop (kind "safety") or the serial link to the Arduino (kind "serial").</summary>
+    void OnNotice(string kind, string text);
 }
 
 /// <summary>One live connection to the robot server (AlexLink/1 through Alex.Client).</summary>
@@ -32,7 +33,7 @@ internal interface IRobotLink : IAsyncDisposable
     /// <summary>Completes when the connection is gone (the server closed it, the network dropped).</summary>
     Task Closed { get; }
 
-    Task<RobotReply> SendAsync(RobotCommand command, CancellationToken cancellationToken);
+    Task<RobotReply> SendAsync(DriveCommand command, CancellationToken cancellationToken);
 
     /// <summary>Asks for the driver lease (take) or gives it back.</summary>
     Task<RobotReply> SetLeaseAsync(bool take, CancellationToken cancellationToken);
