@@ -43,6 +43,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(LabCommand.Create());
 
+        root.Subcommands.Add(DoctorCommand.Create());
+
         return root;
     }
 
