@@ -41,9 +41,9 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(PkiCommand.Create());
 
-        root.Subcommands.Add(LabCommand.Create());
-
         root.Subcommands.Add(DoctorCommand.Create());
+
+        root.Subcommands.Add(LabCommand.Create());
 
         return root;
     }
