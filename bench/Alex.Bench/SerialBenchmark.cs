@@ -80,14 +80,10 @@ internal static class SerialBenchmark
 
     private static void WriteSection(List<string> rows)
     {
-        var cpu = File.Exists("/proc/cpuinfo")
-            ? File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal))?.Split(':', 2)[1].Trim() ?? "unknown"
-            : "unknown";
-        var load = File.Exists("/proc/loadavg") ? File.ReadAllText("/proc/loadavg").Split(' ')[0] : "?";
         var section = new StringBuilder()
             .AppendLine("## Serial link")
             .AppendLine()
-            .AppendLine($"`dotnet run -c Release --project bench/Alex.Bench -- serial` on {DateTime.UtcNow:yyyy-MM-dd HH:mm} UTC, {Environment.ProcessorCount} CPUs ({cpu}), load average {load} when it ran.")
+            .AppendLine(Server.BenchReport.Machine())
             .AppendLine()
             .AppendLine("One command through `ArduinoLink` (System.IO.Ports, raw 8N1) to `alex sim` on a real pseudo-terminal, replies paced like")
             .AppendLine("a real line (10 bits a byte). Wire = the frames' time on the line alone (command + replies, 140 bytes each);")
@@ -102,34 +98,6 @@ internal static class SerialBenchmark
             section.AppendLine(r);
         }
 
-        var path = Path.Combine(FindRepoRoot(), "docs", "BENCHMARKS.md");
-        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var text = File.Exists(path) ? File.ReadAllText(path) : "# Benchmarks\n";
-        var start = text.IndexOf("## Serial link", StringComparison.Ordinal);
-        if (start >= 0)
-        {
-            var end = text.IndexOf("\n## ", start + 1, StringComparison.Ordinal);
-            text = text[..start] + section + (end >= 0 ? text[(end + 1)..] : string.Empty);
-        }
-        else
-        {
-            text = text.TrimEnd() + "\n\n" + section;
-        }
-
-        File.WriteAllText(path, text);
-        Console.WriteLine($"wrote {path}");
-    }
-
-    private static string FindRepoRoot()
-    {
-        for (var dir = new DirectoryInfo(Directory.GetCurrentDirectory()); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "Alex.slnx")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        return Directory.GetCurrentDirectory();
+        Console.WriteLine($"wrote {Server.BenchReport.WriteSection("serial", section.ToString())}");
     }
 }

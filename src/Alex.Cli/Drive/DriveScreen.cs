@@ -1,0 +1,114 @@
+// Draws the drive console from the model: thin on purpose (everything it shows is decided by DriveModel).
+//
+//  ┌ status ───────────────────────────────────────┐ ┌──────────┐
+//  │ connection · latency · Arduino · lease · cmds  │ │   STOP   │
+//  │ distance · angle · speed                       │ │ SPACE/Esc│
+//  └────────────────────────────────────────────────┘ └──────────┘
+//  ┌ odometry ───────────┐ ┌ path ─────────────────────────────┐
+//  └─────────────────────┘ └───────────────────────────────────┘
+//  ┌ log ──────────────────────────────────────────────────────┐
+//  └───────────────────────────────────────────────────────────┘
+//  keys
+using Alex.Protocol.Serial;
+using Spectre.Console;
+using Spectre.Console.Rendering;
+
+namespace Alex.Cli.Drive;
+
+internal static class DriveScreen
+{
+    public static IRenderable Render(DriveModel model, DateTimeOffset now, int width, int height)
+    {
+        ArgumentNullException.ThrowIfNull(model);
+        var status = new Panel(StatusLines(model, now)) { Header = new PanelHeader(" Alex ", Justify.Left), Border = BoxBorder.Rounded, Expand = true };
+        var stop = new Panel(new Markup("[bold white on red]  ■ STOP  [/]\n[red]SPACE / Esc[/]").Centered())
+        {
+            Border = BoxBorder.Heavy,
+            BorderStyle = new Style(Color.Red),
+            Padding = new Padding(1, 0),
+        };
+        var top = new Columns(status, stop) { Expand = true };
+
+        var plotRows = Math.Clamp(height - 24, 6, 16);
+        var plotColumns = Math.Clamp(width - 48, 16, 60);
+        var (plot, cmPerDot) = PathPlot.Render(model.Path.Path, model.Path.Current, plotColumns, plotRows);
+        var pose = model.Path.Current;
+        var path = new Panel(new Text(string.Join('\n', plot)))
+        {
+            Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {pose.X:0} y {pose.Y:0} heading {pose.HeadingDeg:0}° "),
+            Border = BoxBorder.Rounded,
+        };
+        var middle = new Columns(new Panel(Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
+
+        var logRows = Math.Max(3, height - plotRows - 17);
+        var log = new Panel(Log(model, logRows)) { Header = new PanelHeader(" log "), Border = BoxBorder.Rounded, Expand = true };
+
+        IRenderable[] parts = model.SafetyBanner is { } banner
+            ? [top, new Markup($"[bold white on red] STOPPED: {Markup.Escape(banner)} [/]"), middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")]
+            : [top, middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")];
+        return new Rows(parts);
+    }
+
+    private static Markup StatusLines(DriveModel model, DateTimeOffset now)
+    {
+        var connection = model.Phase switch
+        {
+            ConnectionPhase.Connected => $"[green]● connected[/] {Markup.Escape(model.Session?.ServerName ?? string.Empty)} at {Markup.Escape(model.Endpoint)}" +
+                (model.Session is { } s ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(s.Tls)})[/]" : string.Empty),
+            ConnectionPhase.Connecting => $"[yellow]◌ connecting to {Markup.Escape(model.Endpoint)}…[/]",
+            ConnectionPhase.Reconnecting => $"[yellow]◌ reconnecting… (attempt {model.Attempt})[/] [grey]{Markup.Escape(model.PhaseDetail)}[/]",
+            _ => $"[red]✗ not connected:[/] {Markup.Escape(model.PhaseDetail)}",
+        };
+        var latency = model.Latency is { } l ? $"{l.TotalMilliseconds:0.0} ms" : model.LastCommandRoundTrip is { } c ? $"{c.TotalMilliseconds:0.0} ms (last command)" : "–";
+        var arduino = model.ArduinoUp switch
+        {
+            true => "[green]up[/]",
+            false => $"[red]down[/] [grey]{Markup.Escape(model.ArduinoDetail)}[/]",
+            null => "[grey]?[/]",
+        };
+        var you = model.Session is { ClientName.Length: > 0 } me ? Markup.Escape(me.ClientName) : "–";
+        var settings = model.Settings;
+        var inFlight = model.InFlight is { } f ? $"  [yellow]waiting: {Markup.Escape(f)}[/]" : string.Empty;
+        return new Markup(
+            $"{connection}\n" +
+            $"latency [bold]{latency}[/]   Arduino {arduino}   you [bold]{you}[/]   reconnects {model.Reconnects}\n" +
+            $"lease: {Markup.Escape(model.DescribeLease(now))}\n" +
+            $"commands sent [bold]{model.CommandsSent}[/]  ok [green]{model.CommandsOk}[/]  failed [red]{model.CommandsFailed}[/]{inFlight}\n" +
+            $"distance [bold]{settings.DistanceCm} cm[/]   angle [bold]{settings.AngleDegrees}°[/]   speed [bold]{settings.SpeedPercent} %[/]");
+    }
+
+    private static Grid Odometry(DriveModel model)
+    {
+        var grid = new Grid().AddColumn().AddColumn(new GridColumn().RightAligned());
+        var counters = model.Counters ?? default;
+        var names = StatusCounters.Names;
+        var values = counters.ToArray();
+        for (var i = 0; i < values.Length; i++)
+        {
+            var unit = i >= 8 ? " cm" : string.Empty;
+            grid.AddRow(new Text(names[i]), new Text(model.Counters is null ? "–" : $"{values[i]}{unit}"));
+        }
+
+        return grid;
+    }
+
+    private static Markup Log(DriveModel model, int rows)
+    {
+        var lines = model.Log.Skip(Math.Max(0, model.Log.Count - rows)).Select(line =>
+        {
+            var text = Markup.Escape(line.Text);
+            var at = line.At.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            return line.Kind switch
+            {
+                DriveLogKind.Problem => $"[grey]{at}[/] [red]{text}[/]",
+                DriveLogKind.Safety => $"[grey]{at}[/] [bold red]{text}[/]",
+                DriveLogKind.Ok => $"[grey]{at}[/] [green]{text}[/]",
+                DriveLogKind.Arduino => $"[grey]{at}[/] [cyan]{text}[/]",
+                DriveLogKind.Lease => $"[grey]{at}[/] [yellow]lease: {text}[/]",
+                DriveLogKind.Sent => $"[grey]{at} → {text}[/]",
+                _ => $"[grey]{at}[/] {text}",
+            };
+        });
+        return new Markup(string.Join('\n', lines));
+    }
+}

@@ -1,0 +1,365 @@
+using System.CommandLine;
+using System.Text;
+using System.Text.Json;
+using Alex.Client;
+using Alex.Pki;
+using Alex.Protocol;
+using Alex.Protocol.Serial;
+
+namespace Alex.Cli;
+
+/// <summary>
+/// `alex send`: commands for Alex from a script (issue 4 item 8). Connects with the client library,
+/// sends each command, waits for its reply, prints one line per command (or JSON), and exits 0 only
+/// when every command was acknowledged.
+/// </summary>
+internal static class SendCommand
+{
+    private const string PassphraseEnv = "ALEX_PKI_PASSPHRASE";
+
+    public static Command Create()
+    {
+        var cmd = new Command(
+            "send",
+            "Examples:\n" +
+            "  alex send 127.0.0.1:5000 --pki pki f 50 75           forward 50 cm at 75 %\n" +
+            "  alex send alex.local --pki pki --wait f 50 75 \\; g    move, wait until Alex stops, read the odometry\n" +
+            "  alex send 127.0.0.1 --pki pki --name alex.epp.com g --json\n" +
+            "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n\n" +
+            "Sends commands to Alex's server over mutual TLS and prints each reply. Commands: f/b DIST SPEED " +
+            "(forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), c (clear stats); " +
+            "separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
+            "disconnects, so a move sent alone ends when the command does: add --wait to stay until Alex stops.\n" +
+            "Exit codes: 0 every command acknowledged, 1 a command was refused or the connection failed, 2 bad usage.");
+        var target = new Argument<string>("host") { Description = "HOST[:PORT] of the robot server (port 5000 by default)" };
+        var words = new Argument<string[]>("command") { Description = "CMD [P0 P1] [; CMD ...]", Arity = ArgumentArity.OneOrMore };
+        var pki = new Option<string?>("--pki") { Description = "folder with laptop.crt, laptop.key and signing.pem (the course's names)" };
+        var cert = new Option<string?>("--cert") { Description = "client certificate (PEM)" };
+        var key = new Option<string?>("--key") { Description = "client private key (PEM)" };
+        var ca = new Option<string?>("--ca") { Description = "the CA certificate to trust (PEM); nothing else is trusted" };
+        var passphraseFile = new Option<string?>("--passphrase-file") { Description = $"the laptop key's passphrase, first line of this file, when the key is encrypted (or set ${PassphraseEnv})" };
+        var name = new Option<string?>("--name") { Description = "the name the robot's certificate must carry (default: HOST), e.g. alex.epp.com" };
+        var classic = new Option<bool>("--classic") { Description = "speak the course's classic protocol, as its C client does (no ALPN, no SNI)" };
+        var legacy = new Option<bool>("--legacy") { Description = "accept a course-style v1 server certificate (no key usage, RSA 1024): weaker" };
+        var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
+        var wait = new Option<bool>("--wait") { Description = "after the commands, stay connected until Alex stops moving (at most 60 s)" };
+        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and for each reply", DefaultValueFactory = _ => 10 };
+        cmd.Arguments.Add(target);
+        cmd.Arguments.Add(words);
+        foreach (var o in new Option[] { pki, cert, key, ca, passphraseFile, name, classic, legacy, json, wait, timeout })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            if (!HostPort.TryParse(pr.GetValue(target)!, AlexClientOptions.DefaultPort, out var endpoint, out var hostError))
+            {
+                throw new CliException(hostError, hint: "write HOST or HOST:PORT, e.g. 127.0.0.1:5000 or alex.local");
+            }
+
+            var commands = ParseCommands(pr.GetValue(words) ?? []);
+            var seconds = pr.GetValue(timeout);
+            if (seconds is <= 0 or > 3600 || double.IsNaN(seconds))
+            {
+                throw new CliException($"--timeout {seconds}: give seconds between 0 and 3600");
+            }
+
+            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca), Passphrase(pr.GetValue(passphraseFile)));
+            var options = new AlexClientOptions
+            {
+                Host = endpoint.Value.Host,
+                Port = endpoint.Value.Port,
+                ServerName = pr.GetValue(name),
+                Credentials = credentials,
+                Protocol = pr.GetValue(classic) ? AlexProtocol.Classic : AlexProtocol.Auto,
+                AcceptLegacyCertificates = pr.GetValue(legacy),
+                ConnectTimeout = TimeSpan.FromSeconds(seconds),
+                ReplyTimeout = TimeSpan.FromSeconds(seconds),
+            };
+            return await RunAsync(options, commands, pr.GetValue(json), pr.GetValue(wait), ct).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    /// <summary>Splits "f 50 75 ; g" (as separate words or not) into commands; a bad one is a usage error.</summary>
+    internal static List<DriveCommand> ParseCommands(IReadOnlyList<string> words)
+    {
+        var text = string.Join(' ', words);
+        var commands = new List<DriveCommand>();
+        foreach (var part in text.Split(';'))
+        {
+            var parts = part.Split(' ', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            if (parts.Length == 0)
+            {
+                continue;
+            }
+
+            if (!DriveCommand.TryParse(parts, out var command, out var error))
+            {
+                throw new CliException($"'{part.Trim()}': {error}", hint: "commands: f/b DIST SPEED, l/r ANGLE SPEED, s, g, c; separate several with ';'");
+            }
+
+            commands.Add(command.Value);
+        }
+
+        if (commands.Count == 0)
+        {
+            throw new CliException("no command given", hint: "e.g. alex send 127.0.0.1:5000 --pki pki f 50 75");
+        }
+
+        return commands;
+    }
+
+    // Same source as `alex pki`: a file's first line, else the environment variable, else none.
+    private static string? Passphrase(string? file)
+    {
+        if (file is null)
+        {
+            return Environment.GetEnvironmentVariable(PassphraseEnv) is { Length: > 0 } fromEnv ? fromEnv : null;
+        }
+
+        try
+        {
+            return File.ReadLines(file).FirstOrDefault() ?? throw new CliException($"{file}: the passphrase file is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{file}: cannot read the passphrase file ({e.Message.TrimEnd('.')})");
+        }
+    }
+
+    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca, string? passphrase)
+    {
+        var explicitFiles = cert is not null || key is not null || ca is not null;
+        try
+        {
+            if (pki is not null)
+            {
+                if (explicitFiles)
+                {
+                    throw new CliException("give either --pki DIR or --cert, --key and --ca, not both");
+                }
+
+                return AlexCredentials.FromPkiDirectory(pki, passphrase);
+            }
+
+            if (cert is null || key is null || ca is null)
+            {
+                var missing = string.Join(", ", new[] { ("--cert", cert), ("--key", key), ("--ca", ca) }.Where(p => p.Item2 is null).Select(p => p.Item1));
+                throw new CliException(
+                    explicitFiles ? $"missing {missing}" : "no certificate given",
+                    hint: "give --pki DIR (with laptop.crt, laptop.key, signing.pem) or --cert, --key and --ca");
+            }
+
+            return AlexCredentials.FromFiles(cert, key, ca, passphrase);
+        }
+        catch (PkiException e)
+        {
+            throw new CliException(e.Message, e.Hint);
+        }
+    }
+
+    private static async Task<int> RunAsync(AlexClientOptions options, List<DriveCommand> commands, bool json, bool wait, CancellationToken ct)
+    {
+        AlexLinkClient client;
+        try
+        {
+            client = await AlexLinkClient.ConnectAsync(options, ct).ConfigureAwait(false);
+        }
+        catch (AlexConnectException e)
+        {
+            if (json)
+            {
+                Console.Out.WriteLine(JsonFailure(options, e));
+            }
+
+            throw new CliException(e.Message, e.Hint, AlexCommandLine.ExitFailed);
+        }
+
+        await using (client.ConfigureAwait(false))
+        {
+            var replies = new List<CommandReply>();
+            string? failure = null;
+            foreach (var command in commands)
+            {
+                CommandReply reply;
+                try
+                {
+                    reply = await client.SendAsync(command, ct).ConfigureAwait(false);
+                }
+                catch (AlexConnectException e)
+                {
+                    failure = e.Message;
+                    break;
+                }
+
+                replies.Add(reply);
+                if (!json)
+                {
+                    PrintReply(reply);
+                }
+
+                if (!reply.Acknowledged)
+                {
+                    failure = $"{reply.Request}: {reply.Text}";
+                    break;
+                }
+            }
+
+            bool? still = null;
+            if (failure is null && wait && commands.Any(c => c.IsMove))
+            {
+                try
+                {
+                    still = await StillWaiter.WaitUntilStillAsync(client, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(60), TimeProvider.System, ct).ConfigureAwait(false);
+                }
+                catch (AlexConnectException e)
+                {
+                    failure = e.Message;
+                }
+
+                if (!json && still is not null)
+                {
+                    Console.Out.WriteLine(still.Value ? "Alex has stopped." : "Alex was still moving after 60 s; disconnecting stops it.");
+                }
+            }
+
+            var notSent = commands.Count - replies.Count;
+            if (json)
+            {
+                Console.Out.WriteLine(JsonResult(options, client, replies, notSent, failure, still));
+            }
+
+            if (failure is not null)
+            {
+                var skipped = notSent > 0 ? $" ({notSent} command{(notSent == 1 ? "" : "s")} not sent)" : "";
+                throw new CliException(failure + skipped, HintFor(replies.LastOrDefault()), AlexCommandLine.ExitFailed);
+            }
+
+            return AlexCommandLine.ExitOk;
+        }
+    }
+
+    private static void PrintReply(CommandReply reply)
+    {
+        if (!reply.Acknowledged)
+        {
+            return; // the one-line error on stderr says it
+        }
+
+        Console.Out.WriteLine($"{reply.Request,-12} OK  {reply.RoundTrip.TotalMilliseconds,5:0} ms");
+        if (reply.Status is { } s)
+        {
+            Span<uint> values = stackalloc uint[StatusCounters.Count];
+            s.CopyTo(values);
+            for (var i = 0; i < StatusCounters.Count; i++)
+            {
+                Console.Out.WriteLine($"  {StatusCounters.Names[i],-26} {values[i],8}");
+            }
+        }
+    }
+
+    private static string? HintFor(CommandReply? reply) => reply?.Error switch
+    {
+        Protocol.AlexLink.AlexLinkErrorCode.NotDriver => "wait until the driver releases the lease or disconnects",
+        Protocol.AlexLink.AlexLinkErrorCode.Forbidden => "this laptop has the watch role on the server's allow-list: it may only send s",
+        Protocol.AlexLink.AlexLinkErrorCode.LimitExceeded => "stay within the server's limits (alex serve --max-speed / --max-distance)",
+        Protocol.AlexLink.AlexLinkErrorCode.LinkDown => "the robot's serial port is down: check the USB cable to the Arduino",
+        Protocol.AlexLink.AlexLinkErrorCode.Timeout => "the server or the Arduino did not answer: check the server's log",
+        Protocol.AlexLink.AlexLinkErrorCode.ArduinoError => "the Arduino rejected the command; check the serial line and the firmware",
+        _ => null,
+    };
+
+    private static string JsonFailure(AlexClientOptions options, AlexConnectException e)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("server", $"{options.Host}:{options.Port}");
+            w.WriteBoolean("ok", false);
+            w.WriteString("failure", e.Failure.ToString());
+            if (e.RefusalCode is { } code)
+            {
+                w.WriteString("refusal", code.ToString());
+            }
+
+            w.WriteString("error", e.Message);
+            if (e.Hint is not null)
+            {
+                w.WriteString("hint", e.Hint);
+            }
+
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+
+    private static string JsonResult(AlexClientOptions options, AlexLinkClient client, List<CommandReply> replies, int notSent, string? failure, bool? still)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteString("server", client.Endpoint);
+            w.WriteString("serverName", client.ServerTrust.PeerName);
+            w.WriteString("protocol", client.Protocol == AlexProtocol.Classic ? "classic" : "alexlink/1");
+            w.WriteString("tls", client.TlsVersion.ToString());
+            w.WriteString("cipher", client.CipherSuite.ToString());
+            if (client.Welcome is { } welcome)
+            {
+                w.WriteString("clientName", welcome.ClientName);
+                w.WriteString("role", welcome.Role.ToString().ToLowerInvariant());
+            }
+
+            w.WriteBoolean("ok", failure is null);
+            if (failure is not null)
+            {
+                w.WriteString("error", failure);
+            }
+
+            w.WriteStartArray("results");
+            foreach (var r in replies)
+            {
+                w.WriteStartObject();
+                w.WriteString("command", r.Request);
+                w.WriteBoolean("ok", r.Acknowledged);
+                w.WriteNumber("ms", Math.Round(r.RoundTrip.TotalMilliseconds, 2));
+                if (!r.Acknowledged)
+                {
+                    w.WriteString("error", r.Error?.ToString());
+                    w.WriteNumber("detail", r.Detail);
+                    w.WriteString("text", r.Text);
+                }
+
+                if (r.Status is { } s)
+                {
+                    w.WriteStartObject("status");
+                    var values = s.ToArray();
+                    string[] keys = ["leftForwardTicks", "rightForwardTicks", "leftReverseTicks", "rightReverseTicks", "leftForwardTurnTicks", "rightForwardTurnTicks", "leftReverseTurnTicks", "rightReverseTurnTicks", "forwardDistanceCm", "reverseDistanceCm"];
+                    for (var i = 0; i < keys.Length; i++)
+                    {
+                        w.WriteNumber(keys[i], values[i]);
+                    }
+
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteNumber("notSent", notSent);
+            if (still is not null)
+            {
+                w.WriteBoolean("stopped", still.Value);
+            }
+
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
+    }
+}

@@ -1,0 +1,89 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Security.Cryptography.X509Certificates;
+
+namespace Alex.Pki;
+
+/// <summary>
+/// PKCS#10 certificate signing requests ("CERTIFICATE REQUEST"): made on the device next to its new
+/// key, so the key never leaves it, and read by the CA with its signature checked.
+/// </summary>
+public static class CertificateSigningRequest
+{
+    /// <summary>Makes a key and a CSR for <paramref name="name"/> (CN, and SAN for DNS names / IPs); writes the key (0600) and the CSR.</summary>
+    public static void Create(string name, IReadOnlyList<string> dnsNames, IReadOnlyList<IPAddress> ips, KeySpec keySpec, string keyPath, string csrPath, string? keyPassphrase, bool force)
+    {
+        ArgumentNullException.ThrowIfNull(dnsNames);
+        ArgumentNullException.ThrowIfNull(ips);
+        CertificateAuthority.CheckName(name);
+        if (!force)
+        {
+            foreach (var path in new[] { keyPath, csrPath })
+            {
+                if (File.Exists(path))
+                {
+                    throw new PkiException($"{path}: already exists; not overwriting it", hint: "pass --force to replace it, or choose another name with --out");
+                }
+            }
+        }
+
+        using var key = keySpec.Create();
+        var subject = new X500DistinguishedNameBuilder();
+        subject.AddCommonName(name);
+        var request = key switch
+        {
+            RSA rsa => new CertificateRequest(subject.Build(), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1),
+            ECDsa ecdsa => new CertificateRequest(subject.Build(), ecdsa, HashAlgorithmName.SHA256),
+            _ => throw new PkiException("unsupported key type"),
+        };
+        var dns = new List<string>();
+        var addresses = new List<IPAddress>(ips);
+        if (IPAddress.TryParse(name, out var ip))
+        {
+            addresses.Insert(0, ip);
+        }
+        else
+        {
+            dns.Add(name);
+        }
+
+        dns.AddRange(dnsNames.Where(d => !dns.Contains(d, StringComparer.OrdinalIgnoreCase)));
+        request.CertificateExtensions.Add(CertificateAuthority.SubjectAltName(dns, addresses));
+        var pem = request.CreateSigningRequestPem() + "\n";
+
+        PrivateKeyFile.Save(keyPath, key, keyPassphrase, overwrite: force);
+        try
+        {
+            PkiFile.WriteAtomic(csrPath, pem, secret: false, overwrite: force);
+        }
+        catch (PkiException)
+        {
+            File.Delete(keyPath);
+            throw;
+        }
+    }
+
+    /// <summary>Reads a CSR and checks its self-signature (proof that the requester holds the key).</summary>
+    public static CertificateRequest Load(string path)
+    {
+        var blocks = PemFile.Read(path, "certificate signing request");
+        var block = blocks.FirstOrDefault(b => b.Label is "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST" or "");
+        if (block is null)
+        {
+            throw new PkiException($"{path}: contains no certificate signing request (found {string.Join(", ", blocks.Select(b => b.Label))})");
+        }
+
+        try
+        {
+            return CertificateRequest.LoadSigningRequest(
+                block.Der,
+                HashAlgorithmName.SHA256,
+                CertificateRequestLoadOptions.UnsafeLoadCertificateExtensions,
+                RSASignaturePadding.Pkcs1);
+        }
+        catch (CryptographicException e)
+        {
+            throw new PkiException($"{path}: not a valid certificate signing request, or its signature does not verify ({e.Message.TrimEnd('.')})", hint: null, e);
+        }
+    }
+}

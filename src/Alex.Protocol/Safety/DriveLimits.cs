@@ -1,0 +1,48 @@
+// Speed and distance limits the server enforces on moves (issue 4 item 4; docs/protocol.md §3
+// "Limits"). A limit of 0 means none. The firmware takes speed as a percentage (PWM = speed × 255 / 100,
+// PROTOCOL.md §3), so anything over 100 is refused whatever the limits.
+using Alex.Protocol.Serial;
+
+namespace Alex.Protocol.Safety;
+
+/// <summary>Limits on moves; 0 = no limit.</summary>
+public sealed record DriveLimits(uint MaxSpeedPercent = 0, uint MaxDistanceCm = 0, uint MaxAngleDegrees = 0)
+{
+    public static DriveLimits None { get; } = new();
+
+    /// <summary>Null when the command is within the limits, else why not, in words.</summary>
+    public string? Check(DriveCommand command)
+    {
+        if (!command.IsMove)
+        {
+            return null;
+        }
+
+        var speed = command.Param1;
+        if (speed > 100)
+        {
+            return $"speed {speed} % is not a percentage (0 to 100)";
+        }
+
+        if (MaxSpeedPercent != 0 && speed > MaxSpeedPercent)
+        {
+            return $"speed {speed} % is over the limit of {MaxSpeedPercent} %";
+        }
+
+        var isTurn = command.Command is CommandCode.TurnLeft or CommandCode.TurnRight;
+        var limit = isTurn ? MaxAngleDegrees : MaxDistanceCm;
+        var unit = isTurn ? "°" : " cm";
+        var what = isTurn ? "angle" : "distance";
+        if (limit == 0)
+        {
+            return null;
+        }
+
+        if (command.Param0 == 0)
+        {
+            return $"{what} 0 means \"until stopped\", which the limit of {limit}{unit} does not allow";
+        }
+
+        return command.Param0 > limit ? $"{what} {command.Param0}{unit} is over the limit of {limit}{unit}" : null;
+    }
+}

@@ -1,0 +1,271 @@
+// A session in AlexLink/1 (ALPN "alexlink/1"), our framed protocol: docs/protocol.md.
+// First frame from the server: Welcome (who the server thinks the client is, its role, the lease
+// terms and limits). Then requests with ids and typed replies (Ok / Status / Error), heartbeats
+// echoed, telemetry pushed for the topics the client subscribed to.
+// Bad input after the handshake:
+//   a frame declared over the maximum → Error FrameTooLarge, then close (the stream is out of step)
+//   a payload malformed for its type  → Error BadFrame, keep going (the frame was consumed)
+//   an unknown request type           → Error UnknownMessage, keep going (room for later versions)
+//   connection closed mid-frame        → close, logged as truncated
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Alex.Protocol;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Serial;
+
+namespace Alex.Robot.Server;
+
+internal sealed class AlexLinkSession : ClientSession
+{
+    private readonly ConcurrentDictionary<uint, byte> _inFlight = new();
+    private readonly string _serverName;
+    private volatile AlexLinkTopics _topics = AlexLinkTopics.Default;
+
+    public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName)
+        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
+    {
+        _serverName = serverName;
+    }
+
+    public override SessionProtocol Protocol => SessionProtocol.AlexLink1;
+
+    /// <summary>The refusal frame sent instead of Welcome.</summary>
+    public static byte[] EncodeRefusal(AlexLinkRefusalCode code, string reason) => AlexLinkWriter.Encode(new AlexLinkRefusal(code, reason));
+
+    public override void Refuse(AlexLinkRefusalCode code, string reason)
+    {
+        Send(AlexLinkWriter.Encode(new AlexLinkRefusal(code, reason)));
+        base.Refuse(code, reason);
+    }
+
+    public override void OnArduinoMessage(ReadOnlyMemory<byte> data, string text)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.ArduinoText))
+        {
+            Push(new AlexLinkArduinoText(text));
+        }
+    }
+
+    public override void OnArduinoError(byte code)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.ArduinoText))
+        {
+            Push(new AlexLinkError(AlexLinkErrorCode.ArduinoError, code, $"the Arduino reported error {DescribeArduinoCode(code)}"));
+        }
+    }
+
+    public override void OnLinkState(bool up, string detail)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.Link))
+        {
+            Push(new AlexLinkLinkState(up ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down, detail));
+        }
+    }
+
+    public override void OnLeaseChanged(string? holder, DateTimeOffset since, AlexLinkLeaseChange change)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.Lease))
+        {
+            Push(LeaseState(holder, since, change));
+        }
+    }
+
+    public override void OnSafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.Safety))
+        {
+            Push(new AlexLinkSafetyStop(reason, at.ToUnixTimeMilliseconds(), who, text));
+        }
+    }
+
+    public override void OnTelemetry(in StatusCounters counters, DateTimeOffset at)
+    {
+        if (_topics.HasFlag(AlexLinkTopics.Status))
+        {
+            Push(new AlexLinkStatus(at.ToUnixTimeMilliseconds(), counters));
+        }
+    }
+
+    protected override Task OnStartAsync()
+    {
+        var options = Hub.Options;
+        var lease = Hub.Lease;
+        Send(AlexLinkWriter.Encode(new AlexLinkWelcome(
+            Identity.Role == Alex.Pki.PeerRole.Drive ? AlexLinkRole.Driver : AlexLinkRole.Watcher,
+            LeaseWindowMs: (uint)options.LeaseWindow.TotalMilliseconds,
+            HeartbeatIntervalMs: (uint)Math.Max(1, options.LeaseWindow.TotalMilliseconds / 3),
+            MaxSpeedPercent: options.MaxSpeedPercent,
+            MaxDistanceCm: options.MaxDistanceCm ?? 0,
+            MaxAngleDegrees: options.MaxAngleDegrees ?? 0,
+            MinTelemetryIntervalMs: (uint)options.MinTelemetryInterval.TotalMilliseconds,
+            MaxPayload: AlexLinkFrame.MaxPayload,
+            ServerTimeUnixMs: Time.GetUtcNow().ToUnixTimeMilliseconds(),
+            LeaseSinceUnixMs: lease.Holder is null ? 0 : lease.Since.ToUnixTimeMilliseconds(),
+            ClientName: Identity.Name,
+            ServerName: _serverName,
+            LeaseHolder: lease.Holder ?? "")));
+        if (!Hub.LinkUp)
+        {
+            Push(new AlexLinkLinkState(AlexLinkLinkStatus.Down, "the Arduino is not connected"));
+        }
+
+        return Task.CompletedTask;
+    }
+
+    protected override async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[AlexLinkFrame.HeaderSize + AlexLinkFrame.MaxPayload];
+        var held = 0;
+        while (true)
+        {
+            var n = await Stream.ReadAsync(buffer.AsMemory(held), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                if (held > 0)
+                {
+                    throw new ProtocolViolationException($"connection closed in the middle of a frame ({held} bytes)");
+                }
+
+                return;
+            }
+
+            held += n;
+            Hub.Heartbeat(this);
+            var unread = new ReadOnlySequence<byte>(buffer, 0, held);
+            while (true)
+            {
+                var status = AlexLinkReader.TryRead(ref unread, out var message, out var error);
+                if (status == OperationStatus.NeedMoreData)
+                {
+                    break;
+                }
+
+                if (status == OperationStatus.InvalidData)
+                {
+                    Send(AlexLinkWriter.Encode(new AlexLinkError(error.Code, 0, error.Text) { RequestId = error.RequestId }));
+                    if (error.IsFatal)
+                    {
+                        throw new ProtocolViolationException(error.Text);
+                    }
+
+                    continue;
+                }
+
+                await HandleAsync(message!, cancellationToken).ConfigureAwait(false);
+            }
+
+            var consumed = held - (int)unread.Length;
+            buffer.AsSpan(consumed, held - consumed).CopyTo(buffer);
+            held -= consumed;
+        }
+    }
+
+    private async Task HandleAsync(AlexLinkMessage message, CancellationToken cancellationToken)
+    {
+        var id = message.RequestId;
+        switch (message)
+        {
+            case AlexLinkHeartbeat heartbeat:
+                Send(AlexLinkWriter.Encode(heartbeat));
+                return;
+            case AlexLinkCommand command:
+                if (!Enum.IsDefined(command.Command))
+                {
+                    Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownCommand, 0, $"command code {(byte)command.Command} is not one this server relays (0-6)"));
+                    return;
+                }
+
+                await SubmitTrackedAsync(id, command.Drive, cancellationToken).ConfigureAwait(false);
+                return;
+            case AlexLinkStop:
+                await SubmitTrackedAsync(id, DriveCommand.Stop, cancellationToken).ConfigureAwait(false);
+                return;
+            case AlexLinkSubscribe subscribe:
+                _topics = subscribe.Topics;
+                var interval = subscribe.Topics.HasFlag(AlexLinkTopics.Status) && subscribe.StatusIntervalMs > 0
+                    ? TimeSpan.FromMilliseconds(subscribe.StatusIntervalMs)
+                    : (TimeSpan?)null;
+                Hub.Subscribe(this, interval);
+                Reply(id, new AlexLinkOk());
+                if (subscribe.Topics.HasFlag(AlexLinkTopics.Lease))
+                {
+                    var lease = Hub.Lease;
+                    Push(LeaseState(lease.Holder, lease.Since, AlexLinkLeaseChange.Current));
+                }
+
+                if (subscribe.Topics.HasFlag(AlexLinkTopics.Link))
+                {
+                    Push(new AlexLinkLinkState(Hub.LinkUp ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down, Hub.LinkUp ? "connected" : "the Arduino is not connected"));
+                }
+
+                return;
+            case AlexLinkTakeLease:
+                Reply(id, Hub.TryAcquire(this) is { } refused ? ToError(refused) : new AlexLinkOk());
+                return;
+            case AlexLinkReleaseLease:
+                Reply(id, Hub.Release(this) is { } notHeld ? ToError(notHeld) : new AlexLinkOk());
+                return;
+            case AlexLinkUnknown unknown when AlexLinkMessage.IsRequest(unknown.RawType):
+                Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownMessage, 0, $"message type 0x{unknown.RawType:X2} is not known to this server (AlexLink/{AlexLinkFrame.VersionMajor}.{AlexLinkFrame.VersionMinor})"));
+                return;
+            case AlexLinkUnknown:
+                // An unknown server-to-client type from a client: skipped whole, as the spec allows.
+                return;
+            default:
+                Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownMessage, 0, $"{message.Type} is sent by servers, not clients"));
+                return;
+        }
+    }
+
+    private async Task SubmitTrackedAsync(uint id, DriveCommand command, CancellationToken cancellationToken)
+    {
+        if (id == 0 || !_inFlight.TryAdd(id, 0))
+        {
+            Reply(id, new AlexLinkError(AlexLinkErrorCode.BadRequestId, 0, id == 0 ? "request id 0 is reserved for pushed messages" : $"request id {id} is already in flight"));
+            return;
+        }
+
+        await SubmitAsync(
+            command,
+            result =>
+            {
+                _inFlight.TryRemove(id, out _);
+                Reply(id, ToReply(result));
+            },
+            cancellationToken).ConfigureAwait(false);
+    }
+
+    private AlexLinkMessage ToReply(CommandResult result)
+    {
+        if (result.Reply is { Kind: RobotReplyKind.Ok } ok)
+        {
+            return ok.Status is { } counters
+                ? new AlexLinkStatus(Time.GetUtcNow().ToUnixTimeMilliseconds(), counters)
+                : new AlexLinkOk();
+        }
+
+        if (result.Reply is { Kind: RobotReplyKind.ArduinoError } error)
+        {
+            return new AlexLinkError(AlexLinkErrorCode.ArduinoError, error.Code, $"the Arduino answered {DescribeArduinoCode(error.Code)}");
+        }
+
+        return ToError(result);
+    }
+
+    private static AlexLinkError ToError(CommandResult result) => new(result.Error ?? AlexLinkErrorCode.Internal, 0, result.Text);
+
+    private static string DescribeArduinoCode(byte code) =>
+        Enum.IsDefined((ResponseCode)code) ? ((ResponseCode)code).ToString() : $"#{code}";
+
+    private static AlexLinkLeaseState LeaseState(string? holder, DateTimeOffset since, AlexLinkLeaseChange change) => new(
+        change,
+        since.ToUnixTimeMilliseconds(),
+        holder ?? "",
+        holder is null ? "the lease is free" : $"{holder} holds the lease");
+
+    private void Reply(uint id, AlexLinkMessage message) => Send(AlexLinkWriter.Encode(message with { RequestId = id }));
+
+    private void Push(AlexLinkMessage message) => Send(AlexLinkWriter.Encode(message));
+}

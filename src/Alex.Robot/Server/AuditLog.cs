@@ -1,0 +1,141 @@
+// The server's audit log (issue 4 item 6): one JSON object per line, appended, flushed to the file
+// system per line so a crash or a pulled power cable loses at most the line being written.
+//
+// Every record has "time" (UTC, ISO 8601 with milliseconds) and "event", then fields per event:
+//   connection-accepted  peer, subject, fingerprint (SHA-256 hex), name, role, protocol
+//   connection-refused   peer, subject?, fingerprint?, reason
+//   connection-closed    peer, name, reason
+//   lease                name, change (acquired / released / expired / revoked), holder
+//   command              name, command, result
+//   dead-man             name, reason
+//   link                 state, detail
+//   policy-reloaded      detail
+using System.Text;
+using System.Text.Json;
+
+namespace Alex.Robot.Server;
+
+/// <summary>A JSON-lines audit trail. Thread-safe; every line is flushed before the call returns.</summary>
+public sealed class AuditLog : IDisposable
+{
+    private readonly Lock _gate = new();
+    private readonly Stream? _stream;
+    private readonly TimeProvider _time;
+    private readonly Action<string>? _echo;
+    private bool _disposed;
+
+    /// <summary>Audit into <paramref name="stream"/> (a file opened for append), and optionally echo each line.</summary>
+    public AuditLog(Stream? stream, TimeProvider time, Action<string>? echo = null)
+    {
+        ArgumentNullException.ThrowIfNull(time);
+        _stream = stream;
+        _time = time;
+        _echo = echo;
+    }
+
+    /// <summary>Raised after a record is written (tests await records this way instead of polling the file).</summary>
+    public event Action<AuditRecord>? Written;
+
+    /// <summary>Opens (creating, owner-only) a file for appending.</summary>
+    public static AuditLog OpenFile(string path, TimeProvider time, Action<string>? echo = null)
+    {
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.Append,
+            Access = FileAccess.Write,
+            Share = FileShare.Read,
+        };
+        if (!OperatingSystem.IsWindows())
+        {
+            // The log names who connected from where: not for every local user to read.
+            options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        }
+        return new AuditLog(new FileStream(path, options), time, echo);
+    }
+
+    public void Write(string eventName, params (string Key, object? Value)[] fields)
+    {
+        ArgumentNullException.ThrowIfNull(fields);
+        var now = _time.GetUtcNow();
+        var buffer = new MemoryStream();
+        using (var json = new Utf8JsonWriter(buffer))
+        {
+            json.WriteStartObject();
+            json.WriteString("time", now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("event", eventName);
+            foreach (var (key, value) in fields)
+            {
+                switch (value)
+                {
+                    case null:
+                        break;
+                    case bool b:
+                        json.WriteBoolean(key, b);
+                        break;
+                    case int i:
+                        json.WriteNumber(key, i);
+                        break;
+                    case long l:
+                        json.WriteNumber(key, l);
+                        break;
+                    case uint u:
+                        json.WriteNumber(key, u);
+                        break;
+                    case double d:
+                        json.WriteNumber(key, d);
+                        break;
+                    default:
+                        json.WriteString(key, value.ToString());
+                        break;
+                }
+            }
+
+            json.WriteEndObject();
+        }
+
+        buffer.WriteByte((byte)'\n');
+        var line = buffer.ToArray();
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            if (_stream is not null)
+            {
+                _stream.Write(line);
+                _stream.Flush();
+            }
+        }
+
+        var text = Encoding.UTF8.GetString(line, 0, line.Length - 1);
+        _echo?.Invoke(text);
+        Written?.Invoke(new AuditRecord(eventName, text));
+    }
+
+    public void Dispose()
+    {
+        lock (_gate)
+        {
+            if (_disposed)
+            {
+                return;
+            }
+
+            _disposed = true;
+            _stream?.Dispose();
+        }
+    }
+}
+
+/// <summary>One written record: the event name and the JSON line.</summary>
+public sealed record AuditRecord(string Event, string Json)
+{
+    /// <summary>A field of the record as text, or null.</summary>
+    public string? Field(string name)
+    {
+        using var doc = JsonDocument.Parse(Json);
+        return doc.RootElement.TryGetProperty(name, out var v) ? v.ToString() : null;
+    }
+}

@@ -1,0 +1,148 @@
+// A session in the course's own protocol (no ALPN): PROTOCOL.md §4, byte-compatible with the course's
+// C client. Every message is exactly one write, so one TLS record (the course client reads one
+// message per record). Replies:
+//   move / stop / clear          → 00 00                      (or 00 c for the Arduino's error c)
+//   g                            → 00 00, then 01 + 16 params (two records)
+//   unknown letter               → 00 04 (BAD_COMMAND): the course server stays silent, we do not
+//   refused by the hub           → 02 "<why, cut to 32 bytes>", then 00 04 (watcher, not the driver, limits)
+//   Arduino not there / no reply → 02 "<why>", then 00 05 (BAD_RESPONSE)
+//   a message the laptop never sends (types 0-2) → 00 02 (BAD_PACKET), the stream stays in step
+//   a byte that is no message type → 00 02, then close (no length prefix: we cannot find the next message)
+// Arduino MESSAGE packets are forwarded as 02 + 32 bytes to every classic client, as the course server does.
+using System.Buffers;
+using System.Net.Security;
+using System.Security.Cryptography.X509Certificates;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Classic;
+using Alex.Protocol.Serial;
+
+namespace Alex.Robot.Server;
+
+internal sealed class ClassicSession : ClientSession
+{
+    private static readonly byte[] AckOk = ClassicResponse.Ok.Encode();
+    private static readonly byte[] BadPacket = new ClassicResponse((byte)ResponseCode.BadPacket).Encode();
+    private static readonly byte[] BadCommand = new ClassicResponse((byte)ResponseCode.BadCommand).Encode();
+    private static readonly byte[] BadResponse = new ClassicResponse((byte)ResponseCode.BadResponse).Encode();
+
+    public ClassicSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time)
+        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: false)
+    {
+    }
+
+    public override SessionProtocol Protocol => SessionProtocol.Classic;
+
+    public override void OnArduinoMessage(ReadOnlyMemory<byte> data, string text) => Send(new ClassicText(data.Span).Encode());
+
+    // The classic protocol has no way to say these; the course client would print them as noise.
+    public override void OnLinkState(bool up, string detail)
+    {
+    }
+
+    public override void OnLeaseChanged(string? holder, DateTimeOffset since, AlexLinkLeaseChange change)
+    {
+    }
+
+    public override void OnArduinoError(byte code)
+    {
+    }
+
+    public override void OnTelemetry(in StatusCounters counters, DateTimeOffset at)
+    {
+    }
+
+    // A safety stop is worth a line in the course client's output: it prints every message it gets.
+    public override void OnSafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at)
+    {
+        if (reason != AlexLinkStopReason.StopRequested)
+        {
+            Send(new ClassicText(Cut("STOPPED: " + text)).Encode());
+        }
+    }
+
+    protected override async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        var buffer = new byte[4096];
+        var held = 0;
+        while (true)
+        {
+            var n = await Stream.ReadAsync(buffer.AsMemory(held), cancellationToken).ConfigureAwait(false);
+            if (n == 0)
+            {
+                if (held > 0)
+                {
+                    throw new ProtocolViolationException($"connection closed in the middle of a message ({held} bytes)");
+                }
+
+                return;
+            }
+
+            held += n;
+            Hub.Heartbeat(this);
+            var consumed = 0;
+            while (true)
+            {
+                var status = ClassicReader.TryRead(buffer.AsSpan(consumed, held - consumed), out var message, out var used);
+                if (status == OperationStatus.NeedMoreData)
+                {
+                    break;
+                }
+
+                if (status == OperationStatus.InvalidData)
+                {
+                    Send(BadPacket);
+                    throw new ProtocolViolationException($"byte 0x{buffer[consumed]:X2} is no classic message type");
+                }
+
+                consumed += used;
+                await HandleAsync(message!, cancellationToken).ConfigureAwait(false);
+            }
+
+            // Keep the tail (a message split over records) at the front.
+            buffer.AsSpan(consumed, held - consumed).CopyTo(buffer);
+            held -= consumed;
+        }
+    }
+
+    private async Task HandleAsync(ClassicMessage message, CancellationToken cancellationToken)
+    {
+        if (message is not ClassicCommand command)
+        {
+            Send(BadPacket);
+            return;
+        }
+
+        if (!command.TryGetDriveCommand(out var drive))
+        {
+            Send(BadCommand);
+            return;
+        }
+
+        await SubmitAsync(drive, Reply, cancellationToken).ConfigureAwait(false);
+    }
+
+    private void Reply(CommandResult result)
+    {
+        if (result.Reply is { Kind: RobotReplyKind.Ok } ok)
+        {
+            Send(AckOk);
+            if (ok.Status is { } counters)
+            {
+                Send(new ClassicStatus(counters).Encode());
+            }
+
+            return;
+        }
+
+        if (result.Reply is { Kind: RobotReplyKind.ArduinoError } error)
+        {
+            Send(new ClassicResponse(error.Code).Encode());
+            return;
+        }
+
+        Send(new ClassicText(Cut(result.Text)).Encode());
+        Send(result.Error is AlexLinkErrorCode.LinkDown or AlexLinkErrorCode.Timeout ? BadResponse : BadCommand);
+    }
+
+    private static string Cut(string text) => text.Length <= ClassicText.DataLength ? text : text[..ClassicText.DataLength];
+}

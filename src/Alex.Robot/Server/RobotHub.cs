@@ -1,0 +1,401 @@
+// The hub between the sessions and the Arduino (issue 4 items 4-5, DESIGN.md M4):
+// - one driver at a time holds the lease; others watch; anyone authenticated may STOP;
+// - the dead-man: the driver disconnects, or (heartbeating sessions) goes silent past the lease
+//   window while the robot may be moving → STOP to the Arduino at once, everyone told why;
+// - limits on speed and distance, refused with a clear error before anything reaches the Arduino;
+// - telemetry polling (GET_STATS) through the link's low-priority path, so it never delays a command;
+// - the Arduino's MESSAGE packets and the link's state fan out to every session.
+// The lease, the dead-man and the limits are pure decisions (Alex.Protocol.Safety.DriverLease) over the
+// injected TimeProvider; the hub feeds them events (commands, frames, departures, a periodic check)
+// and acts on what they return: refuse, tell everyone about the lease, send STOP now.
+using System.Collections.Concurrent;
+using System.Globalization;
+using Alex.Pki;
+using Alex.Protocol;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Safety;
+using Alex.Protocol.Serial;
+
+namespace Alex.Robot.Server;
+
+/// <summary>Limits and timing of the hub.</summary>
+public sealed class HubOptions
+{
+    /// <summary>How long a driver may stay silent (no frame, no heartbeat) before the dead-man acts.</summary>
+    public TimeSpan LeaseWindow { get; init; } = TimeSpan.FromMilliseconds(1500);
+
+    /// <summary>Highest speed a move may ask for, percent (course firmware: 0-100).</summary>
+    public uint MaxSpeedPercent { get; init; } = 100;
+
+    /// <summary>Longest distance (cm) of one move; null: no limit. With a limit, 0 ("until stopped") is refused.</summary>
+    public uint? MaxDistanceCm { get; init; }
+
+    /// <summary>Widest turn (degrees) of one move; null: no limit.</summary>
+    public uint? MaxAngleDegrees { get; init; }
+
+    /// <summary>Fastest telemetry a client may ask for.</summary>
+    public TimeSpan MinTelemetryInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    internal DriveLimits Limits => new(MaxSpeedPercent >= 100 ? 0 : MaxSpeedPercent, MaxDistanceCm ?? 0, MaxAngleDegrees ?? 0);
+}
+
+/// <summary>The outcome of one command: the Arduino's reply, or an error (the hub's refusal, or the link's trouble) with its text.</summary>
+public sealed record CommandResult(RobotReply? Reply, AlexLinkErrorCode? Error, string Text)
+{
+    public bool IsOk => Reply is { IsOk: true };
+
+    public static CommandResult Done(RobotReply reply) => reply.Kind switch
+    {
+        RobotReplyKind.LinkDown => new(reply, AlexLinkErrorCode.LinkDown, "the Arduino is not connected: " + reply.Detail),
+        RobotReplyKind.Timeout => new(reply, AlexLinkErrorCode.Timeout, "the Arduino did not answer in time"),
+        _ => new(reply, null, reply.ToString()),
+    };
+
+    public static CommandResult Refused(AlexLinkErrorCode error, string text) => new(null, error, text);
+
+    public override string ToString() => Reply is null ? $"refused ({Error}): {Text}" : Text;
+}
+
+/// <summary>The lease as everyone sees it.</summary>
+public readonly record struct LeaseInfo(string? Holder, DateTimeOffset Since);
+
+/// <summary>Connects sessions to the robot with the lease, dead-man, limits and telemetry.</summary>
+public sealed class RobotHub : IAsyncDisposable
+{
+    private readonly IRobotLink _link;
+    private readonly HubOptions _options;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private readonly DriverLease _lease;
+    private readonly Lock _gate = new();
+    private readonly ConcurrentDictionary<ClientSession, TelemetryWish> _sessions = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private readonly SemaphoreSlim _wake = new(0);
+    private readonly Task _safetyLoop;
+    private readonly Task _telemetryLoop;
+    private StatusCounters? _lastCounters;
+    private DateTimeOffset _lastCountersAt;
+
+    public RobotHub(IRobotLink link, HubOptions options, AuditLog audit, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(link);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(time);
+        _link = link;
+        _options = options;
+        _audit = audit;
+        _time = time;
+        _lease = new DriverLease(time, options.LeaseWindow, options.Limits);
+        _link.Unsolicited += OnUnsolicited;
+        _link.StateChanged += OnLinkStateChanged;
+        _safetyLoop = SafetyLoopAsync(_stopping.Token);
+        _telemetryLoop = TelemetryLoopAsync(_stopping.Token);
+    }
+
+    public HubOptions Options => _options;
+
+    public bool LinkUp => _link.IsUp;
+
+    public LeaseInfo Lease
+    {
+        get
+        {
+            var holder = _lease.Holder;
+            return new LeaseInfo(holder?.Name, holder is null ? default : _lease.Since);
+        }
+    }
+
+    /// <summary>True from an accepted move until a STOP goes out (there is no "move finished" message).</summary>
+    public bool MayBeMoving => _lease.MayBeMoving;
+
+    /// <summary>The last counters seen (a poll or a client's GET_STATS) and when.</summary>
+    public (StatusCounters? Counters, DateTimeOffset At) LastCounters
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return (_lastCounters, _lastCountersAt);
+            }
+        }
+    }
+
+    internal void Attach(ClientSession session) => _sessions.TryAdd(session, new TelemetryWish());
+
+    /// <summary>A session ended: if it was driving, the robot is stopped now and the lease freed.</summary>
+    internal void Detach(ClientSession session, string reason)
+    {
+        _sessions.TryRemove(session, out _);
+        Act(session.Identity.Name, _lease.Departed(session.LeaseClient));
+    }
+
+    /// <summary>A connected client is no longer allowed (revoked, unlisted): stop the robot if it drove, then close it with the reason.</summary>
+    internal void Revoke(ClientSession session, string reason, AlexLinkRefusalCode code)
+    {
+        _audit.Write("revoked", ("name", session.Identity.Name), ("peer", session.Identity.Peer), ("reason", reason));
+        Act(session.Identity.Name, _lease.Departed(session.LeaseClient, revoked: true));
+        session.Refuse(code, reason);
+    }
+
+    /// <summary>Any frame from a session counts as a sign of life for the dead-man.</summary>
+    internal void Heartbeat(ClientSession session) => _lease.Heard(session.LeaseClient);
+
+    /// <summary>The telemetry interval a session wants (null: none).</summary>
+    internal TimeSpan? Subscribe(ClientSession session, TimeSpan? interval)
+    {
+        if (!_sessions.TryGetValue(session, out var wish))
+        {
+            return null;
+        }
+
+        wish.Interval = interval is { } i ? (i < _options.MinTelemetryInterval ? _options.MinTelemetryInterval : i) : null;
+        _wake.Release();
+        return wish.Interval;
+    }
+
+    /// <summary>Explicitly takes the lease (AlexLink/1 TakeLease). Null on success, else why not.</summary>
+    internal CommandResult? TryAcquire(ClientSession session)
+    {
+        var decision = _lease.Take(session.LeaseClient);
+        Act(session.Identity.Name, decision);
+        return decision.IsAllowed ? null : CommandResult.Refused(decision.Error, decision.Text);
+    }
+
+    /// <summary>Gives the lease back (AlexLink/1 ReleaseLease). The robot is stopped if it may be moving.</summary>
+    internal CommandResult? Release(ClientSession session)
+    {
+        var decision = _lease.Release(session.LeaseClient);
+        Act(session.Identity.Name, decision);
+        return decision.IsAllowed ? null : CommandResult.Refused(decision.Error, decision.Text);
+    }
+
+    /// <summary>
+    /// Runs one command for a session: STOP from anyone, GET_STATS from anyone, anything else only
+    /// from the lease holder (a driver takes a free lease by moving), within the limits.
+    /// </summary>
+    internal async Task<CommandResult> ExecuteAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
+    {
+        var result = await ExecuteCoreAsync(session, command, cancellationToken).ConfigureAwait(false);
+        _audit.Write("command", ("name", session.Identity.Name), ("command", command.ToString()), ("result", result.ToString()));
+        return result;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        _link.Unsolicited -= OnUnsolicited;
+        _link.StateChanged -= OnLinkStateChanged;
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _wake.Release();
+        await Task.WhenAll(_safetyLoop, _telemetryLoop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _stopping.Dispose();
+        _wake.Dispose();
+    }
+
+    /// <summary>Runs the dead-man check now (the safety loop calls this every tenth of the lease window).</summary>
+    internal void CheckDeadMan() => Act(_lease.Holder?.Name ?? "", _lease.Evaluate());
+
+    private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
+    {
+        var decision = _lease.Authorize(session.LeaseClient, command);
+        if (!decision.IsAllowed)
+        {
+            return CommandResult.Refused(decision.Error, decision.Text);
+        }
+
+        Act(session.Identity.Name, decision);
+        var reply = await _link.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
+        if (reply.Status is { } status)
+        {
+            NoteCounters(status);
+        }
+
+        if (command.IsStop && reply.IsOk)
+        {
+            // Every other client learns who stopped the robot.
+            var at = _time.GetUtcNow();
+            foreach (var s in _sessions.Keys)
+            {
+                if (!ReferenceEquals(s, session))
+                {
+                    s.OnSafetyStop(AlexLinkStopReason.StopRequested, session.Identity.Name, $"{session.Identity.Name} sent STOP", at);
+                }
+            }
+        }
+
+        return CommandResult.Done(reply);
+    }
+
+    // Carries out what the lease decided: STOP first (telling is not what stops the wheels), then the notices.
+    private void Act(string name, LeaseDecision decision)
+    {
+        if (decision.Stop is { } stop)
+        {
+            var stopping = StopNowAsync(stop.Text);
+            _audit.Write("dead-man", ("name", stop.Who), ("kind", stop.Reason.ToString()), ("reason", stop.Text));
+            foreach (var s in _sessions.Keys)
+            {
+                s.OnSafetyStop(stop.Reason, stop.Who, stop.Text, stop.At);
+            }
+
+            _ = stopping;
+        }
+
+        if (decision.Notice is { } notice)
+        {
+            _audit.Write("lease", ("name", name), ("change", notice.Change.ToString().ToLowerInvariant()), ("holder", notice.Holder.Length == 0 ? null : notice.Holder), ("text", notice.Text));
+            var since = notice.Since ?? _time.GetUtcNow();
+            foreach (var s in _sessions.Keys)
+            {
+                s.OnLeaseChanged(notice.Holder.Length == 0 ? null : notice.Holder, since, notice.Change);
+            }
+        }
+    }
+
+    private async Task StopNowAsync(string why)
+    {
+        var reply = await _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None).ConfigureAwait(false);
+        _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
+    }
+
+    // The dead-man: the lease decides; this loop only asks it often enough.
+    private async Task SafetyLoopAsync(CancellationToken cancellationToken)
+    {
+        var period = _options.LeaseWindow / 10;
+        if (period < TimeSpan.FromMilliseconds(10))
+        {
+            period = TimeSpan.FromMilliseconds(10);
+        }
+
+        using var timer = new PeriodicTimer(period, _time);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
+            {
+                CheckDeadMan();
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+    }
+
+    private async Task TelemetryLoopAsync(CancellationToken cancellationToken)
+    {
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            var interval = NextPollInterval();
+            try
+            {
+                if (interval is null)
+                {
+                    await _wake.WaitAsync(cancellationToken).ConfigureAwait(false);
+                    continue;
+                }
+
+                await Task.Delay(interval.Value, _time, cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (!_link.IsUp)
+            {
+                continue;
+            }
+
+            RobotReply reply;
+            try
+            {
+                // The link's background queue: a poll never goes ahead of a command.
+                reply = await _link.PollStatsAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                return;
+            }
+
+            if (reply is { IsOk: true, Status: { } counters })
+            {
+                NoteCounters(counters);
+            }
+        }
+    }
+
+    private TimeSpan? NextPollInterval()
+    {
+        TimeSpan? best = null;
+        foreach (var wish in _sessions.Values)
+        {
+            if (wish.Interval is { } i && (best is null || i < best))
+            {
+                best = i;
+            }
+        }
+
+        return best;
+    }
+
+    private void NoteCounters(StatusCounters counters)
+    {
+        var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            _lastCounters = counters;
+            _lastCountersAt = now;
+        }
+
+        foreach (var (session, wish) in _sessions)
+        {
+            if (wish.Interval is { } interval && now - wish.LastSent >= interval - TimeSpan.FromMilliseconds(5))
+            {
+                wish.LastSent = now;
+                session.OnTelemetry(counters, now);
+            }
+        }
+    }
+
+    private void OnUnsolicited(SerialPacket packet)
+    {
+        if (packet.Type == PacketType.Message)
+        {
+            var text = packet.Text;
+            var data = packet.Data.ToArray();
+            foreach (var s in _sessions.Keys)
+            {
+                s.OnArduinoMessage(data, text);
+            }
+        }
+        else if (packet.Type == PacketType.Error)
+        {
+            foreach (var s in _sessions.Keys)
+            {
+                s.OnArduinoError(packet.Code);
+            }
+        }
+    }
+
+    private void OnLinkStateChanged(bool up, string detail)
+    {
+        _audit.Write("link", ("state", up ? "up" : "down"), ("detail", detail));
+        if (up && MayBeMoving)
+        {
+            // The port vanished mid-move: an Arduino on battery may still be driving. Opening the port
+            // resets an Uno through DTR, but not every board; a STOP costs nothing.
+            _ = StopNowAsync("serial port back while the robot may have been moving");
+        }
+
+        foreach (var s in _sessions.Keys)
+        {
+            s.OnLinkState(up, detail);
+        }
+    }
+
+    private sealed class TelemetryWish
+    {
+        public TimeSpan? Interval { get; set; }
+
+        public DateTimeOffset LastSent { get; set; }
+    }
+}

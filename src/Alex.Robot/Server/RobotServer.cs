@@ -1,0 +1,390 @@
+// The robot server's accept loop (issue 4 item 2). In order, for every TCP connection:
+//   1. Cap: more than MaxUnauthenticated connections still in their handshake → close at once
+//      (logged), so a flood of half-open handshakes cannot exhaust the Pi.
+//   2. TLS handshake with an ABSOLUTE deadline (not a per-read timeout: a client trickling one byte
+//      a second would never trip that). Each connection runs on its own task, so a stalled client
+//      never blocks another (the course server's defect, PROTOCOL.md §5).
+//   3. TLS-level check (TlsProfiles): a certificate is required and must chain to our CA.
+//   4. Trust policy (Alex.Pki TrustPolicy): validity, EKU, key strength, CRL,
+//      allow-list and role. Refused → an AlexLink/1 client gets a refusal frame with the reason
+//      (under TLS 1.3 it would otherwise only see EOF); a classic client is closed; both are logged.
+//   5. The session for the protocol ALPN chose: AlexLink/1 or classic.
+// Every SslStream is shut down (close_notify) before it is disposed.
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Alex.Pki;
+using Alex.Pki.Tls;
+using Alex.Protocol.AlexLink;
+
+namespace Alex.Robot.Server;
+
+/// <summary>Settings of the robot server.</summary>
+public sealed class RobotServerOptions
+{
+    /// <summary>Where to listen; port 0 picks a free port (tests).</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Loopback, DefaultPort);
+
+    public const int DefaultPort = 5000;
+
+    /// <summary>The server's certificate with its private key (alex.crt + alex.key).</summary>
+    public required X509Certificate2 Certificate { get; init; }
+
+    /// <summary>Certificates between ours and the CA, sent in the handshake.</summary>
+    public X509Certificate2Collection? Intermediates { get; init; }
+
+    /// <summary>The AlexLink CA (signing.pem): the only root trusted for client certificates.</summary>
+    public required X509Certificate2 Ca { get; init; }
+
+    /// <summary>Absolute limit for the whole TLS handshake plus admission.</summary>
+    public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(5);
+
+    /// <summary>Connections allowed in their handshake at once; more are closed at once.</summary>
+    public int MaxUnauthenticated { get; init; } = 32;
+
+    /// <summary>Authenticated sessions allowed at once.</summary>
+    public int MaxSessions { get; init; } = 64;
+}
+
+/// <summary>Accepts TLS connections, admits clients by the trust policy and runs their sessions against the hub.</summary>
+public sealed class RobotServer : IAsyncDisposable
+{
+    private readonly RobotServerOptions _options;
+    private readonly RobotHub _hub;
+    private readonly AuditLog _audit;
+    private readonly TimeProvider _time;
+    private readonly SslStreamCertificateContext _serverContext;
+    private readonly string _serverName;
+    private readonly ConcurrentDictionary<ClientSession, byte> _sessions = new();
+    private readonly ConcurrentDictionary<Task, byte> _connections = new();
+    private readonly CancellationTokenSource _stopping = new();
+    private TrustPolicy _policy;
+    private TcpListener? _listener;
+    private Task? _acceptLoop;
+    private int _unauthenticated;
+
+    public RobotServer(RobotServerOptions options, TrustPolicy policy, RobotHub hub, AuditLog audit, TimeProvider time)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(policy);
+        ArgumentNullException.ThrowIfNull(hub);
+        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(time);
+        _options = options;
+        _policy = policy;
+        _hub = hub;
+        _audit = audit;
+        _time = time;
+        _serverContext = TlsProfiles.CreateServerContext(options.Certificate, options.Intermediates);
+        _serverName = options.Certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false) is { Length: > 0 } dns
+            ? dns
+            : options.Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+    }
+
+    /// <summary>The bound address (the real port when port 0 was asked for).</summary>
+    public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("not started");
+
+    /// <summary>Connections in their handshake right now.</summary>
+    public int Unauthenticated => Volatile.Read(ref _unauthenticated);
+
+    /// <summary>Sessions connected right now.</summary>
+    public int SessionCount => _sessions.Count;
+
+    /// <summary>Binds and starts accepting.</summary>
+    public void Start()
+    {
+        _listener = new TcpListener(_options.Listen);
+        _listener.Start(backlog: 128);
+        _acceptLoop = AcceptLoopAsync(_stopping.Token);
+    }
+
+    /// <summary>
+    /// Installs a new policy (CRL or allow-list reloaded) and re-checks every connected client with it:
+    /// a client now refused is told why and disconnected; if it was driving, the hub stops the robot.
+    /// </summary>
+    public void ReplacePolicy(TrustPolicy policy, string why)
+    {
+        ArgumentNullException.ThrowIfNull(policy);
+        Volatile.Write(ref _policy, policy);
+        RecheckSessions(why);
+    }
+
+    /// <summary>Re-checks every connected client against the current policy (the CRL file may have changed under it).</summary>
+    public void RecheckSessions(string why)
+    {
+        var policy = Volatile.Read(ref _policy);
+        _audit.Write("policy-reloaded", ("detail", why), ("sessions", _sessions.Count));
+        foreach (var session in _sessions.Keys)
+        {
+            var decision = policy.EvaluateClient(session.Certificate, session.ExtraCertificates);
+            if (!decision.Accepted)
+            {
+                _hub.Revoke(session, decision.Reason, RefusalCodeOf(decision.Failure));
+            }
+            else if (decision.Role != session.Identity.Role)
+            {
+                _hub.Revoke(session, $"role changed to {decision.Role.ToString()!.ToLowerInvariant()}: reconnect", AlexLinkRefusalCode.NotAllowed);
+            }
+        }
+    }
+
+    /// <summary>Stops accepting, closes every session (each driver's disconnect stops the robot) and waits for them.</summary>
+    public async ValueTask DisposeAsync()
+    {
+        if (_stopping.IsCancellationRequested)
+        {
+            return;
+        }
+
+        await _stopping.CancelAsync().ConfigureAwait(false);
+        _listener?.Stop();
+        if (_acceptLoop is not null)
+        {
+            await _acceptLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        }
+
+        await Task.WhenAll(_connections.Keys).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _listener?.Dispose();
+        _stopping.Dispose();
+    }
+
+    private async Task AcceptLoopAsync(CancellationToken cancellationToken)
+    {
+        var listener = _listener!;
+        while (!cancellationToken.IsCancellationRequested)
+        {
+            Socket socket;
+            try
+            {
+                socket = await listener.AcceptSocketAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                break;
+            }
+            catch (ObjectDisposedException)
+            {
+                break;
+            }
+            catch (SocketException e)
+            {
+                // e.g. the peer reset before we accepted, or out of file descriptors: log, keep serving.
+                _audit.Write("accept-failed", ("reason", e.SocketErrorCode.ToString()));
+                continue;
+            }
+
+            var peer = socket.RemoteEndPoint?.ToString() ?? "unknown";
+            if (Interlocked.Increment(ref _unauthenticated) > _options.MaxUnauthenticated)
+            {
+                Interlocked.Decrement(ref _unauthenticated);
+                _audit.Write("connection-refused", ("peer", peer), ("reason", $"too many connections in their handshake (limit {_options.MaxUnauthenticated})"));
+                socket.Dispose();
+                continue;
+            }
+
+            socket.NoDelay = true;
+            var task = Task.Run(() => HandleConnectionAsync(socket, peer, cancellationToken), CancellationToken.None);
+            _connections.TryAdd(task, 0);
+            _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
+        }
+    }
+
+    private async Task HandleConnectionAsync(Socket socket, string peer, CancellationToken cancellationToken)
+    {
+        var counted = true;
+        var check = new ClientCertificateCheck();
+        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        try
+        {
+            var admitted = await HandshakeAndAdmitAsync(ssl, socket, check, peer, cancellationToken).ConfigureAwait(false);
+            if (admitted is null)
+            {
+                return;
+            }
+
+            var (identity, protocol) = admitted.Value;
+            Interlocked.Decrement(ref _unauthenticated);
+            counted = false;
+            if (_sessions.Count >= _options.MaxSessions)
+            {
+                _audit.Write("connection-refused", ("peer", peer), ("name", identity.Name), ("reason", $"server full ({_options.MaxSessions} sessions)"));
+                if (protocol == SessionProtocol.AlexLink1)
+                {
+                    await SendRefusalAsync(ssl, AlexLinkRefusalCode.Busy, $"server full ({_options.MaxSessions} sessions)", cancellationToken).ConfigureAwait(false);
+                }
+
+                return;
+            }
+
+            ClientSession session = protocol == SessionProtocol.AlexLink1
+                ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName)
+                : new ClassicSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
+            _audit.Write(
+                "connection-accepted",
+                ("peer", peer),
+                ("subject", identity.Subject),
+                ("fingerprint", identity.Fingerprint),
+                ("name", identity.Name),
+                ("role", identity.Role.ToString().ToLowerInvariant()),
+                ("protocol", protocol == SessionProtocol.AlexLink1 ? "alexlink/1" : "classic"),
+                ("tls", $"{ssl.SslProtocol} {ssl.NegotiatedCipherSuite}"));
+            _sessions.TryAdd(session, 0);
+            try
+            {
+                await session.RunAsync(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _sessions.TryRemove(session, out _);
+                session.Dispose();
+                _audit.Write("connection-closed", ("peer", peer), ("name", identity.Name), ("reason", session.CloseReason));
+            }
+        }
+        catch (Exception e) when (e is IOException or AuthenticationException or ObjectDisposedException or OperationCanceledException or SocketException)
+        {
+            // The connection broke outside a session's own handling (e.g. while refusing): nothing to tell.
+        }
+        finally
+        {
+            if (counted)
+            {
+                Interlocked.Decrement(ref _unauthenticated);
+            }
+
+            await CloseAsync(ssl).ConfigureAwait(false);
+        }
+    }
+
+    // Returns the identity and protocol, or null when the client was refused (already logged and told).
+    private async Task<(ClientIdentity Identity, SessionProtocol Protocol)?> HandshakeAndAdmitAsync(
+        SslStream ssl, Socket socket, ClientCertificateCheck check, string peer, CancellationToken cancellationToken)
+    {
+        using var deadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
+        using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
+        // Cancelling a pending socket read is not enough on every platform: closing the socket is.
+        using (linked.Token.Register(static s => ((Socket)s!).Dispose(), socket))
+        {
+            try
+            {
+                await ssl.AuthenticateAsServerAsync(TlsProfiles.Server(_serverContext, _options.Ca, check), linked.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or IOException or AuthenticationException or ObjectDisposedException or SocketException)
+            {
+                string reason;
+                if (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                {
+                    reason = $"TLS handshake not finished within {_options.HandshakeTimeout.TotalMilliseconds:0} ms";
+                }
+                else if (cancellationToken.IsCancellationRequested)
+                {
+                    reason = "server shutting down";
+                }
+                else if (check.Status is ClientChainStatus.Missing or ClientChainStatus.NotOurCa)
+                {
+                    reason = check.Reason;
+                }
+                else
+                {
+                    reason = "TLS handshake failed: " + Innermost(e).Message;
+                }
+
+                Refused(peer, check.Certificate, reason);
+                return null;
+            }
+        }
+
+        var protocol = ssl.NegotiatedApplicationProtocol == TlsProfiles.AlexLink1 ? SessionProtocol.AlexLink1 : SessionProtocol.Classic;
+        var certificate = check.Certificate;
+        if (certificate is null)
+        {
+            // The handshake completed without our callback seeing a certificate: never admit that.
+            Refused(peer, null, "no client certificate");
+            return null;
+        }
+
+        var decision = Volatile.Read(ref _policy).EvaluateClient(certificate, check.ExtraCertificates);
+        if (!decision.Accepted)
+        {
+            Refused(peer, certificate, decision.Reason);
+            if (protocol == SessionProtocol.AlexLink1)
+            {
+                using var refusalDeadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
+                await SendRefusalAsync(ssl, RefusalCodeOf(decision.Failure), decision.Reason, refusalDeadline.Token).ConfigureAwait(false);
+            }
+
+            return null;
+        }
+
+        var identity = new ClientIdentity(
+            decision.PeerName ?? certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false),
+            decision.Role ?? PeerRole.Watch,
+            certificate.Subject,
+            decision.Sha256Fingerprint ?? CertificateText.Fingerprint(certificate),
+            peer);
+        return (identity, protocol);
+    }
+
+    private static async Task SendRefusalAsync(SslStream ssl, AlexLinkRefusalCode code, string reason, CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ssl.WriteAsync(AlexLinkSession.EncodeRefusal(code, reason), cancellationToken).ConfigureAwait(false);
+            await ssl.FlushAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException)
+        {
+            // The client left first; the refusal is in the audit log anyway.
+        }
+    }
+
+    /// <summary>The AlexLink/1 refusal code for a trust policy failure (docs/protocol.md §5).</summary>
+    internal static AlexLinkRefusalCode RefusalCodeOf(TrustFailure? failure) => failure switch
+    {
+        TrustFailure.NameNotAllowed or TrustFailure.AmbiguousName => AlexLinkRefusalCode.NotAllowed,
+        TrustFailure.Revoked => AlexLinkRefusalCode.Revoked,
+        TrustFailure.Expired or TrustFailure.NotYetValid => AlexLinkRefusalCode.NotTimeValid,
+        TrustFailure.WrongUsage or TrustFailure.NotCa => AlexLinkRefusalCode.WrongUsage,
+        TrustFailure.WeakKey or TrustFailure.WeakSignature => AlexLinkRefusalCode.WeakKey,
+        TrustFailure.CrlMissing or TrustFailure.CrlStale or TrustFailure.CrlInvalid => AlexLinkRefusalCode.CannotCheck,
+        _ => AlexLinkRefusalCode.Other,
+    };
+
+    private void Refused(string peer, X509Certificate2? certificate, string reason) =>
+        _audit.Write(
+            "connection-refused",
+            ("peer", peer),
+            ("subject", certificate?.Subject),
+            ("fingerprint", certificate is null ? null : CertificateText.Fingerprint(certificate)),
+            ("reason", reason));
+
+    // close_notify first, then dispose (issue 4: never dispose a live SslStream without ShutdownAsync).
+    private async Task CloseAsync(SslStream ssl)
+    {
+        try
+        {
+            if (ssl.IsAuthenticated)
+            {
+                await ssl.ShutdownAsync().WaitAsync(TimeSpan.FromSeconds(1), _time).ConfigureAwait(false);
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or NotSupportedException or TimeoutException or AuthenticationException)
+        {
+            // The peer is gone or a write is stuck on a client that does not read: dispose anyway.
+        }
+
+        await ssl.DisposeAsync().ConfigureAwait(false);
+    }
+
+    private static Exception Innermost(Exception e)
+    {
+        while (e.InnerException is not null)
+        {
+            e = e.InnerException;
+        }
+
+        return e;
+    }
+}

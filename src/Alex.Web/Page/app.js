@@ -1,0 +1,487 @@
+// Alex web page. Talks JSON over one WebSocket to the gateway that served it (docs/protocol.md,
+// "Web gateway"). No framework, no build step, nothing from the internet.
+'use strict';
+
+const $ = (id) => document.getElementById(id);
+const COUNTERS = [
+  'leftForwardTicks', 'rightForwardTicks', 'leftReverseTicks', 'rightReverseTicks',
+  'leftForwardTurnTicks', 'rightForwardTurnTicks', 'leftReverseTurnTicks', 'rightReverseTurnTicks',
+  'forwardDistanceCm', 'reverseDistanceCm',
+];
+const RECONNECT_MS = [250, 500, 1000, 2000, 4000];
+const PING_MS = 2000;
+
+const state = {
+  socket: null,
+  attempt: 0,
+  nextId: 1,
+  pending: new Map(), // id -> { sent, text, kind }
+  robot: 'offline',
+  role: 'none', // this gateway's certificate role: driver or watcher
+  you: null,
+  holder: null,
+  path: [[0, 0]],
+  pose: { x: 0, y: 0, heading: 0 },
+  planned: null, // { from: pose, to: [x, y] } or { turn } — the last commanded move, drawn dashed
+  lastStatusAt: 0,
+  gatewayRtt: null,
+  robotRtt: null,
+  commandRtt: null,
+};
+
+// ---- connection ---------------------------------------------------------------------------
+
+function connect() {
+  const scheme = location.protocol === 'https:' ? 'wss' : 'ws';
+  setBadge('badge-gateway', 'gateway-state', 'connecting', state.attempt === 0 ? 'connecting…' : `reconnecting (try ${state.attempt + 1})…`);
+  const ws = new WebSocket(`${scheme}://${location.host}/ws`);
+  state.socket = ws;
+  ws.addEventListener('open', () => {
+    state.attempt = 0;
+    setBadge('badge-gateway', 'gateway-state', 'connected', 'connected');
+    hideBanner();
+    log('link', 'connected to the gateway');
+    refreshControls();
+  });
+  ws.addEventListener('message', (e) => {
+    let msg;
+    try { msg = JSON.parse(e.data); } catch { return; }
+    onMessage(msg);
+  });
+  ws.addEventListener('close', () => {
+    if (state.socket !== ws) return;
+    state.socket = null;
+    for (const [id, p] of state.pending) {
+      if (p.text === 'ping') state.pending.delete(id);
+      else finishPending(id, false, 'gateway connection lost');
+    }
+    const delay = RECONNECT_MS[Math.min(state.attempt, RECONNECT_MS.length - 1)];
+    state.attempt += 1;
+    setBadge('badge-gateway', 'gateway-state', 'reconnecting', `reconnecting in ${(delay / 1000).toFixed(1)} s`);
+    setBadge('badge-robot', 'robot-state', 'offline', 'unknown');
+    showBanner(`Lost the gateway. Reconnecting by itself (try ${state.attempt})… The robot server stops Alex when nobody holds the connection.`, 'bad');
+    if (state.attempt === 1) log('link', 'lost the gateway; reconnecting');
+    refreshControls();
+    setTimeout(connect, delay);
+  });
+}
+
+function send(obj) {
+  const ws = state.socket;
+  if (!ws || ws.readyState !== WebSocket.OPEN) return false;
+  ws.send(JSON.stringify(obj));
+  return true;
+}
+
+function command(type, fields, text) {
+  const id = state.nextId++;
+  if (!send({ type, id, ...fields })) {
+    log('fail', `${text}: not connected to the gateway`);
+    return null;
+  }
+  state.pending.set(id, { sent: performance.now(), text });
+  log('cmd', text);
+  return id;
+}
+
+function finishPending(id, ok, reply) {
+  const p = state.pending.get(id);
+  if (!p) return;
+  state.pending.delete(id);
+  const ms = performance.now() - p.sent;
+  if (ok) {
+    state.commandRtt = ms;
+    updateLatency();
+  }
+  log(ok ? 'ok' : 'fail', `${p.text} → ${reply}${ok ? ` (${ms.toFixed(0)} ms)` : ''}`);
+}
+
+// ---- messages from the gateway -----------------------------------------------------------
+
+function onMessage(msg) {
+  switch (msg.type) {
+    case 'hello':
+      $('robot-target').textContent = `robot: ${msg.robot}`;
+      $('version').textContent = msg.version;
+      break;
+    case 'link': {
+      const changed = state.robot !== msg.state;
+      state.robot = msg.state;
+      const text = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: 'offline' }[msg.state] ?? msg.state;
+      setBadge('badge-robot', 'robot-state', msg.state, text);
+      $('badge-robot').title = msg.detail ?? '';
+      if (msg.state === 'reconnecting') showBanner(`Cannot reach the robot; the gateway keeps trying: ${msg.detail ?? ''}`, 'warn');
+      else if (msg.state === 'connected') hideBanner();
+      if (msg.state === 'connected') showLease();
+      else setBadge('badge-lease', 'lease-state', 'none', '—');
+      if (changed) log('link', `robot ${msg.state}${msg.detail ? `: ${msg.detail}` : ''}`);
+      refreshControls();
+      break;
+    }
+    case 'lease':
+      state.role = msg.role;
+      state.holder = msg.holder;
+      state.you = msg.you;
+      if (state.robot === 'connected') showLease();
+      refreshControls();
+      break;
+    case 'status':
+      showCounters(msg.counters);
+      movePose(msg.pose);
+      break;
+    case 'path':
+      state.path = msg.points.length ? msg.points : [[0, 0]];
+      state.pose = msg.pose;
+      state.planned = null;
+      showPose();
+      draw();
+      break;
+    case 'reply':
+      finishPending(msg.id, msg.ok, msg.text);
+      break;
+    case 'message':
+      log('arduino', msg.text);
+      break;
+    case 'rtt':
+      state.robotRtt = msg.ms;
+      updateLatency();
+      break;
+    case 'pong': {
+      const p = state.pending.get(msg.id);
+      if (p) {
+        state.pending.delete(msg.id);
+        state.gatewayRtt = performance.now() - p.sent;
+        updateLatency();
+      }
+      break;
+    }
+    case 'error':
+      log('fail', `gateway: ${msg.text}`);
+      break;
+    case 'notice':
+      log(msg.kind === 'safety' ? 'safety' : 'link', msg.text);
+      if (msg.kind === 'safety') {
+        state.planned = null;
+        draw();
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// ---- the controls -------------------------------------------------------------------------
+
+const MOVES = {
+  forward: { label: 'forward', unit: 'cm', param: 'distance' },
+  reverse: { label: 'reverse', unit: 'cm', param: 'distance' },
+  left: { label: 'left', unit: '°', param: 'angle' },
+  right: { label: 'right', unit: '°', param: 'angle' },
+};
+
+function drive(move) {
+  const m = MOVES[move];
+  const value = Number($(m.param).value);
+  const speed = Number($('speed').value);
+  const what = value === 0 ? 'until stopped' : `${value}${m.unit === '°' ? '°' : ` ${m.unit}`}`;
+  if (command('drive', { move, value, speed }, `${m.label} ${what} at ${speed} %`) !== null) {
+    plan(move, value);
+    flash(`move-${move}`);
+  }
+}
+
+function stop() {
+  flash('stop');
+  state.planned = null;
+  draw();
+  command('stop', {}, 'STOP');
+}
+
+function plan(move, value) {
+  const p = state.pose;
+  const rad = (p.heading * Math.PI) / 180;
+  if (move === 'forward' || move === 'reverse') {
+    const d = (move === 'forward' ? 1 : -1) * (value || 0);
+    state.planned = value ? { from: p, to: [p.x + d * Math.cos(rad), p.y + d * Math.sin(rad)] } : null;
+  } else {
+    state.planned = { from: p, turn: (move === 'left' ? 1 : -1) * (value || 0) };
+  }
+  draw();
+}
+
+function flash(id) {
+  const el = $(id);
+  el.classList.add('pressed');
+  setTimeout(() => el.classList.remove('pressed'), 140);
+}
+
+function refreshControls() {
+  const online = state.socket?.readyState === WebSocket.OPEN && state.robot === 'connected';
+  // A watcher certificate may only watch and STOP; a driver may move when the lease is free or theirs.
+  const mine = state.holder !== null && state.holder === state.you;
+  const mayDrive = online && state.role !== 'watcher' && (state.holder === null || mine);
+  for (const b of document.querySelectorAll('.move[data-move]')) b.disabled = !mayDrive;
+  $('stats').disabled = !online;
+  $('clear').disabled = !mayDrive;
+  $('lease-take').disabled = !online || state.role === 'watcher' || mine;
+  $('lease-release').disabled = !online || !mine;
+  // STOP stays enabled: anyone may stop Alex, and pressing it when offline at least says so in the log.
+}
+
+function bindControls() {
+  for (const b of document.querySelectorAll('.move[data-move]')) {
+    b.addEventListener('click', () => drive(b.dataset.move));
+  }
+  $('stop').addEventListener('click', stop);
+  $('stats').addEventListener('click', () => command('stats', {}, 'get stats'));
+  $('clear').addEventListener('click', () => command('clear', {}, 'clear counters'));
+  $('lease-take').addEventListener('click', () => command('lease', { action: 'take' }, 'take the wheel'));
+  $('lease-release').addEventListener('click', () => command('lease', { action: 'release' }, 'release the wheel'));
+  $('reset-path').addEventListener('click', () => send({ type: 'reset-path' }));
+
+  const outputs = { distance: (v) => `${v} cm`, angle: (v) => `${v}°`, speed: (v) => `${v} %` };
+  for (const [id, fmt] of Object.entries(outputs)) {
+    const input = $(id);
+    const show = () => { $(`${id}-out`).textContent = Number(input.value) === 0 && id !== 'speed' ? '∞ (until stopped)' : fmt(input.value); };
+    input.addEventListener('input', show);
+    show();
+  }
+
+  document.addEventListener('keydown', (e) => {
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
+    const key = e.key.length === 1 ? e.key.toLowerCase() : e.key;
+    if (key === ' ' || key === 'Escape') {
+      e.preventDefault();
+      stop();
+      return;
+    }
+    if (e.repeat) return;
+    const move = { ArrowUp: 'forward', w: 'forward', ArrowDown: 'reverse', s: 'reverse', ArrowLeft: 'left', a: 'left', ArrowRight: 'right', d: 'right' }[key];
+    // Arrows on a focused slider keep adjusting the slider.
+    if (e.target instanceof HTMLInputElement && key.startsWith('Arrow')) return;
+    if (move) {
+      e.preventDefault();
+      if (!$(`move-${move}`).disabled) drive(move);
+    } else if (key === 'g' && !$('stats').disabled) {
+      command('stats', {}, 'get stats');
+    } else if (key === 'c' && !$('clear').disabled) {
+      command('clear', {}, 'clear counters');
+    }
+  });
+}
+
+// ---- status and log ----------------------------------------------------------------------
+
+function showCounters(c) {
+  for (const name of COUNTERS) {
+    const el = $(`counter-${name}`);
+    const text = String(c[name]);
+    if (el.textContent !== text) {
+      el.textContent = text;
+      if (el.classList.contains('num')) {
+        el.classList.add('changed');
+        setTimeout(() => el.classList.remove('changed'), 400);
+      }
+    }
+  }
+  state.lastStatusAt = Date.now();
+  $('status-age').textContent = 'live';
+}
+
+function movePose(pose) {
+  const last = state.path[state.path.length - 1];
+  if (Math.abs(pose.x - last[0]) + Math.abs(pose.y - last[1]) >= 0.5) state.path.push([pose.x, pose.y]);
+  else if (state.path.length > 1) state.path[state.path.length - 1] = [pose.x, pose.y];
+  state.pose = pose;
+  showPose();
+  draw();
+}
+
+function showPose() {
+  const p = state.pose;
+  $('pose').textContent = `x ${p.x.toFixed(0)} cm · y ${p.y.toFixed(0)} cm · ${p.heading.toFixed(0)}°`;
+}
+
+function showLease() {
+  const { role, holder, you } = state;
+  let kind;
+  let text;
+  if (holder && holder === you) { kind = 'driver'; text = 'you drive'; }
+  else if (holder) { kind = 'watcher'; text = `${holder} drives`; }
+  else { kind = 'none'; text = role === 'watcher' ? 'free · you may only watch and STOP' : 'free · take the wheel or just drive'; }
+  if (role === 'watcher' && holder) text += ' · you watch';
+  setBadge('badge-lease', 'lease-state', kind, text);
+}
+
+function updateLatency() {
+  const parts = [];
+  if (state.commandRtt !== null) parts.push(`${state.commandRtt.toFixed(0)} ms`);
+  if (state.robotRtt !== null) parts.push(`link ${state.robotRtt.toFixed(0)} ms`);
+  if (parts.length === 0 && state.gatewayRtt !== null) parts.push(`page ${state.gatewayRtt.toFixed(0)} ms`);
+  const worst = Math.max(state.commandRtt ?? 0, state.robotRtt ?? 0);
+  setBadge('badge-latency', 'latency', worst > 250 ? 'slow' : 'good', parts.join(' · ') || '—');
+}
+
+const MAX_LOG = 200;
+function log(kind, text) {
+  const li = document.createElement('li');
+  const time = document.createElement('time');
+  const now = new Date();
+  time.textContent = now.toTimeString().slice(0, 8);
+  const tag = document.createElement('span');
+  tag.className = `tag ${kind}`;
+  tag.textContent = { cmd: 'sent', ok: 'ok', fail: 'failed', arduino: 'arduino', link: 'link', safety: 'stopped' }[kind] ?? kind;
+  const body = document.createElement('span');
+  body.textContent = text; // textContent, never innerHTML: Arduino text is data, not markup
+  li.append(time, tag, body);
+  const list = $('log');
+  list.prepend(li);
+  while (list.children.length > MAX_LOG) list.lastElementChild.remove();
+}
+
+function setBadge(badgeId, valueId, kind, text) {
+  $(badgeId).dataset.state = kind;
+  $(valueId).textContent = text;
+}
+
+function showBanner(text, kind) {
+  const b = $('banner');
+  b.textContent = text;
+  b.dataset.kind = kind;
+  b.hidden = false;
+}
+
+function hideBanner() { $('banner').hidden = true; }
+
+// ---- the path plot ------------------------------------------------------------------------
+
+function niceStep(span) {
+  const raw = span / 8;
+  const pow = 10 ** Math.floor(Math.log10(raw));
+  for (const m of [1, 2, 5, 10]) if (raw <= m * pow) return m * pow;
+  return 10 * pow;
+}
+
+function draw() {
+  const canvas = $('path');
+  const dpr = window.devicePixelRatio || 1;
+  const w = canvas.clientWidth;
+  const h = canvas.clientHeight;
+  if (w === 0 || h === 0) return;
+  if (canvas.width !== Math.round(w * dpr) || canvas.height !== Math.round(h * dpr)) {
+    canvas.width = Math.round(w * dpr);
+    canvas.height = Math.round(h * dpr);
+  }
+  const css = getComputedStyle(document.documentElement);
+  const color = (name) => css.getPropertyValue(name).trim();
+  const ctx = canvas.getContext('2d');
+  ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
+  ctx.clearRect(0, 0, w, h);
+
+  // World bounds: the whole path, the robot and the planned target, at least 1 m across.
+  const pts = state.path.slice();
+  pts.push([state.pose.x, state.pose.y]);
+  if (state.planned?.to) pts.push(state.planned.to);
+  let minX = Math.min(...pts.map((p) => p[0]));
+  let maxX = Math.max(...pts.map((p) => p[0]));
+  let minY = Math.min(...pts.map((p) => p[1]));
+  let maxY = Math.max(...pts.map((p) => p[1]));
+  const cx = (minX + maxX) / 2;
+  const cy = (minY + maxY) / 2;
+  const span = Math.max(100, (maxX - minX) * 1.25 + 40, (maxY - minY) * 1.25 + 40);
+  const scale = Math.min(w, h) / span; // px per cm
+  const X = (x) => w / 2 + (x - cx) * scale;
+  const Y = (y) => h / 2 - (y - cy) * scale; // y up, like a map
+  minX = cx - w / 2 / scale; maxX = cx + w / 2 / scale;
+  minY = cy - h / 2 / scale; maxY = cy + h / 2 / scale;
+
+  // Grid with a labelled scale.
+  const step = niceStep(Math.min(maxX - minX, maxY - minY));
+  ctx.lineWidth = 1;
+  for (let gx = Math.ceil(minX / step) * step; gx <= maxX; gx += step) {
+    ctx.strokeStyle = Math.abs(gx) < 1e-9 ? color('--grid-major') : color('--grid');
+    ctx.beginPath(); ctx.moveTo(Math.round(X(gx)) + 0.5, 0); ctx.lineTo(Math.round(X(gx)) + 0.5, h); ctx.stroke();
+  }
+  for (let gy = Math.ceil(minY / step) * step; gy <= maxY; gy += step) {
+    ctx.strokeStyle = Math.abs(gy) < 1e-9 ? color('--grid-major') : color('--grid');
+    ctx.beginPath(); ctx.moveTo(0, Math.round(Y(gy)) + 0.5); ctx.lineTo(w, Math.round(Y(gy)) + 0.5); ctx.stroke();
+  }
+  ctx.fillStyle = color('--muted');
+  ctx.font = '12px system-ui, sans-serif';
+  ctx.textAlign = 'right';
+  ctx.fillText(`grid ${step >= 100 ? `${step / 100} m` : `${step} cm`}`, w - 10, 18);
+
+  // Start marker.
+  ctx.fillStyle = color('--muted');
+  ctx.beginPath(); ctx.arc(X(0), Y(0), 4, 0, Math.PI * 2); ctx.fill();
+  ctx.textAlign = 'center';
+  ctx.fillText('start', X(0), Y(0) + 24);
+
+  // The planned (commanded) move, dashed.
+  const planned = state.planned;
+  if (planned?.to) {
+    ctx.save();
+    ctx.setLineDash([6, 6]);
+    ctx.strokeStyle = color('--warn');
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.moveTo(X(planned.from.x), Y(planned.from.y)); ctx.lineTo(X(planned.to[0]), Y(planned.to[1])); ctx.stroke();
+    ctx.beginPath(); ctx.arc(X(planned.to[0]), Y(planned.to[1]), 5, 0, Math.PI * 2); ctx.stroke();
+    ctx.restore();
+  } else if (planned?.turn) {
+    const r = 34;
+    const a0 = -(planned.from.heading * Math.PI) / 180;
+    const a1 = a0 - (planned.turn * Math.PI) / 180;
+    ctx.save();
+    ctx.setLineDash([5, 5]);
+    ctx.strokeStyle = color('--warn');
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.arc(X(planned.from.x), Y(planned.from.y), r, a0, a1, planned.turn > 0); ctx.stroke();
+    ctx.restore();
+  }
+
+  // The driven path.
+  if (state.path.length > 1) {
+    ctx.strokeStyle = color('--accent-2');
+    ctx.lineWidth = 3;
+    ctx.lineJoin = 'round';
+    ctx.lineCap = 'round';
+    ctx.beginPath();
+    state.path.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(X(x), Y(y)) : ctx.lineTo(X(x), Y(y))));
+    ctx.lineTo(X(state.pose.x), Y(state.pose.y));
+    ctx.stroke();
+  }
+
+  // Alex, seen from above: a body and an arrow for the heading.
+  const size = Math.max(14, Math.min(26 * scale, 40));
+  ctx.save();
+  ctx.translate(X(state.pose.x), Y(state.pose.y));
+  ctx.rotate(-(state.pose.heading * Math.PI) / 180);
+  ctx.fillStyle = color('--accent');
+  ctx.strokeStyle = color('--text');
+  ctx.lineWidth = 1.5;
+  ctx.beginPath();
+  ctx.roundRect(-size / 2, -size * 0.32, size, size * 0.64, 4);
+  ctx.fill();
+  ctx.fillStyle = color('--text');
+  ctx.beginPath();
+  ctx.moveTo(size / 2 + 8, 0); ctx.lineTo(size / 2 - 2, -6); ctx.lineTo(size / 2 - 2, 6); ctx.closePath();
+  ctx.fill();
+  ctx.restore();
+
+  canvas.dataset.points = String(state.path.length);
+  canvas.dataset.pose = `${state.pose.x.toFixed(1)},${state.pose.y.toFixed(1)},${state.pose.heading.toFixed(1)}`;
+}
+
+// ---- start ---------------------------------------------------------------------------------
+
+bindControls();
+refreshControls();
+draw();
+new ResizeObserver(() => draw()).observe($('path'));
+window.matchMedia('(prefers-color-scheme: light)').addEventListener('change', draw);
+setInterval(() => {
+  const id = state.nextId++;
+  if (send({ type: 'ping', id })) state.pending.set(id, { sent: performance.now(), text: 'ping' });
+  if (state.lastStatusAt && Date.now() - state.lastStatusAt > 3000) $('status-age').textContent = `last update ${Math.round((Date.now() - state.lastStatusAt) / 1000)} s ago`;
+}, PING_MS);
+connect();

@@ -1,0 +1,297 @@
+// The JSON the page and the gateway exchange over the WebSocket (docs/protocol.md, "Web gateway").
+// One JSON object per WebSocket text message, each with a "type".
+//
+// page -> gateway                                  gateway -> page
+// {"type":"drive","id":1,"move":"forward",         {"type":"hello","robot":"host:port","version":"…","degreesPerTurnTick":0.39}
+//   "value":50,"speed":75}  move: forward|reverse| {"type":"link","state":"connecting|connected|reconnecting|offline","detail":"…"}
+//   left|right; value cm or degrees, 0 = until    {"type":"lease","role":"driver|watcher|none","holder":"laptop"|null,"you":"laptop"}
+//   stopped                                        {"type":"status","counters":{…10 counters…},"pose":{"x":0,"y":0,"heading":0}}
+// {"type":"stop","id":2}                           {"type":"path","points":[[x,y],…],"pose":{…}}
+// {"type":"stats","id":3}                          {"type":"reply","id":1,"ok":true,"text":"OK","ms":12.5}
+// {"type":"clear","id":4}  (clear the counters)    {"type":"message","text":"…"}   (the Arduino's MESSAGE packets)
+// {"type":"lease","id":5,"action":"take|release"}  {"type":"rtt","ms":3.2}          (gateway <-> robot round trip)
+// {"type":"ping","id":6}                           {"type":"pong","id":6}
+// {"type":"reset-path"}                            {"type":"error","text":"…"}      (a message the gateway could not read)
+//                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
+using System.Buffers;
+using System.Globalization;
+using System.Text.Json;
+using Alex.Protocol;
+using Alex.Protocol.Serial;
+
+namespace Alex.Web.Robot;
+
+/// <summary>What a page asked for, after validation.</summary>
+internal readonly record struct PageRequest(string Type, long Id, DriveCommand Command, bool TakeLease);
+
+/// <summary>Reads the page's requests and writes the gateway's messages. Pure: bytes in, bytes out.</summary>
+internal static class PageMessages
+{
+    /// <summary>Largest request the gateway reads; a page never needs more than a few dozen bytes.</summary>
+    public const int MaxRequestBytes = 1024;
+
+    /// <summary>Move and turn limits the page enforces before the robot server applies its own.</summary>
+    public const uint MaxValue = 10_000;
+    public const uint MaxSpeed = 100;
+
+    /// <summary>Parses one request. Returns an error text for the page instead of throwing.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, out PageRequest request, out string? error)
+    {
+        request = default;
+        error = null;
+        if (utf8.Length > MaxRequestBytes)
+        {
+            error = $"message longer than {MaxRequestBytes} bytes";
+            return false;
+        }
+
+        try
+        {
+            var reader = new Utf8JsonReader(utf8, new JsonReaderOptions { MaxDepth = 4 });
+            using var doc = JsonDocument.ParseValue(ref reader);
+            var root = doc.RootElement;
+            if (root.ValueKind != JsonValueKind.Object || !root.TryGetProperty("type", out var t) || t.ValueKind != JsonValueKind.String)
+            {
+                error = "expected a JSON object with a \"type\"";
+                return false;
+            }
+
+            var type = t.GetString()!;
+            var id = root.TryGetProperty("id", out var idEl) && idEl.TryGetInt64(out var i) ? i : 0;
+            switch (type)
+            {
+                case "drive":
+                    if (!TryReadDrive(root, out var command, out error))
+                    {
+                        return false;
+                    }
+
+                    request = new PageRequest(type, id, command, false);
+                    return true;
+                case "stop":
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.Stop), false);
+                    return true;
+                case "stats":
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.GetStats), false);
+                    return true;
+                case "clear":
+                    request = new PageRequest(type, id, new DriveCommand(CommandCode.ClearStats), false);
+                    return true;
+                case "lease":
+                    var action = root.TryGetProperty("action", out var a) && a.ValueKind == JsonValueKind.String ? a.GetString() : null;
+                    if (action is not ("take" or "release"))
+                    {
+                        error = "lease action must be \"take\" or \"release\"";
+                        return false;
+                    }
+
+                    request = new PageRequest(type, id, default, action == "take");
+                    return true;
+                case "ping":
+                case "reset-path":
+                    request = new PageRequest(type, id, default, false);
+                    return true;
+                default:
+                    error = $"unknown message type \"{Truncate(type)}\"";
+                    return false;
+            }
+        }
+        catch (JsonException)
+        {
+            error = "not valid JSON";
+            return false;
+        }
+    }
+
+    private static bool TryReadDrive(JsonElement root, out DriveCommand command, out string? error)
+    {
+        command = default;
+        error = null;
+        var move = root.TryGetProperty("move", out var m) && m.ValueKind == JsonValueKind.String ? m.GetString() : null;
+        CommandCode? code = move switch
+        {
+            "forward" => CommandCode.Forward,
+            "reverse" => CommandCode.Reverse,
+            "left" => CommandCode.TurnLeft,
+            "right" => CommandCode.TurnRight,
+            _ => null,
+        };
+        if (code is null)
+        {
+            error = "move must be forward, reverse, left or right";
+            return false;
+        }
+
+        if (!TryReadUInt(root, "value", MaxValue, out var value) || !TryReadUInt(root, "speed", MaxSpeed, out var speed))
+        {
+            error = $"value must be a whole number 0-{MaxValue} and speed 0-{MaxSpeed}";
+            return false;
+        }
+
+        command = new DriveCommand(code.Value, value, speed);
+        return true;
+    }
+
+    private static bool TryReadUInt(JsonElement root, string name, uint max, out uint value)
+    {
+        value = 0;
+        return root.TryGetProperty(name, out var el) && el.ValueKind == JsonValueKind.Number &&
+               el.TryGetUInt32(out value) && value <= max;
+    }
+
+    public static string Describe(DriveCommand c) => c.Command switch
+    {
+        CommandCode.Forward => $"forward {c.Param0} cm at {c.Param1} %",
+        CommandCode.Reverse => $"reverse {c.Param0} cm at {c.Param1} %",
+        CommandCode.TurnLeft => $"left {c.Param0}° at {c.Param1} %",
+        CommandCode.TurnRight => $"right {c.Param0}° at {c.Param1} %",
+        CommandCode.Stop => "stop",
+        CommandCode.GetStats => "get stats",
+        CommandCode.ClearStats => "clear stats",
+        _ => $"command {(byte)c.Command}",
+    };
+
+    public static byte[] Hello(string robot, string version, RobotGeometry geometry) => Write(w =>
+    {
+        w.WriteString("type", "hello");
+        w.WriteString("robot", robot);
+        w.WriteString("version", version);
+        w.WriteNumber("degreesPerTurnTick", Math.Round(geometry.DegreesPerTurnTick, 6));
+    });
+
+    public static byte[] Link(string state, string? detail) => Write(w =>
+    {
+        w.WriteString("type", "link");
+        w.WriteString("state", state);
+        if (detail is null)
+        {
+            w.WriteNull("detail");
+        }
+        else
+        {
+            w.WriteString("detail", detail);
+        }
+    });
+
+    public static byte[] Lease(LeaseView lease, string? you) => Write(w =>
+    {
+        w.WriteString("type", "lease");
+        w.WriteString("role", lease.Role);
+        WriteNullable(w, "holder", lease.Holder);
+        WriteNullable(w, "you", you);
+    });
+
+    public static byte[] Status(in StatusCounters c, Pose pose)
+    {
+        var copy = c;
+        return Write(w =>
+        {
+            w.WriteString("type", "status");
+            w.WriteStartObject("counters");
+            w.WriteNumber("leftForwardTicks", copy.LeftForwardTicks);
+            w.WriteNumber("rightForwardTicks", copy.RightForwardTicks);
+            w.WriteNumber("leftReverseTicks", copy.LeftReverseTicks);
+            w.WriteNumber("rightReverseTicks", copy.RightReverseTicks);
+            w.WriteNumber("leftForwardTurnTicks", copy.LeftForwardTurnTicks);
+            w.WriteNumber("rightForwardTurnTicks", copy.RightForwardTurnTicks);
+            w.WriteNumber("leftReverseTurnTicks", copy.LeftReverseTurnTicks);
+            w.WriteNumber("rightReverseTurnTicks", copy.RightReverseTurnTicks);
+            w.WriteNumber("forwardDistanceCm", copy.ForwardDistanceCm);
+            w.WriteNumber("reverseDistanceCm", copy.ReverseDistanceCm);
+            w.WriteEndObject();
+            WritePose(w, pose);
+        });
+    }
+
+    public static byte[] Path(IReadOnlyList<Pose> points, Pose pose) => Write(w =>
+    {
+        w.WriteString("type", "path");
+        w.WriteStartArray("points");
+        foreach (var p in points)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(Math.Round(p.X, 1));
+            w.WriteNumberValue(Math.Round(p.Y, 1));
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+        WritePose(w, pose);
+    });
+
+    public static byte[] Reply(long id, RobotReply reply, TimeSpan elapsed) => Write(w =>
+    {
+        w.WriteString("type", "reply");
+        w.WriteNumber("id", id);
+        w.WriteBoolean("ok", reply.Ok);
+        w.WriteString("text", reply.Text);
+        w.WriteNumber("ms", Math.Round(elapsed.TotalMilliseconds, 1));
+    });
+
+    public static byte[] Message(string text) => Write(w =>
+    {
+        w.WriteString("type", "message");
+        w.WriteString("text", text);
+    });
+
+    public static byte[] Notice(string kind, string text) => Write(w =>
+    {
+        w.WriteString("type", "notice");
+        w.WriteString("kind", kind);
+        w.WriteString("text", text);
+    });
+
+    public static byte[] RoundTrip(TimeSpan rtt) => Write(w =>
+    {
+        w.WriteString("type", "rtt");
+        w.WriteNumber("ms", Math.Round(rtt.TotalMilliseconds, 1));
+    });
+
+    public static byte[] Pong(long id) => Write(w =>
+    {
+        w.WriteString("type", "pong");
+        w.WriteNumber("id", id);
+    });
+
+    public static byte[] Error(string text) => Write(w =>
+    {
+        w.WriteString("type", "error");
+        w.WriteString("text", text);
+    });
+
+    private static void WritePose(Utf8JsonWriter w, Pose pose)
+    {
+        w.WriteStartObject("pose");
+        w.WriteNumber("x", Math.Round(pose.X, 1));
+        w.WriteNumber("y", Math.Round(pose.Y, 1));
+        w.WriteNumber("heading", Math.Round(pose.HeadingDeg, 1));
+        w.WriteEndObject();
+    }
+
+    private static void WriteNullable(Utf8JsonWriter w, string name, string? value)
+    {
+        if (value is null)
+        {
+            w.WriteNull(name);
+        }
+        else
+        {
+            w.WriteString(name, value);
+        }
+    }
+
+    private static byte[] Write(Action<Utf8JsonWriter> body)
+    {
+        var buffer = new ArrayBufferWriter<byte>(128);
+        using (var w = new Utf8JsonWriter(buffer))
+        {
+            w.WriteStartObject();
+            body(w);
+            w.WriteEndObject();
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    private static string Truncate(string s) => s.Length <= 32 ? s : string.Create(CultureInfo.InvariantCulture, $"{s[..32]}…");
+}

@@ -1,0 +1,232 @@
+using System.Net;
+using System.Security.Authentication;
+using System.Security.Cryptography.X509Certificates;
+using Alex.Client;
+using Alex.Web.Page;
+using Alex.Web.Robot;
+using Alex.Web.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.AspNetCore.Hosting.Server.Features;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Server.Kestrel.Https;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+
+namespace Alex.Web;
+
+/// <summary>How to run the gateway (`alex web`, `alex demo --web`).</summary>
+public sealed class WebGatewayOptions
+{
+    /// <summary>Where the page is served. Loopback unless <see cref="Expose"/> and an HTTPS certificate are given.</summary>
+    public IPEndPoint Listen { get; init; } = new(IPAddress.Loopback, 8080);
+
+    /// <summary>Server certificate with its private key (from `alex pki`); required to listen beyond loopback.</summary>
+    public X509Certificate2? HttpsCertificate { get; init; }
+
+    /// <summary>The explicit opt-in to listen on a non-loopback address.</summary>
+    public bool Expose { get; init; }
+
+    public RobotGeometry Geometry { get; init; } = new();
+
+    public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>The per-run secret; a fresh random one unless a test sets it.</summary>
+    public AccessToken? Token { get; init; }
+
+    /// <summary>Shown in the page's footer (the `alex` version).</summary>
+    public string Version { get; init; } = WebGateway.Version;
+
+    /// <summary>Where the gateway's own log goes (nothing by default).</summary>
+    public Action<ILoggingBuilder>? Logging { get; init; }
+}
+
+/// <summary>A running gateway: its URL (with the token) and how to stop it.</summary>
+public sealed class RunningWebGateway : IAsyncDisposable
+{
+    private readonly WebApplication _app;
+    private readonly RobotHub _hub;
+
+    internal RunningWebGateway(WebApplication app, RobotHub hub, Uri url)
+    {
+        _app = app;
+        _hub = hub;
+        Url = url;
+    }
+
+    /// <summary>The URL to open: the gateway's address with the per-run token.</summary>
+    public Uri Url { get; }
+
+    /// <summary>Completes when the gateway stops.</summary>
+    public Task Completion => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app);
+
+    internal RobotHub Hub => _hub;
+
+    public async ValueTask DisposeAsync()
+    {
+        using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        await _app.StopAsync(bound.Token).ConfigureAwait(false);
+        await _hub.DisposeAsync().ConfigureAwait(false);
+        await _app.DisposeAsync().ConfigureAwait(false);
+    }
+}
+
+/// <summary>
+/// `alex web`: serves the page and its WebSocket from one origin and relays to the robot through
+/// Alex.Client, like any other client (DESIGN.md M6). The browser never talks to the robot and never
+/// sees the client key.
+/// </summary>
+public static class WebGateway
+{
+    /// <summary>The browser's WebSocket is pinged this often; a page that stops answering is dropped.</summary>
+    internal static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(3);
+
+    public static string Version { get; } =
+        typeof(WebGateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    /// <summary>Checks the options; returns a one-line reason when they are unsafe or impossible.</summary>
+    public static string? Validate(WebGatewayOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        var address = options.Listen.Address;
+        if (IPAddress.IsLoopback(address))
+        {
+            return null;
+        }
+
+        if (address.Equals(IPAddress.Any) || address.Equals(IPAddress.IPv6Any))
+        {
+            return $"cannot listen on {options.Listen}: give the one address the browser will use (e.g. --listen 192.168.1.20:8443), so requests for any other Host can be refused";
+        }
+
+        if (!options.Expose)
+        {
+            return $"{options.Listen} is not a loopback address: anyone on that network could reach the page; add --expose to mean it";
+        }
+
+        if (options.HttpsCertificate is null)
+        {
+            return $"listening on {options.Listen} needs HTTPS: give --https-cert and --https-key (a server certificate from `alex pki`)";
+        }
+
+        if (!options.HttpsCertificate.HasPrivateKey)
+        {
+            return "the HTTPS certificate has no private key";
+        }
+
+        return null;
+    }
+
+    /// <summary>
+    /// Starts the gateway for the robot server that <paramref name="robot"/> describes (AlexLink/1 with
+    /// the laptop's certificate); returns once it listens. <see cref="RunningWebGateway.Url"/> is the
+    /// URL to open. Used by `alex web` and `alex demo --web`.
+    /// </summary>
+    public static Task<RunningWebGateway> StartAsync(WebGatewayOptions options, AlexClientOptions robot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(robot);
+        return StartAsync(options, new AlexLinkConnector(robot), cancellationToken);
+    }
+
+    /// <summary>Starts the gateway for a robot reached through <paramref name="connector"/>; returns once it listens.</summary>
+    internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, IRobotConnector connector, CancellationToken cancellationToken)
+    {
+        if (Validate(options) is { } problem)
+        {
+            throw new InvalidOperationException(problem);
+        }
+
+        var (app, address, token, hub) = Build(options, connector, builder => ConfigureKestrel(builder, options));
+        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
+            ?? throw new InvalidOperationException("the gateway did not report its address");
+        address.Bind(new Uri(bound));
+        var url = new Uri(address.BaseUri, $"?{GatewayGuard.TokenQueryName}={token.Value}");
+        return new RunningWebGateway(app, hub, url);
+    }
+
+    private static void ConfigureKestrel(WebApplicationBuilder builder, WebGatewayOptions options)
+    {
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.AddServerHeader = false;
+            k.Limits.MaxRequestBodySize = 16 * 1024;
+            k.Limits.MaxRequestHeadersTotalSize = 16 * 1024;
+            k.Listen(options.Listen, listen =>
+            {
+                if (options.HttpsCertificate is { } cert)
+                {
+                    listen.UseHttps(new HttpsConnectionAdapterOptions
+                    {
+                        ServerCertificate = cert,
+                        SslProtocols = SslProtocols.Tls12 | SslProtocols.Tls13,
+                    });
+                }
+            });
+        });
+    }
+
+    /// <summary>
+    /// The app without a server choice: Kestrel for real, TestServer in tests. The address is bound
+    /// by the caller once the port is known; until then every request is refused.
+    /// </summary>
+    internal static (WebApplication App, GatewayAddress Address, AccessToken Token, RobotHub Hub) Build(
+        WebGatewayOptions options, IRobotConnector connector, Action<WebApplicationBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(configure);
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions
+        {
+            ApplicationName = typeof(WebGateway).Assembly.GetName().Name,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+        builder.Logging.ClearProviders();
+        options.Logging?.Invoke(builder.Logging);
+        configure(builder);
+
+        var app = builder.Build();
+        var token = options.Token ?? AccessToken.Create();
+        var address = new GatewayAddress();
+        var guard = new GatewayGuard(token, address);
+        var hub = new RobotHub(connector, options.Geometry, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        var stopping = app.Lifetime.ApplicationStopping;
+
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
+        app.Use(guard.InvokeAsync);
+        app.Run(async context =>
+        {
+            var path = context.Request.Path.Value ?? "/";
+            if (path == "/ws")
+            {
+                if (!context.WebSockets.IsWebSocketRequest)
+                {
+                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
+                    return;
+                }
+
+                using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
+                using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
+                await hub.RunPageAsync(socket, both.Token).ConfigureAwait(false);
+                return;
+            }
+
+            if (!(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
+            {
+                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
+                return;
+            }
+
+            if (PageAssets.TryGet(path, out var asset))
+            {
+                await PageAssets.ServeAsync(context, asset).ConfigureAwait(false);
+                return;
+            }
+
+            context.Response.StatusCode = StatusCodes.Status404NotFound;
+        });
+
+        return (app, address, token, hub);
+    }
+}

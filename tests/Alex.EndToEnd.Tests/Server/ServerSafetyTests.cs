@@ -1,0 +1,258 @@
+using System.Buffers.Binary;
+using System.Net.Sockets;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Serial;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Server;
+
+/// <summary>Lease, watchers, STOP from anyone, the dead-man, revocation while connected, hostile frames.</summary>
+public sealed class ServerSafetyTests : IClassFixture<TestPki>
+{
+    private readonly TestPki _pki;
+
+    public ServerSafetyTests(TestPki pki)
+    {
+        _pki = pki;
+    }
+
+    [Fact]
+    public async Task DriverAndWatcher_WatcherCommandsRefused_WatcherStopAccepted()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        Assert.Equal(AlexLinkRole.Driver, Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync()).Role);
+        Assert.Equal(AlexLinkRole.Watcher, Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync()).Role);
+
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 80)));
+        var refused = Assert.IsType<AlexLinkError>(await watcher.RequestAsync(new AlexLinkCommand(CommandCode.Reverse, 10, 50)));
+        Assert.Equal(AlexLinkErrorCode.Forbidden, refused.Code);
+        Assert.Contains("may only watch", refused.Text, StringComparison.Ordinal);
+        var lease = Assert.IsType<AlexLinkError>(await watcher.RequestAsync(new AlexLinkTakeLease()));
+        Assert.Equal(AlexLinkErrorCode.Forbidden, lease.Code);
+
+        Assert.IsType<AlexLinkStatus>(await watcher.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        Assert.IsType<AlexLinkOk>(await watcher.RequestAsync(new AlexLinkStop()));
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        var told = Assert.IsType<AlexLinkSafetyStop>(await driver.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        Assert.Equal(AlexLinkStopReason.StopRequested, told.Reason);
+        Assert.Equal("tutor", told.Who);
+    }
+
+    [Fact]
+    public async Task SecondDriver_NotTheDriver_ErrorNamesTheHolder()
+    {
+        _pki.Client("laptop-2");
+        await using var server = await TestServer.StartAsync(_pki, allow: ["laptop", "laptop-2"]);
+        await using var first = await server.ConnectAlexLinkAsync("laptop");
+        await using var second = await server.ConnectAlexLinkAsync("laptop-2");
+        await first.ReadAsync();
+        await second.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await first.RequestAsync(new AlexLinkTakeLease()));
+        var error = Assert.IsType<AlexLinkError>(await second.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 50)));
+        Assert.Equal(AlexLinkErrorCode.NotDriver, error.Code);
+        Assert.Matches("^not the driver: laptop holds the lease since [0-9]{2}:[0-9]{2}:[0-9]{2}$", error.Text);
+        await server.WaitForAuditAsync("lease", r => r.Field("change") == "taken" && r.Field("name") == "laptop");
+    }
+
+    [Fact]
+    public async Task DriverKilledMidMove_OdometryStopsGrowingWithinTheLeaseWindow()
+    {
+        var lease = TimeSpan.FromMilliseconds(600);
+        await using var server = await TestServer.StartAsync(_pki, lease: lease);
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        await watcher.ReadAsync();
+        var driver = await server.ConnectAlexLinkAsync("laptop");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+        await Bounded.Until(() => server.Robot.Alex.Counters.LeftForwardTicks > 10, what: "the robot to move");
+
+        // Kill the driver: no close_notify, the socket just goes (a laptop losing Wi-Fi sends not even that).
+        var killedAt = DateTime.UtcNow;
+        driver.Kill();
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease * 2, "the dead-man to stop the robot");
+        Assert.True(DateTime.UtcNow - killedAt < lease * 2);
+        var settled = server.Robot.Alex.Counters;
+        var stop = Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        Assert.Equal(AlexLinkStopReason.DriverLeft, stop.Reason);
+        Assert.Equal("laptop", stop.Who);
+        var later = Assert.IsType<AlexLinkStatus>(await watcher.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        Assert.Equal(settled, later.Counters);
+        await server.WaitForAuditAsync("dead-man", r => r.Field("name") == "laptop");
+    }
+
+    [Fact]
+    public async Task DriverSilentPastTheLease_DeadManStopsTheRobotAndTellsWatchers()
+    {
+        var lease = TimeSpan.FromMilliseconds(500);
+        await using var server = await TestServer.StartAsync(_pki, lease: lease);
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        await watcher.ReadAsync();
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+        var silentFrom = DateTime.UtcNow;
+
+        // The driver's connection stays open, but it sends nothing (a frozen app, a half-open link).
+        var stop = Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop, TimeSpan.FromSeconds(5)));
+        Assert.Equal(AlexLinkStopReason.HeartbeatMissed, stop.Reason);
+        Assert.Contains("sent nothing for", stop.Text, StringComparison.Ordinal);
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease, "the STOP to reach the Arduino");
+        Assert.True(DateTime.UtcNow - silentFrom < lease * 3);
+    }
+
+    [Fact]
+    public async Task DriverHeartbeating_KeepsDriving()
+    {
+        var lease = TimeSpan.FromMilliseconds(1000);
+        await using var server = await TestServer.StartAsync(_pki, lease: lease);
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 20)));
+        for (var i = 0; i < 8; i++)
+        {
+            await Task.Delay(lease / 4);
+            await driver.RequestAsync(new AlexLinkHeartbeat(i));
+        }
+
+        Assert.True(MotionKind.Forward == server.Robot.Alex.Motion, string.Join("\n", server.Records.Select(r => r.Json)));
+        Assert.DoesNotContain(server.Records, r => r.Event == "dead-man");
+    }
+
+    [Fact]
+    public async Task RevokedWhileConnected_DisconnectedWithReason_RobotStopped()
+    {
+        _pki.Client("revoked-driver");
+        await using var server = await TestServer.StartAsync(_pki, allow: ["revoked-driver", "tutor=watch"]);
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        await watcher.ReadAsync();
+        await using var driver = await server.ConnectAlexLinkAsync("revoked-driver");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+
+        _pki.Revoke("revoked-driver");
+
+        var refusal = Assert.IsType<AlexLinkRefusal>(await driver.ReadUntilAsync(m => m is AlexLinkRefusal));
+        Assert.Equal(AlexLinkRefusalCode.Revoked, refusal.Code);
+        var stop = Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        Assert.Equal(AlexLinkStopReason.DriverRevoked, stop.Reason);
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, what: "the robot to stop");
+        await server.WaitForAuditAsync("revoked", r => r.Field("name") == "revoked-driver");
+    }
+
+    [Fact]
+    public async Task AllowFileEdited_UnlistedClientDisconnected()
+    {
+        var file = _pki.Path($"allow-{Guid.NewGuid():N}.txt");
+        await File.WriteAllTextAsync(file, "# who may drive\nlaptop\ntutor=watch\n");
+        await using var server = await TestServer.StartAsync(_pki, allow: [], allowFile: file);
+        await using var tutor = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkWelcome>(await tutor.ReadAsync());
+
+        await File.WriteAllTextAsync(file, "laptop\n");
+
+        var refusal = Assert.IsType<AlexLinkRefusal>(await tutor.ReadUntilAsync(m => m is AlexLinkRefusal));
+        Assert.Equal(AlexLinkRefusalCode.NotAllowed, refusal.Code);
+        await using var laptop = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await laptop.ReadAsync());
+    }
+
+    [Fact]
+    public async Task OversizedFrame_ErrorThenClose_OthersStillServed()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var other = await server.ConnectAlexLinkAsync("tutor");
+        await other.ReadAsync();
+        await using var bad = await server.ConnectAlexLinkAsync("laptop");
+        await bad.ReadAsync();
+        var header = new byte[AlexLinkFrame.HeaderSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(header, 60000);
+        header[AlexLinkFrame.TypeOffset] = (byte)AlexLinkMessageType.Command;
+        await bad.Ssl.WriteAsync(header).AsTask().Within();
+        var error = Assert.IsType<AlexLinkError>(await bad.ReadAsync());
+        Assert.Equal(AlexLinkErrorCode.FrameTooLarge, error.Code);
+        Assert.Null(await bad.ReadAsync());
+        Assert.IsType<AlexLinkStatus>(await other.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        await server.WaitForAuditAsync("connection-closed", r => r.Field("name") == "laptop" && r.Field("reason")!.Contains("protocol error", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task MalformedPayload_BadFrameErrorAndTheSessionGoesOn()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var client = await server.ConnectAlexLinkAsync("laptop");
+        await client.ReadAsync();
+        // A Command frame whose payload is 3 bytes (a command needs 12).
+        var frame = new byte[AlexLinkFrame.HeaderSize + 3];
+        BinaryPrimitives.WriteUInt16LittleEndian(frame, 3);
+        frame[AlexLinkFrame.TypeOffset] = (byte)AlexLinkMessageType.Command;
+        BinaryPrimitives.WriteUInt32LittleEndian(frame.AsSpan(AlexLinkFrame.RequestIdOffset), 77);
+        await client.Ssl.WriteAsync(frame).AsTask().Within();
+        var error = Assert.IsType<AlexLinkError>(await client.ReadAsync());
+        Assert.Equal(AlexLinkErrorCode.BadFrame, error.Code);
+        Assert.Equal(77u, error.RequestId);
+        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+    }
+
+    [Fact]
+    public async Task TruncatedFrameThenClose_ServerLogsItAndKeepsServing()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        var cut = await server.ConnectAlexLinkAsync("laptop");
+        await cut.ReadAsync();
+        var whole = AlexLinkWriter.Encode(new AlexLinkCommand(CommandCode.Forward, 10, 50) { RequestId = 1 });
+        await cut.Ssl.WriteAsync(whole.AsMemory(0, whole.Length - 4)).AsTask().Within();
+        await cut.DisposeAsync();
+        var closed = await server.WaitForAuditAsync("connection-closed", r => r.Field("name") == "laptop");
+        Assert.Contains("middle of a frame", closed.Field("reason"), StringComparison.Ordinal);
+        await using var next = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await next.ReadAsync());
+    }
+
+    [Fact]
+    public async Task ClassicGarbage_BadPacketThenClose_OthersStillServed()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var other = await server.ConnectAsync("tutor", alexLink: false);
+        await using var bad = await server.ConnectAsync("laptop", alexLink: false);
+        await bad.WriteAsync(new byte[] { 0x7F, 1, 2, 3 }).AsTask().Within();
+        Assert.Equal("0002", Convert.ToHexString(await Classic.ReadRecordAsync(bad)));
+        Assert.Equal(0, await bad.ReadAsync(new byte[8]).AsTask().Within());
+        await other.WriteAsync(Classic.Command('g')).AsTask().Within();
+        Assert.Equal("0000", Convert.ToHexString(await Classic.ReadRecordAsync(other)));
+        Assert.Equal(65, (await Classic.ReadRecordAsync(other)).Length);
+    }
+
+    [Fact]
+    public async Task ClassicDriverDisconnectsMidMove_RobotStopped()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        var (ssl, tcp) = await server.ConnectWithSocketAsync("laptop", alexLink: false);
+        await ssl.WriteAsync(Classic.Command('f', 0, 100)).AsTask().Within();
+        Assert.Equal("0000", Convert.ToHexString(await Classic.ReadRecordAsync(ssl)));
+        Assert.Equal(MotionKind.Forward, server.Robot.Alex.Motion);
+        // The course client's 'q': exit without close_notify.
+        tcp.Client.Close(0);
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, what: "the robot to stop");
+        await server.WaitForAuditAsync("dead-man", r => r.Field("kind") == "DriverLeft");
+    }
+
+    [Fact]
+    public async Task SerialLineUnplugged_ClientsToldAndCommandsRefused_ServerKeepsServing()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var client = await server.ConnectAlexLinkAsync("laptop");
+        await client.ReadAsync();
+        await client.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Link, 0));
+        server.Robot.Unplug();
+        var down = Assert.IsType<AlexLinkLinkState>(await client.ReadUntilAsync(m => m is AlexLinkLinkState { Status: AlexLinkLinkStatus.Down }));
+        Assert.NotEmpty(down.Detail);
+        var error = Assert.IsType<AlexLinkError>(await client.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        Assert.Equal(AlexLinkErrorCode.LinkDown, error.Code);
+        await using var another = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkWelcome>(await another.ReadAsync());
+        await server.WaitForAuditAsync("link", r => r.Field("state") == "down");
+    }
+}

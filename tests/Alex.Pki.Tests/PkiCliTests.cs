@@ -1,0 +1,192 @@
+using System.Diagnostics;
+
+namespace Alex.Pki.Tests;
+
+/// <summary>The `alex pki` commands as a user runs them: the real executable, real files, real openssl.</summary>
+public sealed class PkiCliTests : IDisposable
+{
+    private readonly TempDir _dir = new();
+
+    public void Dispose() => _dir.Dispose();
+
+    private sealed record Run(int ExitCode, string Output, string Error);
+
+    /// <summary>bin/…/Alex.Pki.Tests.dll → the matching src/Alex.Cli/bin/…/alex.dll (same configuration and framework).</summary>
+    private static string AlexDll
+    {
+        get
+        {
+            var here = AppContext.BaseDirectory.TrimEnd('/');
+            var framework = Path.GetFileName(here);
+            var configuration = Path.GetFileName(Path.GetDirectoryName(here)!);
+            var repo = Path.GetFullPath(Path.Combine(here, "../../../../.."));
+            return Path.Combine(repo, "src/Alex.Cli/bin", configuration, framework, "alex.dll");
+        }
+    }
+
+    private Run Alex(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet")
+        {
+            WorkingDirectory = _dir.Path,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            RedirectStandardInput = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(AlexDll);
+        foreach (var arg in args)
+        {
+            start.ArgumentList.Add(arg);
+        }
+
+        start.Environment.Remove("ALEX_PKI_PASSPHRASE");
+        start.Environment.Remove("ALEX_PKI_CA_PASSPHRASE");
+        using var process = Process.Start(start)!;
+        process.StandardInput.Close();
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
+        {
+            process.Kill();
+            throw new TimeoutException($"alex {string.Join(' ', args)} did not finish");
+        }
+
+        return new Run(process.ExitCode, output.Result, error.Result);
+    }
+
+    private Run Ok(params string[] args)
+    {
+        var run = Alex(args);
+        Assert.True(run.ExitCode == 0, $"alex {string.Join(' ', args)} exited {run.ExitCode}: {run.Output}{run.Error}");
+        return run;
+    }
+
+    [Fact]
+    public void Help_ShowsExamplesFirst()
+    {
+        var help = Ok("pki", "--help").Output;
+        Assert.Contains("Examples:", help, StringComparison.Ordinal);
+        Assert.True(help.IndexOf("Examples:", StringComparison.Ordinal) < help.IndexOf("Usage:", StringComparison.Ordinal));
+        foreach (var command in new[] { "init", "issue", "csr", "sign", "revoke", "crl", "list", "show", "verify" })
+        {
+            Assert.Contains($"alex pki {command}", help, StringComparison.Ordinal);
+        }
+
+        Assert.Contains("365", Ok("pki", "issue", "client", "--help").Output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void InitIssueRevoke_TheCourseFiles_OpenSslAgrees()
+    {
+        Ok("pki", "init", "--dir", "pki", "--name", "Team 7 CA");
+        Ok("pki", "issue", "server", "alex.epp.com", "--ip", "127.0.0.1");
+        Ok("pki", "issue", "client", "laptop");
+        foreach (var file in new[] { "signing.key", "signing.pem", "crl.pem", "alex.key", "alex.crt", "laptop.key", "laptop.crt", "issued.json" })
+        {
+            Assert.True(File.Exists(_dir[Path.Combine("pki", file)]), file);
+        }
+
+        var pki = _dir["pki"];
+        OpenSsl.Ok(pki, "verify", "-CAfile", "signing.pem", "-purpose", "sslserver", "-verify_hostname", "alex.epp.com", "alex.crt");
+        OpenSsl.Ok(pki, "verify", "-CAfile", "signing.pem", "-purpose", "sslclient", "-crl_check", "-CRLfile", "crl.pem", "laptop.crt");
+        Assert.Contains("OK pki/laptop.crt: accepted client 'laptop'", Ok("pki", "verify", "pki/laptop.crt").Output, StringComparison.Ordinal);
+
+        var revoke = Ok("pki", "revoke", "laptop", "--reason", "keyCompromise");
+        Assert.Contains("revoked 'laptop'", revoke.Output, StringComparison.Ordinal);
+        Assert.Contains("error 23", OpenSsl.Run(pki, "verify", "-CAfile", "signing.pem", "-crl_check", "-CRLfile", "crl.pem", "laptop.crt").All, StringComparison.Ordinal);
+
+        var verify = Alex("pki", "verify", "pki/laptop.crt");
+        Assert.Equal(1, verify.ExitCode);
+        Assert.Contains("was revoked on", verify.Error, StringComparison.Ordinal);
+        Assert.Contains("keyCompromise", verify.Error, StringComparison.Ordinal);
+
+        var list = Ok("pki", "list").Output;
+        Assert.Contains("alex.epp.com", list, StringComparison.Ordinal);
+        Assert.Matches("laptop +client +[0-9A-F]+ +\\d{4}-\\d\\d-\\d\\d +revoked", list);
+    }
+
+    [Fact]
+    public void Issue_ExistingKey_ExitTwoWithOneLineAndHint()
+    {
+        Ok("pki", "init", "--dir", "pki");
+        Ok("pki", "issue", "client", "laptop");
+        var before = File.ReadAllBytes(_dir["pki/laptop.key"]);
+        var again = Alex("pki", "issue", "client", "laptop");
+        Assert.Equal(2, again.ExitCode);
+        Assert.Equal(
+            "alex: pki/laptop.key: the key file already exists; not overwriting it\nhint: pass --force to replace it, or choose another name with --out\n",
+            again.Error);
+        Assert.Equal(before, File.ReadAllBytes(_dir["pki/laptop.key"]));
+        Ok("pki", "issue", "client", "laptop", "--force");
+        Assert.NotEqual(before, File.ReadAllBytes(_dir["pki/laptop.key"]));
+    }
+
+    [Fact]
+    public void CsrThenSign_KeyStaysHome_EncryptedKeyReadByOpenSsl()
+    {
+        Ok("pki", "init", "--dir", "ca");
+        File.WriteAllText(_dir["pw"], "laptop passphrase\n");
+        Ok("pki", "csr", "Alex Laptop", "--dir", "home", "--encrypt-key", "--passphrase-file", "pw");
+        Assert.Contains("verify OK", OpenSsl.Ok(_dir.Path, "req", "-in", "home/laptop.csr", "-verify", "-noout").All, StringComparison.Ordinal);
+        OpenSsl.Ok(_dir.Path, "pkey", "-in", "home/laptop.key", "-passin", "pass:laptop passphrase", "-noout");
+
+        var noRole = Alex("pki", "sign", "home/laptop.csr", "--dir", "ca");
+        Assert.Equal(2, noRole.ExitCode);
+        Assert.StartsWith("alex: say what the certificate is for", noRole.Error, StringComparison.Ordinal);
+
+        Ok("pki", "sign", "home/laptop.csr", "--client", "--dir", "ca");
+        OpenSsl.Ok(_dir.Path, "verify", "-CAfile", "ca/signing.pem", "-purpose", "sslclient", "home/laptop.crt");
+        Ok("pki", "verify", "home/laptop.crt", "--dir", "ca", "--key", "home/laptop.key", "--passphrase-file", "pw", "--allow", "alex laptop=watch");
+
+        File.WriteAllText(_dir["bad"], "wrong\n");
+        var wrong = Alex("pki", "verify", "home/laptop.crt", "--dir", "ca", "--key", "home/laptop.key", "--passphrase-file", "bad");
+        Assert.Equal(2, wrong.ExitCode);
+        Assert.StartsWith("alex: home/laptop.key: wrong passphrase", wrong.Error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Verify_OtherCaAndWrongUsage_OneLineEach()
+    {
+        Ok("pki", "init", "--dir", "a");
+        Ok("pki", "init", "--dir", "b");
+        Ok("pki", "issue", "server", "alex.epp.com", "--dir", "b");
+        var run = Alex("pki", "verify", "b/alex.crt", "--dir", "a", "--client");
+        Assert.Equal(1, run.ExitCode);
+        var lines = run.Error.TrimEnd('\n').Split('\n');
+        Assert.Contains(lines, l => l.Contains("unknown CA", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("is not for clientAuth", StringComparison.Ordinal));
+        Assert.All(lines, l => Assert.StartsWith("alex: b/alex.crt (client): ", l, StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public void Verify_CourseCertificate_LegacyFlagDecides()
+    {
+        OpenSsl.MakeCourseCa(_dir.Path);
+        OpenSsl.MakeCourseDevice(_dir.Path, "laptop", "Alex Laptop");
+        var strict = Alex("pki", "verify", "laptop.crt", "--ca", "signing.pem");
+        Assert.Equal(1, strict.ExitCode);
+        Assert.Contains("accepted only in legacy mode", strict.Error, StringComparison.Ordinal);
+        Ok("pki", "verify", "laptop.crt", "--ca", "signing.pem", "--legacy", "--allow", "alex laptop");
+    }
+
+    [Fact]
+    public void Show_CertificateCsrCrl_ReadableSummary()
+    {
+        Ok("pki", "init", "--dir", "pki");
+        Ok("pki", "issue", "client", "laptop");
+        var cert = Ok("pki", "show", "pki/laptop.crt").Output;
+        Assert.Contains("client (laptop)", cert, StringComparison.Ordinal);
+        Assert.Contains("expires in 364 days", cert, StringComparison.Ordinal);
+        Assert.Contains("DNS:laptop", cert, StringComparison.Ordinal);
+        var fingerprint = OpenSsl.Ok(_dir["pki"], "x509", "-in", "laptop.crt", "-noout", "-fingerprint", "-sha256").Output.Trim().Split('=')[1];
+        Assert.Contains(fingerprint, cert, StringComparison.Ordinal);
+        Assert.Contains("CRL number", Ok("pki", "show", "pki/crl.pem").Output, StringComparison.Ordinal);
+
+        File.WriteAllText(_dir["junk.pem"], "-----BEGIN CERTIFICATE-----\nAAAA");
+        var junk = Alex("pki", "show", "junk.pem");
+        Assert.Equal(2, junk.ExitCode);
+        Assert.StartsWith("alex: junk.pem: ", junk.Error, StringComparison.Ordinal);
+        Assert.Equal(2, junk.Error.TrimEnd('\n').Split('\n').Length); // the error and its hint
+    }
+}

@@ -1,0 +1,84 @@
+using System.Text;
+using System.Text.Json;
+using Alex.Protocol;
+using Alex.Protocol.Serial;
+using Alex.Web.Robot;
+
+namespace Alex.Web.Tests;
+
+public sealed class PageMessagesTests
+{
+    private static bool Read(string json, out PageRequest request, out string? error) =>
+        PageMessages.TryRead(Encoding.UTF8.GetBytes(json), out request, out error);
+
+    [Theory]
+    [InlineData("forward", CommandCode.Forward)]
+    [InlineData("reverse", CommandCode.Reverse)]
+    [InlineData("left", CommandCode.TurnLeft)]
+    [InlineData("right", CommandCode.TurnRight)]
+    public void Drive_MapsToTheSerialCommand(string move, CommandCode code)
+    {
+        Assert.True(Read($$"""{"type":"drive","id":3,"move":"{{move}}","value":50,"speed":75}""", out var r, out _));
+        Assert.Equal(new DriveCommand(code, 50, 75), r.Command);
+        Assert.Equal(3, r.Id);
+    }
+
+    [Theory]
+    [InlineData("stop", CommandCode.Stop)]
+    [InlineData("stats", CommandCode.GetStats)]
+    [InlineData("clear", CommandCode.ClearStats)]
+    public void ParameterlessCommands_Map(string type, CommandCode code)
+    {
+        Assert.True(Read($$"""{"type":"{{type}}","id":1}""", out var r, out _));
+        Assert.Equal(code, r.Command.Command);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"drive","move":"forward","value":-1,"speed":50}""", "value")]
+    [InlineData("""{"type":"drive","move":"forward","value":50,"speed":101}""", "speed")]
+    [InlineData("""{"type":"drive","move":"forward","value":1.5,"speed":50}""", "value")]
+    [InlineData("""{"type":"drive","move":"forward","value":"50","speed":50}""", "value")]
+    [InlineData("""{"type":"drive","move":"up","value":5,"speed":50}""", "move")]
+    [InlineData("""{"type":"drive","value":5,"speed":50}""", "move")]
+    [InlineData("""{"type":"lease","action":"steal"}""", "lease")]
+    [InlineData("""{"type":"launch"}""", "unknown")]
+    [InlineData("""[1,2]""", "type")]
+    [InlineData("""{"type":7}""", "type")]
+    [InlineData("""{"type":"stop""", "JSON")]
+    [InlineData("""not json""", "JSON")]
+    [InlineData("""{"a":{"b":{"c":{"d":{"e":1}}}},"type":"stop"}""", "JSON")]
+    public void HostileOrWrongInput_IsAnErrorValue_NotAnException(string json, string mentions)
+    {
+        Assert.False(Read(json, out _, out var error));
+        Assert.Contains(mentions, error, StringComparison.OrdinalIgnoreCase);
+    }
+
+    [Fact]
+    public void OversizedMessage_IsRefused()
+    {
+        var big = new byte[PageMessages.MaxRequestBytes + 1];
+        Assert.False(PageMessages.TryRead(big, out _, out var error));
+        Assert.Contains("longer", error, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Status_CarriesAllTenCountersAndThePose()
+    {
+        var json = PageMessages.Status(new StatusCounters(1, 2, 3, 4, 5, 6, 7, 8, 9, 10), new Pose(1.25, -2, 90));
+        using var doc = JsonDocument.Parse(json);
+        var c = doc.RootElement.GetProperty("counters");
+        Assert.Equal(10, c.EnumerateObject().Count());
+        Assert.Equal(9u, c.GetProperty("forwardDistanceCm").GetUInt32());
+        Assert.Equal(10u, c.GetProperty("reverseDistanceCm").GetUInt32());
+        Assert.Equal(90, doc.RootElement.GetProperty("pose").GetProperty("heading").GetDouble());
+    }
+
+    [Fact]
+    public void Message_EscapesArduinoText()
+    {
+        var json = PageMessages.Message("<script>\"x\"</script>");
+        using var doc = JsonDocument.Parse(json);
+        Assert.Equal("<script>\"x\"</script>", doc.RootElement.GetProperty("text").GetString());
+        Assert.DoesNotContain("<script>", Encoding.UTF8.GetString(json), StringComparison.Ordinal);
+    }
+}
