@@ -7,6 +7,7 @@ internal static class Program
     // name -> (what it measures, entry point). Each feature's benchmark adds one line.
     private static readonly Dictionary<string, (string What, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.Ordinal)
     {
+        ["serial"] = ("command round trip over a pty, paced at 9600 / 115200 / unpaced, vs wire time (--quick: fewer samples)", SerialBenchmark.RunAsync),
         ["roundtrip"] = ("command round trip through the robot server vs a bare SslStream echo [count]", Server.RoundTripBenchmark.RunAsync),
         ["handshakes"] = ("mutual-TLS handshakes/s: alex serve vs openssl s_server, by openssl s_time [seconds rounds]", Server.HandshakeBenchmark.RunAsync),
     };
