@@ -211,7 +211,15 @@ public sealed class CertificateAuthority
         }
 
         var name = names[0];
-        CheckName(name);
+        try
+        {
+            CheckName(name);
+        }
+        catch (PkiException e)
+        {
+            throw new PkiException($"{csrPath}: {e.Message}", e.Hint, e);
+        }
+
         CheckRequestKey(csrPath, request.PublicKey);
 
         var notes = new List<string>();

@@ -70,9 +70,13 @@ public sealed class CertificateFacts
 
     public bool IsSelfIssued => Subject == Issuer;
 
-    /// <summary>The names a peer is known by: SAN DNS names, or the CN when there is no SAN (PROTOCOL.md §5).</summary>
+    /// <summary>
+    /// The names a peer is known by: its SAN DNS names (and IP addresses, as text), or the CN when there
+    /// is no SAN (PROTOCOL.md §5, as OpenSSL's X509_check_host does).
+    /// </summary>
     public IReadOnlyList<string> PeerNames =>
-        HasSubjectAltName ? DnsNames : CommonNames.Count == 1 ? [CommonNames[0]] : [];
+        HasSubjectAltName ? [.. DnsNames, .. IpAddresses.Select(a => a.ToString())]
+        : CommonNames.Count == 1 ? [CommonNames[0]] : [];
 
     /// <summary>Reads the facts of a certificate; throws <see cref="PkiException"/> for a certificate we cannot read.</summary>
     public static CertificateFacts From(X509Certificate2 certificate)

@@ -24,7 +24,7 @@ public static class PemFile
         }
 
         // DER: a binary file that starts with a SEQUENCE tag. The label is left for the caller to guess.
-        if (bytes[0] == 0x30)
+        if (bytes[0] == 0x30 && bytes.AsSpan().IndexOf("-----BEGIN"u8) < 0)
         {
             return [new PemBlock(string.Empty, bytes)];
         }

@@ -134,7 +134,7 @@ public sealed class TrustPolicy
         }
         else if (facts.PeerNames.Count == 0)
         {
-            problems.Add(new TrustProblem(TrustFailure.AmbiguousName, $"{who} names no one (no DNS name in its subjectAltName, no common name)"));
+            problems.Add(new TrustProblem(TrustFailure.AmbiguousName, $"{who} names no one (no DNS name or IP address in its subjectAltName, no common name)"));
         }
         else if (kind == PeerKind.Client)
         {
@@ -405,8 +405,7 @@ public sealed class TrustPolicy
             return wanted;
         }
 
-        var has = facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())).ToList();
-        problems.Add(new TrustProblem(TrustFailure.NameMismatch, $"{who}: the server's certificate is for '{string.Join("', '", has)}', not '{wanted}'"));
+        problems.Add(new TrustProblem(TrustFailure.NameMismatch, $"{who}: the server's certificate is for '{string.Join("', '", facts.PeerNames)}', not '{wanted}'"));
         return null;
     }
 

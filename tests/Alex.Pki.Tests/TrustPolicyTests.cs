@@ -158,6 +158,15 @@ public sealed class TrustPolicyTests : IDisposable
     }
 
     [Fact]
+    public void EvaluateServer_IpOnlyCertificate_MatchesItsAddress()
+    {
+        var robot = Issue(CertificateRole.Server, "192.168.1.50", "ip");
+        var policy = Policy();
+        Assert.True(policy.EvaluateServer(robot, null, "192.168.1.50").Accepted, policy.EvaluateServer(robot, null, "192.168.1.50").Reason);
+        Assert.Equal(TrustFailure.NameMismatch, policy.EvaluateServer(robot, null, "192.168.1.51").Failure);
+    }
+
+    [Fact]
     public void EvaluateClient_CaCertificateItself_Refused()
     {
         var decision = Policy(AllowList.Any).EvaluateClient(_ca.Certificate, null);

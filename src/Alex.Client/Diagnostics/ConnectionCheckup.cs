@@ -40,6 +40,10 @@ public sealed record ConnectionCheckupOptions
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
+    /// <summary>Why there are no <see cref="Credentials"/>, and what to do, for the line that says TLS was not checked.</summary>
+    public (string Reason, string Fix) WithoutCredentials { get; init; } =
+        ("this machine's certificate files could not be used", "fix the certificate problems above, then run alex doctor again");
+
     internal string ExpectedName => string.IsNullOrWhiteSpace(ServerName) ? Host : ServerName;
 }
 
@@ -62,7 +66,7 @@ public static class ConnectionCheckup
 
         if (options.Credentials is null)
         {
-            findings.Add(Finding.Warning(Subject, $"TLS with {hostPort} not checked: this machine's certificate files could not be used", "fix the certificate problems above, then run alex doctor again"));
+            findings.Add(Finding.Warning(Subject, $"TLS with {hostPort} not checked: {options.WithoutCredentials.Reason}", options.WithoutCredentials.Fix));
             return findings;
         }
 
