@@ -43,7 +43,8 @@ internal static class DemoCommand
                 throw new CliException("--web: the web gateway is not in this build yet", hint: "drop --web, or run `alex web` against the demo's server once it exists");
             }
 
-            return await RunAsync(commands, Console.In, Console.Out, ct).ConfigureAwait(false);
+            using var signals = TerminationSignals.Watch(ct);
+            return await RunAsync(commands, Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -57,22 +58,42 @@ internal static class DemoCommand
         {
             commands = DriveScript.Parse(DriveScript.DefaultScript);
         }
+
         var sinceStart = Stopwatch.StartNew();
-        var processAge = DateTime.Now - Process.GetCurrentProcess().StartTime;
+        using var self = Process.GetCurrentProcess();
+        var processAge = DateTime.Now - self.StartTime;
         void Say(string line) => output.WriteLine($"demo: {line}");
 
-        await using var rig = await DemoRig.StartAsync(time, Say, cancellationToken).ConfigureAwait(false);
+        var rig = await DemoRig.StartAsync(time, Say, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            return await DriveAsync(rig, commands, defaulted, input, output, time, Say, () => (processAge + sinceStart.Elapsed).TotalSeconds, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+        {
+            Say("interrupted: stopping the server and the simulated Alex");
+            return AlexCommandLine.ExitInterrupted;
+        }
+        finally
+        {
+            await rig.DisposeAsync().ConfigureAwait(false);
+            Say($"removed {rig.Directory}");
+        }
+    }
+
+    private static async Task<int> DriveAsync(DemoRig rig, IReadOnlyList<Protocol.DriveCommand>? commands, bool defaulted, TextReader input, TextWriter output, TimeProvider time, Action<string> say, Func<double> seconds, CancellationToken cancellationToken)
+    {
         using var credentials = rig.LoadCredentials();
         var options = rig.ClientOptions(credentials);
         if (commands is null)
         {
-            Say($"ready {(processAge + sinceStart.Elapsed).TotalSeconds:0.0} s after start; opening the drive console (q quits)");
+            say($"ready {seconds():0.0} s after start; opening the drive console (q quits)");
             return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken).ConfigureAwait(false);
         }
 
         if (defaulted)
         {
-            Say($"not a terminal and no --script: driving \"{DriveScript.DefaultScript}\"");
+            say($"not a terminal and no --script: driving \"{DriveScript.DefaultScript}\"");
         }
 
         AlexLinkClient client;
@@ -87,9 +108,9 @@ internal static class DemoCommand
 
         await using (client.ConfigureAwait(false))
         {
-            Say($"connected as {client.Welcome?.ClientName} ({DriveSessionInfo.Describe(client.TlsVersion)}, {client.CipherSuite}) {(processAge + sinceStart.Elapsed).TotalSeconds:0.0} s after start");
+            say($"connected as {client.Welcome?.ClientName} ({DriveSessionInfo.Describe(client.TlsVersion)}, {client.CipherSuite}) {seconds():0.0} s after start");
             var code = await DriveScript.RunAsync(client, commands, output, time, cancellationToken).ConfigureAwait(false);
-            Say($"done {(processAge + sinceStart.Elapsed).TotalSeconds:0.0} s after start; removing {rig.Directory}");
+            say($"done {seconds():0.0} s after start");
             return code;
         }
     }

@@ -56,7 +56,8 @@ internal static class DriveConsoleCommand
                 Protocol = pr.GetValue(classic) ? AlexProtocol.Classic : AlexProtocol.Auto,
                 AcceptLegacyCertificates = pr.GetValue(legacy),
             };
-            return await RunAsync(options, pr.GetValue(line), Console.In, Console.Out, ct).ConfigureAwait(false);
+            using var signals = TerminationSignals.Watch(ct);
+            return await RunAsync(options, pr.GetValue(line), Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
     }
