@@ -15,6 +15,8 @@ namespace Alex.Cli;
 /// </summary>
 internal static class SendCommand
 {
+    private const string PassphraseEnv = "ALEX_PKI_PASSPHRASE";
+
     public static Command Create()
     {
         var cmd = new Command(
@@ -35,6 +37,7 @@ internal static class SendCommand
         var cert = new Option<string?>("--cert") { Description = "client certificate (PEM)" };
         var key = new Option<string?>("--key") { Description = "client private key (PEM)" };
         var ca = new Option<string?>("--ca") { Description = "the CA certificate to trust (PEM); nothing else is trusted" };
+        var passphraseFile = new Option<string?>("--passphrase-file") { Description = $"the laptop key's passphrase, first line of this file, when the key is encrypted (or set ${PassphraseEnv})" };
         var name = new Option<string?>("--name") { Description = "the name the robot's certificate must carry (default: HOST), e.g. alex.epp.com" };
         var classic = new Option<bool>("--classic") { Description = "speak the course's classic protocol, as its C client does (no ALPN, no SNI)" };
         var legacy = new Option<bool>("--legacy") { Description = "accept a course-style v1 server certificate (no key usage, RSA 1024): weaker" };
@@ -43,7 +46,7 @@ internal static class SendCommand
         var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and for each reply", DefaultValueFactory = _ => 10 };
         cmd.Arguments.Add(target);
         cmd.Arguments.Add(words);
-        foreach (var o in new Option[] { pki, cert, key, ca, name, classic, legacy, json, wait, timeout })
+        foreach (var o in new Option[] { pki, cert, key, ca, passphraseFile, name, classic, legacy, json, wait, timeout })
         {
             cmd.Options.Add(o);
         }
@@ -62,7 +65,7 @@ internal static class SendCommand
                 throw new CliException($"--timeout {seconds}: give seconds between 0 and 3600");
             }
 
-            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
+            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca), Passphrase(pr.GetValue(passphraseFile)));
             var options = new AlexClientOptions
             {
                 Host = endpoint.Value.Host,
@@ -108,7 +111,25 @@ internal static class SendCommand
         return commands;
     }
 
-    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca)
+    // Same source as `alex pki`: a file's first line, else the environment variable, else none.
+    private static string? Passphrase(string? file)
+    {
+        if (file is null)
+        {
+            return Environment.GetEnvironmentVariable(PassphraseEnv) is { Length: > 0 } fromEnv ? fromEnv : null;
+        }
+
+        try
+        {
+            return File.ReadLines(file).FirstOrDefault() ?? throw new CliException($"{file}: the passphrase file is empty");
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new CliException($"{file}: cannot read the passphrase file ({e.Message.TrimEnd('.')})");
+        }
+    }
+
+    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca, string? passphrase)
     {
         var explicitFiles = cert is not null || key is not null || ca is not null;
         try
@@ -120,7 +141,7 @@ internal static class SendCommand
                     throw new CliException("give either --pki DIR or --cert, --key and --ca, not both");
                 }
 
-                return AlexCredentials.FromPkiDirectory(pki);
+                return AlexCredentials.FromPkiDirectory(pki, passphrase);
             }
 
             if (cert is null || key is null || ca is null)
@@ -131,7 +152,7 @@ internal static class SendCommand
                     hint: "give --pki DIR (with laptop.crt, laptop.key, signing.pem) or --cert, --key and --ca");
             }
 
-            return AlexCredentials.FromFiles(cert, key, ca);
+            return AlexCredentials.FromFiles(cert, key, ca, passphrase);
         }
         catch (PkiException e)
         {

@@ -237,24 +237,11 @@ public sealed class AlexLinkClient : IAsyncDisposable
             return;
         }
 
+        var alreadyClosed = _closed.Task.IsCompleted;
         await _stopping.CancelAsync().ConfigureAwait(false);
-        try
+        if (!alreadyClosed)
         {
-            // close_notify, so the server sees a clean goodbye rather than EOF (the course client skips it).
-            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
-            await _writeLock.WaitAsync(bound.Token).ConfigureAwait(false);
-            try
-            {
-                await _ssl.ShutdownAsync().WaitAsync(bound.Token).ConfigureAwait(false);
-            }
-            finally
-            {
-                _writeLock.Release();
-            }
-        }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or AuthenticationException)
-        {
-            // The connection may already be gone; closing is best effort.
+            await SayGoodbyeAsync().ConfigureAwait(false);
         }
 
         _ssl.Dispose();
@@ -270,6 +257,28 @@ public sealed class AlexLinkClient : IAsyncDisposable
         }
 
         _stopping.Dispose();
+    }
+
+    // close_notify, so the server sees a clean goodbye rather than EOF (the course client skips it).
+    private async Task SayGoodbyeAsync()
+    {
+        try
+        {
+            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            await _writeLock.WaitAsync(bound.Token).ConfigureAwait(false);
+            try
+            {
+                await _ssl.ShutdownAsync().WaitAsync(bound.Token).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeLock.Release();
+            }
+        }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or AuthenticationException or System.Security.Cryptography.CryptographicException)
+        {
+            // The connection may be gone already (OpenSSL: "shutdown while in init"); closing is best effort.
+        }
     }
 
     private async Task StartAsync(CancellationToken deadline, CancellationToken cancellationToken)
@@ -409,6 +418,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
     // One write per message: with the classic protocol each message must be its own TLS record.
     private async Task WriteAsync(byte[] bytes, CancellationToken cancellationToken)
     {
+        Exception? writeFailure = null;
         await _writeLock.WaitAsync(cancellationToken).ConfigureAwait(false);
         try
         {
@@ -419,13 +429,19 @@ public sealed class AlexLinkClient : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException)
         {
-            var lost = new AlexConnectException(ConnectFailure.ConnectionLost, $"{Endpoint}: connection lost while sending ({e.Message.TrimEnd('.')})", "reconnect; the server stops Alex when its driver goes away", e);
-            Close(lost);
-            throw lost;
+            writeFailure = e;
         }
         finally
         {
             _writeLock.Release();
+        }
+
+        if (writeFailure is not null)
+        {
+            // The read loop usually knows better why (an alert, a refusal): give it a moment to say so.
+            await Task.WhenAny(_closed.Task, Task.Delay(TimeSpan.FromSeconds(1), _time, CancellationToken.None)).ConfigureAwait(false);
+            Close(new AlexConnectException(ConnectFailure.ConnectionLost, $"{Endpoint}: connection lost while sending ({writeFailure.Message.TrimEnd('.')})", "reconnect; the server stops Alex when its driver goes away", writeFailure));
+            throw await _closed.Task.ConfigureAwait(false);
         }
     }
 

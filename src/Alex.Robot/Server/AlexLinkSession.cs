@@ -24,14 +24,12 @@ internal sealed class AlexLinkSession : ClientSession
     private volatile AlexLinkTopics _topics = AlexLinkTopics.Default;
 
     public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName)
-        : base(stream, identity, certificate, extraCertificates, hub, time)
+        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
     {
         _serverName = serverName;
     }
 
     public override SessionProtocol Protocol => SessionProtocol.AlexLink1;
-
-    public override bool SendsHeartbeats => true;
 
     /// <summary>The refusal frame sent instead of Welcome.</summary>
     public static byte[] EncodeRefusal(AlexLinkRefusalCode code, string reason) => AlexLinkWriter.Encode(new AlexLinkRefusal(code, reason));
@@ -100,7 +98,7 @@ internal sealed class AlexLinkSession : ClientSession
             HeartbeatIntervalMs: (uint)Math.Max(1, options.LeaseWindow.TotalMilliseconds / 3),
             MaxSpeedPercent: options.MaxSpeedPercent,
             MaxDistanceCm: options.MaxDistanceCm ?? 0,
-            MaxAngleDegrees: 0,
+            MaxAngleDegrees: options.MaxAngleDegrees ?? 0,
             MinTelemetryIntervalMs: (uint)options.MinTelemetryInterval.TotalMilliseconds,
             MaxPayload: AlexLinkFrame.MaxPayload,
             ServerTimeUnixMs: Time.GetUtcNow().ToUnixTimeMilliseconds(),
@@ -207,8 +205,7 @@ internal sealed class AlexLinkSession : ClientSession
                 Reply(id, Hub.TryAcquire(this) is { } refused ? ToError(refused) : new AlexLinkOk());
                 return;
             case AlexLinkReleaseLease:
-                Hub.Release(this);
-                Reply(id, new AlexLinkOk());
+                Reply(id, Hub.Release(this) is { } notHeld ? ToError(notHeld) : new AlexLinkOk());
                 return;
             case AlexLinkUnknown unknown when AlexLinkMessage.IsRequest(unknown.RawType):
                 Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownMessage, 0, $"message type 0x{unknown.RawType:X2} is not known to this server (AlexLink/{AlexLinkFrame.VersionMajor}.{AlexLinkFrame.VersionMinor})"));
@@ -257,18 +254,7 @@ internal sealed class AlexLinkSession : ClientSession
         return ToError(result);
     }
 
-    private static AlexLinkError ToError(CommandResult result) => new(
-        result.Refusal switch
-        {
-            RefusalKind.WatchOnly => AlexLinkErrorCode.Forbidden,
-            RefusalKind.NotDriver => AlexLinkErrorCode.NotDriver,
-            RefusalKind.Limit => AlexLinkErrorCode.LimitExceeded,
-            RefusalKind.LinkDown => AlexLinkErrorCode.LinkDown,
-            RefusalKind.Timeout => AlexLinkErrorCode.Timeout,
-            _ => AlexLinkErrorCode.Internal,
-        },
-        0,
-        result.Text);
+    private static AlexLinkError ToError(CommandResult result) => new(result.Error ?? AlexLinkErrorCode.Internal, 0, result.Text);
 
     private static string DescribeArduinoCode(byte code) =>
         Enum.IsDefined((ResponseCode)code) ? ((ResponseCode)code).ToString() : $"#{code}";

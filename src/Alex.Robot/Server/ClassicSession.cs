@@ -26,7 +26,7 @@ internal sealed class ClassicSession : ClientSession
     private static readonly byte[] BadResponse = new ClassicResponse((byte)ResponseCode.BadResponse).Encode();
 
     public ClassicSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time)
-        : base(stream, identity, certificate, extraCertificates, hub, time)
+        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: false)
     {
     }
 
@@ -141,7 +141,7 @@ internal sealed class ClassicSession : ClientSession
         }
 
         Send(new ClassicText(Cut(result.Text)).Encode());
-        Send(result.Refusal is RefusalKind.LinkDown or RefusalKind.Timeout ? BadResponse : BadCommand);
+        Send(result.Error is AlexLinkErrorCode.LinkDown or AlexLinkErrorCode.Timeout ? BadResponse : BadCommand);
     }
 
     private static string Cut(string text) => text.Length <= ClassicText.DataLength ? text : text[..ClassicText.DataLength];

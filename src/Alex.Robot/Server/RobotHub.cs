@@ -5,13 +5,15 @@
 // - limits on speed and distance, refused with a clear error before anything reaches the Arduino;
 // - telemetry polling (GET_STATS) through the link's low-priority path, so it never delays a command;
 // - the Arduino's MESSAGE packets and the link's state fan out to every session.
-// The timing rules themselves are pure decisions (Alex.Protocol.Safety) over the injected TimeProvider;
-// the hub only gathers their inputs and acts on what they return.
+// The lease, the dead-man and the limits are pure decisions (Alex.Protocol.Safety.DriverLease) over the
+// injected TimeProvider; the hub feeds them events (commands, frames, departures, a periodic check)
+// and acts on what they return: refuse, tell everyone about the lease, send STOP now.
 using System.Collections.Concurrent;
 using System.Globalization;
 using Alex.Pki;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Safety;
 using Alex.Protocol.Serial;
 
 namespace Alex.Robot.Server;
@@ -25,50 +27,33 @@ public sealed class HubOptions
     /// <summary>Highest speed a move may ask for, percent (course firmware: 0-100).</summary>
     public uint MaxSpeedPercent { get; init; } = 100;
 
-    /// <summary>Longest distance (cm) or widest angle (degrees) of one move; null: no limit. With a limit, 0 ("until stopped") is refused.</summary>
+    /// <summary>Longest distance (cm) of one move; null: no limit. With a limit, 0 ("until stopped") is refused.</summary>
     public uint? MaxDistanceCm { get; init; }
+
+    /// <summary>Widest turn (degrees) of one move; null: no limit.</summary>
+    public uint? MaxAngleDegrees { get; init; }
 
     /// <summary>Fastest telemetry a client may ask for.</summary>
     public TimeSpan MinTelemetryInterval { get; init; } = TimeSpan.FromMilliseconds(50);
 
-    /// <summary>How often the hub polls while the robot may be moving, to see when it stops (even with no subscriber).</summary>
-    public TimeSpan MotionPollInterval { get; init; } = TimeSpan.FromMilliseconds(250);
+    internal DriveLimits Limits => new(MaxSpeedPercent >= 100 ? 0 : MaxSpeedPercent, MaxDistanceCm ?? 0, MaxAngleDegrees ?? 0);
 }
 
-/// <summary>Why the hub refused a command before it reached the Arduino.</summary>
-public enum RefusalKind
-{
-    /// <summary>A watcher asked for something only a driver may do.</summary>
-    WatchOnly,
-
-    /// <summary>Another client holds the lease.</summary>
-    NotDriver,
-
-    /// <summary>Speed or distance beyond the server's limits.</summary>
-    Limit,
-
-    /// <summary>The serial port is down.</summary>
-    LinkDown,
-
-    /// <summary>The Arduino did not answer in time.</summary>
-    Timeout,
-}
-
-/// <summary>The outcome of one command: the Arduino's reply, or the hub's refusal with a reason.</summary>
-public sealed record CommandResult(RobotReply? Reply, RefusalKind? Refusal, string Text)
+/// <summary>The outcome of one command: the Arduino's reply, or an error (the hub's refusal, or the link's trouble) with its text.</summary>
+public sealed record CommandResult(RobotReply? Reply, AlexLinkErrorCode? Error, string Text)
 {
     public bool IsOk => Reply is { IsOk: true };
 
     public static CommandResult Done(RobotReply reply) => reply.Kind switch
     {
-        RobotReplyKind.LinkDown => new(reply, RefusalKind.LinkDown, "the Arduino is not connected: " + reply.Detail),
-        RobotReplyKind.Timeout => new(reply, RefusalKind.Timeout, "the Arduino did not answer in time"),
+        RobotReplyKind.LinkDown => new(reply, AlexLinkErrorCode.LinkDown, "the Arduino is not connected: " + reply.Detail),
+        RobotReplyKind.Timeout => new(reply, AlexLinkErrorCode.Timeout, "the Arduino did not answer in time"),
         _ => new(reply, null, reply.ToString()),
     };
 
-    public static CommandResult Refused(RefusalKind kind, string text) => new(null, kind, text);
+    public static CommandResult Refused(AlexLinkErrorCode error, string text) => new(null, error, text);
 
-    public override string ToString() => Refusal is { } r ? $"refused ({r}): {Text}" : Text;
+    public override string ToString() => Reply is null ? $"refused ({Error}): {Text}" : Text;
 }
 
 /// <summary>The lease as everyone sees it.</summary>
@@ -81,31 +66,27 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly HubOptions _options;
     private readonly AuditLog _audit;
     private readonly TimeProvider _time;
+    private readonly DriverLease _lease;
     private readonly Lock _gate = new();
     private readonly ConcurrentDictionary<ClientSession, TelemetryWish> _sessions = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly Task _safetyLoop;
     private readonly Task _telemetryLoop;
-
-    // Lease state, guarded by _gate.
-    private ClientSession? _driver;
-    private DateTimeOffset _driverSince;
-    private DateTimeOffset _driverLastSeen;
-
-    // Motion state, guarded by _gate: the robot "may be moving" from an acknowledged move until a STOP
-    // is acknowledged or two polls in a row show the counters unchanged.
-    private bool _mayBeMoving;
     private StatusCounters? _lastCounters;
-    private int _unchangedPolls;
     private DateTimeOffset _lastCountersAt;
 
     public RobotHub(IRobotLink link, HubOptions options, AuditLog audit, TimeProvider time)
     {
+        ArgumentNullException.ThrowIfNull(link);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(audit);
+        ArgumentNullException.ThrowIfNull(time);
         _link = link;
         _options = options;
         _audit = audit;
         _time = time;
+        _lease = new DriverLease(time, options.LeaseWindow, options.Limits);
         _link.Unsolicited += OnUnsolicited;
         _link.StateChanged += OnLinkStateChanged;
         _safetyLoop = SafetyLoopAsync(_stopping.Token);
@@ -120,23 +101,13 @@ public sealed class RobotHub : IAsyncDisposable
     {
         get
         {
-            lock (_gate)
-            {
-                return new LeaseInfo(_driver?.Identity.Name, _driverSince);
-            }
+            var holder = _lease.Holder;
+            return new LeaseInfo(holder?.Name, holder is null ? default : _lease.Since);
         }
     }
 
-    public bool MayBeMoving
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _mayBeMoving;
-            }
-        }
-    }
+    /// <summary>True from an accepted move until a STOP goes out (there is no "move finished" message).</summary>
+    public bool MayBeMoving => _lease.MayBeMoving;
 
     /// <summary>The last counters seen (a poll or a client's GET_STATS) and when.</summary>
     public (StatusCounters? Counters, DateTimeOffset At) LastCounters
@@ -152,32 +123,23 @@ public sealed class RobotHub : IAsyncDisposable
 
     internal void Attach(ClientSession session) => _sessions.TryAdd(session, new TelemetryWish());
 
-    /// <summary>A session ended: if it was driving, the lease is freed and, if the robot may be moving, it is stopped now.</summary>
+    /// <summary>A session ended: if it was driving, the robot is stopped now and the lease freed.</summary>
     internal void Detach(ClientSession session, string reason)
     {
         _sessions.TryRemove(session, out _);
-        LoseDriver(session, $"driver {session.Identity.Name} disconnected ({reason})", AlexLinkLeaseChange.DriverLeft);
+        Act(session.Identity.Name, _lease.Departed(session.LeaseClient));
     }
 
-    /// <summary>A connected client is no longer allowed (revoked, unlisted): stop the robot if it drove, then close it.</summary>
+    /// <summary>A connected client is no longer allowed (revoked, unlisted): stop the robot if it drove, then close it with the reason.</summary>
     internal void Revoke(ClientSession session, string reason, AlexLinkRefusalCode code)
     {
         _audit.Write("revoked", ("name", session.Identity.Name), ("peer", session.Identity.Peer), ("reason", reason));
-        LoseDriver(session, $"driver {session.Identity.Name} no longer allowed ({reason})", AlexLinkLeaseChange.Revoked);
+        Act(session.Identity.Name, _lease.Departed(session.LeaseClient, revoked: true));
         session.Refuse(code, reason);
     }
 
     /// <summary>Any frame from a session counts as a sign of life for the dead-man.</summary>
-    internal void Heartbeat(ClientSession session)
-    {
-        lock (_gate)
-        {
-            if (ReferenceEquals(_driver, session))
-            {
-                _driverLastSeen = _time.GetUtcNow();
-            }
-        }
-    }
+    internal void Heartbeat(ClientSession session) => _lease.Heard(session.LeaseClient);
 
     /// <summary>The telemetry interval a session wants (null: none).</summary>
     internal TimeSpan? Subscribe(ClientSession session, TimeSpan? interval)
@@ -192,41 +154,21 @@ public sealed class RobotHub : IAsyncDisposable
         return wish.Interval;
     }
 
-    /// <summary>Explicitly takes the lease (AlexLink/1 "acquire"). Returns null on success, else why not.</summary>
+    /// <summary>Explicitly takes the lease (AlexLink/1 TakeLease). Null on success, else why not.</summary>
     internal CommandResult? TryAcquire(ClientSession session)
     {
-        if (session.Identity.Role != PeerRole.Drive)
-        {
-            return CommandResult.Refused(RefusalKind.WatchOnly, $"{session.Identity.Name} may only watch");
-        }
-
-        LeaseInfo changed;
-        lock (_gate)
-        {
-            if (ReferenceEquals(_driver, session))
-            {
-                _driverLastSeen = _time.GetUtcNow();
-                return null;
-            }
-
-            if (_driver is not null)
-            {
-                return NotDriver();
-            }
-
-            var now = _time.GetUtcNow();
-            _driver = session;
-            _driverSince = now;
-            _driverLastSeen = now;
-            changed = new LeaseInfo(session.Identity.Name, now);
-        }
-
-        AnnounceLease(changed, AlexLinkLeaseChange.Taken, session.Identity.Name);
-        return null;
+        var decision = _lease.Take(session.LeaseClient);
+        Act(session.Identity.Name, decision);
+        return decision.IsAllowed ? null : CommandResult.Refused(decision.Error, decision.Text);
     }
 
-    /// <summary>Gives the lease back (AlexLink/1 "release"). The robot is stopped if it may be moving.</summary>
-    internal void Release(ClientSession session) => LoseDriver(session, $"driver {session.Identity.Name} released the lease", AlexLinkLeaseChange.Released);
+    /// <summary>Gives the lease back (AlexLink/1 ReleaseLease). The robot is stopped if it may be moving.</summary>
+    internal CommandResult? Release(ClientSession session)
+    {
+        var decision = _lease.Release(session.LeaseClient);
+        Act(session.Identity.Name, decision);
+        return decision.IsAllowed ? null : CommandResult.Refused(decision.Error, decision.Text);
+    }
 
     /// <summary>
     /// Runs one command for a session: STOP from anyone, GET_STATS from anyone, anything else only
@@ -250,176 +192,73 @@ public sealed class RobotHub : IAsyncDisposable
         _wake.Dispose();
     }
 
+    /// <summary>Runs the dead-man check now (the safety loop calls this every tenth of the lease window).</summary>
+    internal void CheckDeadMan() => Act(_lease.Holder?.Name ?? "", _lease.Evaluate());
+
     private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
     {
-        if (command.IsStop)
+        var decision = _lease.Authorize(session.LeaseClient, command);
+        if (!decision.IsAllowed)
         {
-            // Anyone authenticated may stop, and STOP jumps the queue in the link.
-            var stopped = await _link.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
-            if (stopped.IsOk)
-            {
-                lock (_gate)
-                {
-                    _mayBeMoving = false;
-                }
-
-                // Every other client learns who stopped the robot.
-                var at = _time.GetUtcNow();
-                foreach (var s in _sessions.Keys)
-                {
-                    if (!ReferenceEquals(s, session))
-                    {
-                        s.OnSafetyStop(AlexLinkStopReason.StopRequested, session.Identity.Name, $"{session.Identity.Name} sent STOP", at);
-                    }
-                }
-            }
-
-            return CommandResult.Done(stopped);
+            return CommandResult.Refused(decision.Error, decision.Text);
         }
 
-        if (command.Command != CommandCode.GetStats)
-        {
-            if (session.Identity.Role != PeerRole.Drive)
-            {
-                return CommandResult.Refused(RefusalKind.WatchOnly, $"{session.Identity.Name} may only watch: only STOP and GET_STATS are allowed");
-            }
-
-            if (CheckLimits(command) is { } limit)
-            {
-                return limit;
-            }
-
-            if (TryAcquire(session) is { } notDriver)
-            {
-                return notDriver;
-            }
-        }
-
-        if (command.IsMove)
-        {
-            lock (_gate)
-            {
-                // Counted as moving from the moment it is sent: a lost reply must not blind the dead-man.
-                _mayBeMoving = true;
-                _unchangedPolls = 0;
-            }
-
-            _wake.Release();
-        }
-
+        Act(session.Identity.Name, decision);
         var reply = await _link.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
         if (reply.Status is { } status)
         {
             NoteCounters(status);
         }
 
+        if (command.IsStop && reply.IsOk)
+        {
+            // Every other client learns who stopped the robot.
+            var at = _time.GetUtcNow();
+            foreach (var s in _sessions.Keys)
+            {
+                if (!ReferenceEquals(s, session))
+                {
+                    s.OnSafetyStop(AlexLinkStopReason.StopRequested, session.Identity.Name, $"{session.Identity.Name} sent STOP", at);
+                }
+            }
+        }
+
         return CommandResult.Done(reply);
     }
 
-    private CommandResult? CheckLimits(DriveCommand command)
+    // Carries out what the lease decided: STOP first (telling is not what stops the wheels), then the notices.
+    private void Act(string name, LeaseDecision decision)
     {
-        if (!command.IsMove)
+        if (decision.Stop is { } stop)
         {
-            return null;
-        }
-
-        if (command.Param1 > _options.MaxSpeedPercent)
-        {
-            return CommandResult.Refused(RefusalKind.Limit, $"speed {command.Param1}% is above this server's limit of {_options.MaxSpeedPercent}%");
-        }
-
-        if (_options.MaxDistanceCm is { } max && command.Command is CommandCode.Forward or CommandCode.Reverse)
-        {
-            if (command.Param0 == 0)
+            var stopping = StopNowAsync(stop.Text);
+            _audit.Write("dead-man", ("name", stop.Who), ("kind", stop.Reason.ToString()), ("reason", stop.Text));
+            foreach (var s in _sessions.Keys)
             {
-                return CommandResult.Refused(RefusalKind.Limit, $"distance 0 (until stopped) is not allowed with a distance limit of {max} cm");
+                s.OnSafetyStop(stop.Reason, stop.Who, stop.Text, stop.At);
             }
 
-            if (command.Param0 > max)
+            _ = stopping;
+        }
+
+        if (decision.Notice is { } notice)
+        {
+            _audit.Write("lease", ("name", name), ("change", notice.Change.ToString().ToLowerInvariant()), ("holder", notice.Holder.Length == 0 ? null : notice.Holder), ("text", notice.Text));
+            var since = notice.Since ?? _time.GetUtcNow();
+            foreach (var s in _sessions.Keys)
             {
-                return CommandResult.Refused(RefusalKind.Limit, $"distance {command.Param0} cm is above this server's limit of {max} cm");
+                s.OnLeaseChanged(notice.Holder.Length == 0 ? null : notice.Holder, since, notice.Change);
             }
         }
-
-        return null;
-    }
-
-    private CommandResult NotDriver()
-    {
-        // Caller holds _gate.
-        var since = _driverSince.ToLocalTime().ToString("HH:mm:ss", CultureInfo.InvariantCulture);
-        return CommandResult.Refused(RefusalKind.NotDriver, $"not the driver: {_driver!.Identity.Name} holds the lease since {since}");
-    }
-
-    // The driver is gone (disconnected, released, revoked): free the lease and stop a robot that may move.
-    private void LoseDriver(ClientSession session, string why, AlexLinkLeaseChange change)
-    {
-        bool stop;
-        lock (_gate)
-        {
-            if (!ReferenceEquals(_driver, session))
-            {
-                return;
-            }
-
-            _driver = null;
-            _driverSince = _time.GetUtcNow();
-            stop = _mayBeMoving;
-        }
-
-        AnnounceLease(new LeaseInfo(null, _driverSince), change, session.Identity.Name);
-        if (stop)
-        {
-            var reason = change switch
-            {
-                AlexLinkLeaseChange.Revoked => AlexLinkStopReason.DriverRevoked,
-                AlexLinkLeaseChange.Expired => AlexLinkStopReason.HeartbeatMissed,
-                AlexLinkLeaseChange.Released => AlexLinkStopReason.StopRequested,
-                _ => AlexLinkStopReason.DriverLeft,
-            };
-            SafetyStop(reason, session.Identity.Name, why);
-        }
-    }
-
-    // STOP to the Arduino at once, on the server's own initiative; every session is told why.
-    private void SafetyStop(AlexLinkStopReason reason, string name, string why)
-    {
-        // The STOP goes out before anyone is told: telling is not what stops the wheels.
-        var stopping = StopNowAsync(why);
-        _audit.Write("dead-man", ("name", name), ("kind", reason.ToString()), ("reason", why));
-        var at = _time.GetUtcNow();
-        foreach (var s in _sessions.Keys)
-        {
-            s.OnSafetyStop(reason, name, why, at);
-        }
-
-        _ = stopping;
     }
 
     private async Task StopNowAsync(string why)
     {
         var reply = await _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None).ConfigureAwait(false);
-        if (reply.IsOk)
-        {
-            lock (_gate)
-            {
-                _mayBeMoving = false;
-            }
-        }
-
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
     }
 
-    private void AnnounceLease(LeaseInfo lease, AlexLinkLeaseChange change, string name)
-    {
-        _audit.Write("lease", ("name", name), ("change", change.ToString().ToLowerInvariant()), ("holder", lease.Holder));
-        foreach (var s in _sessions.Keys)
-        {
-            s.OnLeaseChanged(lease.Holder, lease.Since, change);
-        }
-    }
-
-    // The dead-man: checks the driver's last sign of life against the lease window.
+    // The dead-man: the lease decides; this loop only asks it often enough.
     private async Task SafetyLoopAsync(CancellationToken cancellationToken)
     {
         var period = _options.LeaseWindow / 10;
@@ -438,44 +277,6 @@ public sealed class RobotHub : IAsyncDisposable
         }
         catch (OperationCanceledException)
         {
-        }
-    }
-
-    internal void CheckDeadMan()
-    {
-        ClientSession? silent;
-        bool moving;
-        TimeSpan silence;
-        lock (_gate)
-        {
-            if (_driver is null)
-            {
-                return;
-            }
-
-            silence = _time.GetUtcNow() - _driverLastSeen;
-            if (silence <= _options.LeaseWindow)
-            {
-                return;
-            }
-
-            moving = _mayBeMoving;
-            // Classic clients (the course's) send nothing between commands: their lease lapses only
-            // while the robot is still, so another driver can take over; their disconnect stops it.
-            if (!_driver.SendsHeartbeats && moving)
-            {
-                return;
-            }
-
-            silent = _driver;
-            _driver = null;
-            _driverSince = _time.GetUtcNow();
-        }
-
-        AnnounceLease(new LeaseInfo(null, _driverSince), AlexLinkLeaseChange.Expired, silent.Identity.Name);
-        if (moving)
-        {
-            SafetyStop(AlexLinkStopReason.HeartbeatMissed, silent.Identity.Name, $"dead-man: driver {silent.Identity.Name} silent for {silence.TotalMilliseconds:0} ms (lease {_options.LeaseWindow.TotalMilliseconds:0} ms) while the robot may be moving");
         }
     }
 
@@ -507,6 +308,7 @@ public sealed class RobotHub : IAsyncDisposable
             RobotReply reply;
             try
             {
+                // The link's background queue: a poll never goes ahead of a command.
                 reply = await _link.PollStatsAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -532,11 +334,6 @@ public sealed class RobotHub : IAsyncDisposable
             }
         }
 
-        if (MayBeMoving && (best is null || _options.MotionPollInterval < best))
-        {
-            best = _options.MotionPollInterval;
-        }
-
         return best;
     }
 
@@ -545,19 +342,6 @@ public sealed class RobotHub : IAsyncDisposable
         var now = _time.GetUtcNow();
         lock (_gate)
         {
-            if (_mayBeMoving && _lastCounters is { } previous && previous.Equals(counters))
-            {
-                // Two polls in a row with nothing moving: the move has finished (no "done" message exists).
-                if (++_unchangedPolls >= 2)
-                {
-                    _mayBeMoving = false;
-                }
-            }
-            else
-            {
-                _unchangedPolls = 0;
-            }
-
             _lastCounters = counters;
             _lastCountersAt = now;
         }

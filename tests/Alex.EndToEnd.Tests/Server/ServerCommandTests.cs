@@ -114,7 +114,7 @@ public sealed class ServerCommandTests : IClassFixture<TestPki>
         await client.ReadAsync();
         var tooFast = Assert.IsType<AlexLinkError>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 90)));
         Assert.Equal(AlexLinkErrorCode.LimitExceeded, tooFast.Code);
-        Assert.Contains("60%", tooFast.Text, StringComparison.Ordinal);
+        Assert.Contains("60 %", tooFast.Text, StringComparison.Ordinal);
         var tooFar = Assert.IsType<AlexLinkError>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 500, 50)));
         Assert.Contains("100 cm", tooFar.Text, StringComparison.Ordinal);
         var forever = Assert.IsType<AlexLinkError>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 50)));

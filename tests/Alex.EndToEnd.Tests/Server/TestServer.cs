@@ -65,7 +65,6 @@ public sealed class TestServer : IAsyncDisposable
                 LeaseWindow = lease ?? TimeSpan.FromMilliseconds(1500),
                 MaxSpeedPercent = maxSpeed,
                 MaxDistanceCm = maxDistance,
-                MotionPollInterval = TimeSpan.FromMilliseconds(100),
             },
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
             MaxUnauthenticated = maxUnauthenticated,
