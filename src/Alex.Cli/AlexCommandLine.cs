@@ -27,15 +27,21 @@ internal static class AlexCommandLine
             "  alex send 127.0.0.1:5000 --pki pki f 50 75");
 
         // Feature commands, one line each (keep a blank line between them: fewer merge conflicts).
+        root.Subcommands.Add(DemoCommand.Create());
+
         root.Subcommands.Add(DriveConsoleCommand.Create());
 
         root.Subcommands.Add(SendCommand.Create());
+
+        root.Subcommands.Add(WebCommand.Create());
 
         root.Subcommands.Add(ServeCommand.Create());
 
         root.Subcommands.Add(SimCommand.Create());
 
         root.Subcommands.Add(PkiCommand.Create());
+
+        root.Subcommands.Add(DoctorCommand.Create());
 
         root.Subcommands.Add(LabCommand.Create());
 

@@ -1,5 +1,4 @@
 using System.CommandLine;
-using System.Globalization;
 using Alex.Cli.Drive;
 using Alex.Client;
 using Alex.Pki;
@@ -22,6 +21,7 @@ internal static class DriveConsoleCommand
         var ca = new Option<string?>("--ca") { Description = "The CA certificate the robot's certificate must chain to (signing.pem)" };
         var name = new Option<string?>("--name") { Description = "The name in the robot's certificate, when it is not the host you connect to (e.g. alex.epp.com)" };
         var classic = new Option<bool>("--classic") { Description = "Speak the course's classic protocol (for the course's own C server)" };
+        var legacy = new Option<bool>("--legacy") { Description = "Accept a course-style v1 robot certificate (no key usage, RSA 1024): weaker" };
         var line = new Option<bool>("--line") { Description = "Line mode even on a terminal: read commands like the course client" };
 
         var cmd = new Command(
@@ -38,7 +38,7 @@ internal static class DriveConsoleCommand
             "When input or output is not a terminal it reads one command per line like the course client " +
             "('f' then '50 75', or 'f 50 75'; s g c; t / u take or release the lease; q quits) and exits 1 if one failed.");
         cmd.Arguments.Add(target);
-        foreach (var o in new Option[] { pki, cert, key, ca, name, classic, line })
+        foreach (var o in new Option[] { pki, cert, key, ca, name, classic, legacy, line })
         {
             cmd.Options.Add(o);
         }
@@ -54,8 +54,10 @@ internal static class DriveConsoleCommand
                 ServerName = pr.GetValue(name),
                 Credentials = credentials,
                 Protocol = pr.GetValue(classic) ? AlexProtocol.Classic : AlexProtocol.Auto,
+                AcceptLegacyCertificates = pr.GetValue(legacy),
             };
-            return await RunAsync(options, pr.GetValue(line), Console.In, Console.Out, ct).ConfigureAwait(false);
+            using var signals = TerminationSignals.Watch(ct);
+            return await RunAsync(options, pr.GetValue(line), Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -91,47 +93,12 @@ internal static class DriveConsoleCommand
     /// <summary>"host", "host:port", "[v6]" or "[v6]:port".</summary>
     public static (string Host, int Port) ParseTarget(string target)
     {
-        ArgumentNullException.ThrowIfNull(target);
-        var host = target;
-        string? portText = null;
-        if (target.StartsWith('['))
+        if (!HostPort.TryParse(target, AlexClientOptions.DefaultPort, out var hostPort, out var error))
         {
-            var close = target.IndexOf(']', StringComparison.Ordinal);
-            if (close < 0)
-            {
-                throw new CliException($"'{target}': missing ']' after the IPv6 address", hint: "write [::1]:5000");
-            }
-
-            host = target[1..close];
-            if (close + 1 < target.Length)
-            {
-                if (target[close + 1] != ':')
-                {
-                    throw new CliException($"'{target}': expected ':PORT' after ']'", hint: "write [::1]:5000");
-                }
-
-                portText = target[(close + 2)..];
-            }
-        }
-        else if (target.Count(c => c == ':') == 1)
-        {
-            var colon = target.IndexOf(':', StringComparison.Ordinal);
-            host = target[..colon];
-            portText = target[(colon + 1)..];
+            throw new CliException(error, hint: "e.g. alex drive 127.0.0.1:5000 (or [::1]:5000)");
         }
 
-        if (host.Length == 0)
-        {
-            throw new CliException($"'{target}': no host given", hint: "e.g. alex drive 127.0.0.1:5000");
-        }
-
-        var port = AlexClientOptions.DefaultPort;
-        if (portText is not null && (!int.TryParse(portText, NumberStyles.None, CultureInfo.InvariantCulture, out port) || port is < 1 or > 65535))
-        {
-            throw new CliException($"'{target}': the port must be a number from 1 to 65535", hint: "e.g. alex drive 127.0.0.1:5000");
-        }
-
-        return (host, port);
+        return (hostPort.Value.Host, hostPort.Value.Port);
     }
 
     /// <summary>The three files from --pki DIR (default ./pki) or from --cert/--key/--ca; one-line errors.</summary>

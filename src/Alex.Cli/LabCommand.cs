@@ -308,7 +308,8 @@ internal static class LabCommand
             "handshake",
             "Examples:\n" +
             "  alex lab handshake 127.0.0.1:5000 --pki pki --name alex.epp.com\n" +
-            "  alex lab handshake alex.local --cert laptop.crt --key laptop.key --ca signing.pem\n\n" +
+            "  alex lab handshake alex.local --cert laptop.crt --key laptop.key --ca signing.pem\n" +
+            "  alex lab handshake 127.0.0.1:5000 --pki pki --name alex.epp.com --openssl   also observe the key-exchange group\n\n" +
             "Connect to a running `alex serve` with the laptop's certificate and explain the TLS handshake that just happened (version, cipher suite, key exchange, the server's chain and each check, the client certificate, ALPN) next to the lecture's step list. Trusts only the given CA.");
         var target = new Argument<string>("HOST[:PORT]") { Description = "the robot server (port 5000 if not given)" };
         var pki = new Option<string?>("--pki") { Description = "directory with laptop.crt, laptop.key and signing.pem" };
@@ -318,9 +319,10 @@ internal static class LabCommand
         var name = new Option<string?>("--name") { Description = "the server name its certificate must carry (default: HOST)" };
         var alpn = new Option<string>("--alpn") { Description = "application protocol to offer", DefaultValueFactory = _ => HandshakeSettings.AlexLinkProtocol };
         var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and the handshake", DefaultValueFactory = _ => 10 };
+        var openssl = new Option<bool>("--openssl") { Description = "also connect with `openssl s_client` to observe the key-exchange group (.NET does not report it)" };
         var json = JsonOption();
         cmd.Arguments.Add(target);
-        foreach (var o in new Option[] { pki, cert, key, ca, name, alpn, timeout, json })
+        foreach (var o in new Option[] { pki, cert, key, ca, name, alpn, timeout, openssl, json })
         {
             cmd.Options.Add(o);
         }
@@ -333,6 +335,13 @@ internal static class LabCommand
             {
                 var settings = new HandshakeSettings(host, port, pr.GetValue(name), client, roots, [pr.GetValue(alpn)!], TimeSpan.FromSeconds(pr.GetValue(timeout)), TimeSpan.FromMilliseconds(500));
                 var result = await HandshakeTrace.RunAsync(settings, TimeProvider.System, ct).ConfigureAwait(false);
+                if (pr.GetValue(openssl) && result.Succeeded)
+                {
+                    var (certPath, keyPath, caPath) = HandshakeTrace.ResolvePaths(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
+                    var probe = await OpenSslGroupProbe.RunAsync(host, port, pr.GetValue(name) ?? host, certPath, keyPath, caPath!, pr.GetValue(alpn)!, settings.Timeout, ct).ConfigureAwait(false);
+                    result = HandshakeTrace.WithObservedGroup(result, probe);
+                }
+
                 Render(result, pr.GetValue(json));
                 return result.Succeeded ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
             }

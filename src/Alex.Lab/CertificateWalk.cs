@@ -357,7 +357,7 @@ public static class CertificateWalk
         var w = LabMath.ModInverse(s, n)!.Value;
         var u1 = z * w % n;
         var u2 = r * w % n;
-        var x = Add(Multiply(u1, g, a, p), Multiply(u2, q, a, p), a, p);
+        var x = EllipticCurve.Add(EllipticCurve.Multiply(u1, g, a, p), EllipticCurve.Multiply(u2, q, a, p), a, p);
         lines.Add($"curve of the issuer's key ({keyName}): order n = {Hex(n)}");
         lines.Add($"w = s⁻¹ mod n = {Hex(w)}");
         lines.Add($"u1 = h(TBS)·w mod n = {Hex(u1)}, u2 = r·w mod n = {Hex(u2)}");
@@ -372,55 +372,6 @@ public static class CertificateWalk
         var ok = xr == r;
         lines.Add(ok ? "X.x mod n = r ✓ only the holder of the issuer's private key could have produced (r, s) for h(TBS)" : "X.x mod n ≠ r ✗ the certificate was changed or signed by someone else");
         return ok;
-    }
-
-    private static (BigInteger X, BigInteger Y)? Multiply(BigInteger k, (BigInteger X, BigInteger Y) point, BigInteger a, BigInteger p)
-    {
-        (BigInteger X, BigInteger Y)? result = null;
-        (BigInteger X, BigInteger Y)? addend = point;
-        for (; !k.IsZero; k >>= 1)
-        {
-            if (!k.IsEven)
-            {
-                result = Add(result, addend, a, p);
-            }
-
-            addend = Add(addend, addend, a, p);
-        }
-
-        return result;
-    }
-
-    private static (BigInteger X, BigInteger Y)? Add((BigInteger X, BigInteger Y)? first, (BigInteger X, BigInteger Y)? second, BigInteger a, BigInteger p)
-    {
-        if (first is not { } P1)
-        {
-            return second;
-        }
-
-        if (second is not { } P2)
-        {
-            return first;
-        }
-
-        BigInteger slope;
-        if (P1.X == P2.X)
-        {
-            if (LabMath.Mod(P1.Y + P2.Y, p).IsZero)
-            {
-                return null;
-            }
-
-            slope = LabMath.Mod(((3 * P1.X * P1.X) + a) * LabMath.ModInverse(2 * P1.Y, p)!.Value, p);
-        }
-        else
-        {
-            slope = LabMath.Mod((P2.Y - P1.Y) * LabMath.ModInverse(P2.X - P1.X, p)!.Value, p);
-        }
-
-        var x3 = LabMath.Mod((slope * slope) - P1.X - P2.X, p);
-        var y3 = LabMath.Mod((slope * (P1.X - x3)) - P1.Y, p);
-        return (x3, y3);
     }
 
     private static (string Name, HashAlgorithmName Hash, string Family) Describe(string oid, ReadOnlyMemory<byte> parameters)

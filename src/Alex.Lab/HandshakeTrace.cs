@@ -65,12 +65,16 @@ public static class HandshakeTrace
 {
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
 
+    /// <summary>The course's file names in a directory (PROTOCOL.md §5), with explicit paths winning.</summary>
+    public static (string? Cert, string? Key, string? Ca) ResolvePaths(string? pkiDirectory, string? certPath, string? keyPath, string? caPath) =>
+        (certPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.crt")),
+         keyPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.key")),
+         caPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "signing.pem")));
+
     /// <summary>Loads the course's files from a directory, or explicit paths (explicit ones win).</summary>
     public static (X509Certificate2? Client, X509Certificate2Collection Roots) LoadCredentials(string? pkiDirectory, string? certPath, string? keyPath, string? caPath)
     {
-        certPath ??= pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.crt");
-        keyPath ??= pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.key");
-        caPath ??= pkiDirectory is null ? null : Path.Combine(pkiDirectory, "signing.pem");
+        (certPath, keyPath, caPath) = ResolvePaths(pkiDirectory, certPath, keyPath, caPath);
         if (caPath is null)
         {
             throw new LabInputException("no CA certificate to trust", "give --pki DIR (with signing.pem) or --ca FILE");
@@ -85,7 +89,12 @@ public static class HandshakeTrace
         X509Certificate2? client = null;
         if (certPath is not null)
         {
-            foreach (var path in new[] { certPath, keyPath! })
+            if (keyPath is null)
+            {
+                throw new LabInputException($"no key for the client certificate {certPath}", "give --key FILE with --cert, or --pki DIR with laptop.key");
+            }
+
+            foreach (var path in new[] { certPath, keyPath })
             {
                 if (!File.Exists(path))
                 {
@@ -260,6 +269,29 @@ public static class HandshakeTrace
                 steps,
                 notes);
         }
+    }
+
+    /// <summary>Replaces the inferred group with what `openssl s_client` observed in its own handshake.</summary>
+    public static HandshakeResult WithObservedGroup(HandshakeResult result, OpenSslProbeResult probe)
+    {
+        var steps = result.Steps.ToList();
+        var index = steps.FindIndex(s => s.Title.Contains("Diffie–Hellman may be used", StringComparison.Ordinal));
+        var notes = result.Notes.ToList();
+        if (probe.Group is null)
+        {
+            notes.Add($"openssl s_client could not confirm the group: {probe.Detail}");
+            return result with { Notes = notes };
+        }
+
+        var observed = $"{probe.Group} — observed by a second handshake with openssl s_client ({probe.Detail}; {probe.Protocol}, {probe.CipherSuite})";
+        if (index >= 0)
+        {
+            steps[index] = steps[index] with { Lines = [.. steps[index].Lines, $"group: {observed}"] };
+        }
+
+        notes.RemoveAll(n => n.StartsWith("The key-exchange group is inferred", StringComparison.Ordinal));
+        notes.Add("The group line comes from openssl s_client's own connection with the same files and library defaults; .NET still does not report the group of the first connection.");
+        return result with { KeyExchange = $"{result.KeyExchange}; {observed}", Steps = steps, Notes = notes };
     }
 
     private static void AddLectureSteps(

@@ -1,3 +1,7 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Alex.Lab.Tests")]
+
 namespace Alex.Lab;
 
 /// <summary>

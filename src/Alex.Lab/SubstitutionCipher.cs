@@ -124,6 +124,12 @@ public static class SubstitutionCipher
         var rows = new List<IReadOnlyList<string>>();
         for (var start = 0; start < 26; start += 10)
         {
+            if (start > 0)
+            {
+                // A blank row between the slide's three blocks.
+                rows.Add([.. Enumerable.Repeat(string.Empty, 11)]);
+            }
+
             var plain = new List<string> { "plain" };
             var cipher = new List<string> { "cipher" };
             for (var i = start; i < start + 10; i++)

@@ -164,7 +164,16 @@ public static class PkiDescriber
             // Nor a CRL.
         }
 
-        throw new PkiException($"{path}: DER data that is neither a certificate nor a CRL");
+        try
+        {
+            CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.SkipSignatureValidation);
+        }
+        catch (CryptographicException)
+        {
+            throw new PkiException($"{path}: DER data that is neither a certificate, a CRL nor a certificate signing request");
+        }
+
+        return DescribeRequest(path);
     }
 
     private static string Role(CertificateFacts facts)

@@ -118,26 +118,27 @@ public static class PrivateKeyFile
         info.ThrowIfNotEmpty();
         reader.ThrowIfNotEmpty();
 
-        var rsa = RSA.Create();
-        try
-        {
-            rsa.ImportEncryptedPkcs8PrivateKey(passphrase.AsSpan(), der, out _);
-            return rsa;
-        }
-        catch (CryptographicException)
-        {
-            rsa.Dispose();
-        }
-
+        // ECDSA first: it is our default, so the usual key costs one key derivation, not two.
         var ecdsa = ECDsa.Create();
         try
         {
             ecdsa.ImportEncryptedPkcs8PrivateKey(passphrase.AsSpan(), der, out _);
             return ecdsa;
         }
-        catch (CryptographicException e)
+        catch (CryptographicException)
         {
             ecdsa.Dispose();
+        }
+
+        var rsa = RSA.Create();
+        try
+        {
+            rsa.ImportEncryptedPkcs8PrivateKey(passphrase.AsSpan(), der, out _);
+            return rsa;
+        }
+        catch (CryptographicException e)
+        {
+            rsa.Dispose();
             throw new PkiException($"{path}: wrong passphrase (cannot decrypt the private key)", hint: null, e);
         }
     }

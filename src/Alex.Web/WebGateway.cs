@@ -1,6 +1,7 @@
 using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Alex.Client;
 using Alex.Web.Page;
 using Alex.Web.Robot;
 using Alex.Web.Security;
@@ -78,8 +79,8 @@ public sealed class RunningWebGateway : IAsyncDisposable
 public static class WebGateway
 {
     /// <summary>The browser's WebSocket is pinged this often; a page that stops answering is dropped.</summary>
-    internal static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(2);
-    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(4);
+    internal static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(1);
+    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(3);
 
     public static string Version { get; } =
         typeof(WebGateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
@@ -115,6 +116,17 @@ public static class WebGateway
         }
 
         return null;
+    }
+
+    /// <summary>
+    /// Starts the gateway for the robot server that <paramref name="robot"/> describes (AlexLink/1 with
+    /// the laptop's certificate); returns once it listens. <see cref="RunningWebGateway.Url"/> is the
+    /// URL to open. Used by `alex web` and `alex demo --web`.
+    /// </summary>
+    public static Task<RunningWebGateway> StartAsync(WebGatewayOptions options, AlexClientOptions robot, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(robot);
+        return StartAsync(options, new AlexLinkConnector(robot), cancellationToken);
     }
 
     /// <summary>Starts the gateway for a robot reached through <paramref name="connector"/>; returns once it listens.</summary>

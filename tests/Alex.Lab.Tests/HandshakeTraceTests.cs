@@ -106,6 +106,51 @@ public sealed class HandshakeTraceTests
         Assert.StartsWith($"cannot connect to 127.0.0.1:{port}", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task OpenSslProbe_AgainstOurServer_ObservesTheGroup()
+    {
+        // Real interop: the openssl CLI with the course's file names against a .NET TLS server requiring a client certificate.
+        using var pki = TestPki.CreateEcdsa();
+        var dir = pki.WriteCourseFiles();
+        await using var server = LoopbackServer.Start(pki.Server, pki.Ca);
+        var probe = await OpenSslGroupProbe.RunAsync(
+            "127.0.0.1", server.Port, "alex.test", Path.Combine(dir, "laptop.crt"), Path.Combine(dir, "laptop.key"), Path.Combine(dir, "signing.pem"), "alexlink/1", TimeSpan.FromSeconds(10), CancellationToken.None).Within(TimeSpan.FromSeconds(20));
+        Assert.True(probe.Ran, probe.Detail);
+        Assert.NotNull(probe.Group);
+        Assert.Matches("X25519|secp256r1|prime256v1|P-256", probe.Group);
+        Assert.Equal("CN=laptop.test", await server.ClientSubject.Within());
+
+        var result = new HandshakeResult("127.0.0.1", server.Port, "alex.test", true, null, "TLS 1.3", "TLS_AES_256_GCM_SHA384", "ECDHE (inferred)", true, "alexlink/1", ["alexlink/1"], [], [], [], null, false, "accepted", TimeSpan.Zero, TimeSpan.Zero,
+            [new LabStep("Lecture: \"… Diffie–Hellman may be used here\"", "key exchange: …")], ["The key-exchange group is inferred, not observed: …"]);
+        var observed = HandshakeTrace.WithObservedGroup(result, probe);
+        Assert.Contains(probe.Group, observed.KeyExchange, StringComparison.Ordinal);
+        Assert.Contains(observed.Steps[0].Lines, l => l.StartsWith($"group: {probe.Group}", StringComparison.Ordinal));
+        Assert.DoesNotContain(observed.Notes, n => n.StartsWith("The key-exchange group is inferred", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("Server Temp Key: X25519, 253 bits", "X25519")]
+    [InlineData("Peer Temp Key: ECDH, prime256v1, 256 bits", "ECDH")]
+    [InlineData("Negotiated TLS1.3 group: X25519MLKEM768", "X25519MLKEM768")]
+    public void OpenSslProbe_Parse_ReadsEachVersionsWording(string line, string group)
+    {
+        Assert.Equal(group, OpenSslGroupProbe.Parse($"CONNECTION ESTABLISHED\nProtocol version: TLSv1.3\n{line}\nDONE").Group);
+    }
+
+    [Fact]
+    public async Task Cli_Handshake_Json_ReportsTheRealHandshake()
+    {
+        using var pki = TestPki.CreateEcdsa();
+        var dir = pki.WriteCourseFiles();
+        await using var server = LoopbackServer.Start(pki.Server, pki.Ca);
+        var (code, stdout, stderr) = await LabCommandTests.AlexAsync("lab", "handshake", $"127.0.0.1:{server.Port}", "--pki", dir, "--name", "alex.test", "--json");
+        Assert.True(code == 0, stderr + stdout);
+        using var json = System.Text.Json.JsonDocument.Parse(stdout);
+        Assert.True(json.RootElement.GetProperty("succeeded").GetBoolean());
+        Assert.Equal("alexlink/1", json.RootElement.GetProperty("applicationProtocol").GetString());
+        Assert.Equal("CN=laptop.test", json.RootElement.GetProperty("clientCertificate").GetString());
+    }
+
     [Theory]
     [InlineData(System.Security.Authentication.SslProtocols.Tls12, System.Net.Security.TlsCipherSuite.TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, "ECDHE", true)]
     [InlineData(System.Security.Authentication.SslProtocols.Tls12, System.Net.Security.TlsCipherSuite.TLS_DHE_RSA_WITH_AES_256_GCM_SHA384, "DHE: finite-field", false)]
@@ -120,74 +165,4 @@ public sealed class HandshakeTraceTests
 
     private static HandshakeSettings Settings(int port, X509Certificate2 client, X509Certificate2 ca) =>
         new("127.0.0.1", port, "alex.test", client, [ca], [HandshakeSettings.AlexLinkProtocol], TimeSpan.FromSeconds(10), TimeSpan.FromSeconds(5));
-
-    /// <summary>
-    /// A one-connection TLS server like `alex serve`: requires a client certificate from the CA (CustomRootTrust),
-    /// speaks ALPN alexlink/1, and after the handshake writes one byte so the client learns it was accepted.
-    /// </summary>
-    private sealed class LoopbackServer : IAsyncDisposable
-    {
-        private readonly TcpListener _listener;
-        private readonly Task<string?> _serve;
-
-        private LoopbackServer(TcpListener listener, X509Certificate2 certificate, X509Certificate2 ca)
-        {
-            _listener = listener;
-            _serve = ServeAsync(certificate, ca);
-        }
-
-        public int Port => ((IPEndPoint)_listener.LocalEndpoint).Port;
-
-        /// <summary>The accepted client's subject, or null when the handshake failed on the server's side.</summary>
-        public Task<string?> ClientSubject => _serve;
-
-        public static LoopbackServer Start(X509Certificate2 certificate, X509Certificate2 ca)
-        {
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            return new LoopbackServer(listener, certificate, ca);
-        }
-
-        private async Task<string?> ServeAsync(X509Certificate2 certificate, X509Certificate2 ca)
-        {
-            using var tcp = await _listener.AcceptTcpClientAsync();
-            await using var ssl = new SslStream(tcp.GetStream());
-            var policy = new X509ChainPolicy { TrustMode = X509ChainTrustMode.CustomRootTrust, RevocationMode = X509RevocationMode.NoCheck };
-            policy.CustomTrustStore.Add(ca);
-            try
-            {
-                await ssl.AuthenticateAsServerAsync(new SslServerAuthenticationOptions
-                {
-                    ServerCertificateContext = SslStreamCertificateContext.Create(certificate, [ca], offline: true),
-                    ClientCertificateRequired = true,
-                    CertificateChainPolicy = policy,
-                    ApplicationProtocols = [new SslApplicationProtocol(HandshakeSettings.AlexLinkProtocol)],
-                });
-                await ssl.WriteAsync("k"u8.ToArray());
-                await ssl.FlushAsync();
-                return ssl.RemoteCertificate?.Subject;
-            }
-            catch (System.Security.Authentication.AuthenticationException)
-            {
-                return null;
-            }
-            catch (IOException)
-            {
-                return null;
-            }
-        }
-
-        public async ValueTask DisposeAsync()
-        {
-            _listener.Stop();
-            try
-            {
-                await _serve.Within();
-            }
-            catch (SocketException)
-            {
-                // Stopped before anyone connected (a test that failed early).
-            }
-        }
-    }
 }

@@ -105,7 +105,62 @@ public sealed class LabCommandTests
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
+    [Fact]
+    public async Task Handshake_AgainstRealAlexServe_ExplainsIt()
+    {
+        // The whole course flow with our own tools: alex pki makes the files, alex serve runs, alex lab explains.
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("alex-lab-serve-").FullName, "pki");
+        Assert.Equal(0, (await AlexAsync("pki", "init", "--dir", dir)).Code);
+        Assert.Equal(0, (await AlexAsync("pki", "issue", "server", "alex.epp.com", "--ip", "127.0.0.1", "--dir", dir)).Code);
+        Assert.Equal(0, (await AlexAsync("pki", "issue", "client", "laptop", "--dir", dir)).Code);
+
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
+        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "alex.dll"), "serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", "--quiet" })
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var serve = Process.Start(start)!;
+        try
+        {
+            var port = await ReadListeningPortAsync(serve).WaitAsync(TimeSpan.FromSeconds(60));
+            var (code, stdout, stderr) = await AlexAsync("lab", "handshake", $"127.0.0.1:{port}", "--pki", dir, "--name", "alex.epp.com", "--json");
+            Assert.True(code == 0, stderr + stdout);
+            using var json = JsonDocument.Parse(stdout);
+            var root = json.RootElement;
+            Assert.True(root.GetProperty("succeeded").GetBoolean());
+            Assert.Equal("TLS 1.3", root.GetProperty("protocol").GetString());
+            Assert.Equal("alexlink/1", root.GetProperty("applicationProtocol").GetString());
+            Assert.Equal("CN=laptop", root.GetProperty("clientCertificate").GetString());
+            Assert.All(root.GetProperty("serverChainSignatures").EnumerateArray(), l => Assert.True(l.GetProperty("signatureValid").GetBoolean()));
+        }
+        finally
+        {
+            serve.Kill(entireProcessTree: true);
+            await serve.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(30));
+        }
+    }
+
+    /// <summary>`alex serve` announces its port on standard error (standard output is for the audit log).</summary>
+    private static async Task<int> ReadListeningPortAsync(Process serve)
+    {
+        _ = serve.StandardOutput.ReadToEndAsync();
+        var seen = new System.Text.StringBuilder();
+        while (await serve.StandardError.ReadLineAsync() is { } line)
+        {
+            var match = System.Text.RegularExpressions.Regex.Match(line, @"listening on 127\.0\.0\.1:(\d+)");
+            if (match.Success)
+            {
+                return int.Parse(match.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+            }
+
+            seen.AppendLine(line);
+        }
+
+        throw new InvalidOperationException($"alex serve exited without listening: {seen}");
+    }
+
+    internal static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));

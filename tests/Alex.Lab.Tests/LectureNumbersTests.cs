@@ -19,8 +19,8 @@ public sealed class LectureNumbersTests
         // The slide's three blocks: A–J / K–T / U–Z over their cipher letters.
         Assert.Equal("THISECOLUR" + "ABDFGJKMNP" + "QVWXYZ", SubstitutionCipher.CipherAlphabetFor("THISECOLUR"));
         var table = SubstitutionCipher.Run(SubstitutionCipher.LectureKey, "", decrypt: false).Steps[3].Table!;
-        Assert.Equal(["plain", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T"], table.Rows[2]);
-        Assert.Equal(["cipher", "A", "B", "D", "F", "G", "J", "K", "M", "N", "P"], table.Rows[3]);
+        Assert.Equal(["plain", "K", "L", "M", "N", "O", "P", "Q", "R", "S", "T"], table.Rows[3]);
+        Assert.Equal(["cipher", "A", "B", "D", "F", "G", "J", "K", "M", "N", "P"], table.Rows[4]);
     }
 
     [Fact]

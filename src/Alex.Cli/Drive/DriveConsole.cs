@@ -116,7 +116,7 @@ internal static class DriveConsole
         }
 
         // The alternate screen is gone: leave a short record in the normal one.
-        foreach (var line in model.Log.TakeLast(5))
+        foreach (var line in model.Log.Where(l => l.Kind != DriveLogKind.Sent).TakeLast(5))
         {
             Console.Out.WriteLine(line.Text);
         }

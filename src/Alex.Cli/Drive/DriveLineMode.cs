@@ -41,7 +41,8 @@ internal static class DriveLineMode
             }
 
             string? pendingMove = null;
-            while (await input.ReadLineAsync(stopping.Token).ConfigureAwait(false) is { } raw)
+            // WaitAsync: a read of a console's stdin does not notice cancellation by itself.
+            while (await input.ReadLineAsync(stopping.Token).AsTask().WaitAsync(stopping.Token).ConfigureAwait(false) is { } raw)
             {
                 var line = raw.Trim();
                 if (line.Length == 0 || line[0] == '#')

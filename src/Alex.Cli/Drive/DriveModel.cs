@@ -49,7 +49,7 @@ internal sealed record DriveSessionInfo(
         return new(client.Endpoint, "classic", string.Empty, client.ServerTrust.PeerName ?? client.ServerTrust.Subject ?? client.Endpoint, null, string.Empty, 0, 0, 0, 0, tls);
     }
 
-    private static string Describe(System.Security.Authentication.SslProtocols p) => p switch
+    public static string Describe(System.Security.Authentication.SslProtocols p) => p switch
     {
         System.Security.Authentication.SslProtocols.Tls13 => "TLS 1.3",
         System.Security.Authentication.SslProtocols.Tls12 => "TLS 1.2",
@@ -281,7 +281,7 @@ internal sealed class DriveModel
             case DriveAction.Stop:
                 if (Phase != ConnectionPhase.Connected)
                 {
-                    Add(now, DriveLogKind.Problem, "STOP not sent: not connected (the server stops Alex by itself when its driver goes silent)");
+                    Add(now, DriveLogKind.Problem, "STOP not sent: not connected (the server's dead-man stops Alex by itself when its driver goes silent)");
                     return DriveIntent.None;
                 }
 

@@ -23,15 +23,18 @@ internal abstract class ClientSession : IDisposable
 {
     private const int OutboundCapacity = 256;
 
+    // Synchronous continuations: the writer loop picks a message up on the thread that queued it instead
+    // of a thread-pool hop (a small TLS write to a socket completes at once; if it cannot, it goes async
+    // and the producer is released). Measured in bench `roundtrip`.
     private readonly Channel<ReadOnlyMemory<byte>> _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(
-        new BoundedChannelOptions(OutboundCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(OutboundCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly CancellationTokenSource _closing = new();
     private string? _closeReason;
 
     // Commands other than STOP run one at a time in arrival order; STOP skips this queue (issue 4 item 4).
     private readonly Channel<Func<Task>> _commands = Channel.CreateBounded<Func<Task>>(
-        new BoundedChannelOptions(16) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
+        new BoundedChannelOptions(16) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private static long s_nextConnectionId;
 

@@ -183,7 +183,7 @@ function drive(move) {
   const m = MOVES[move];
   const value = Number($(m.param).value);
   const speed = Number($('speed').value);
-  const what = value === 0 ? 'until stopped' : `${value} ${m.unit}`;
+  const what = value === 0 ? 'until stopped' : `${value}${m.unit === '°' ? '°' : ` ${m.unit}`}`;
   if (command('drive', { move, value, speed }, `${m.label} ${what} at ${speed} %`) !== null) {
     plan(move, value);
     flash(`move-${move}`);

@@ -254,8 +254,10 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         {
             reply = new RobotReply(false, "no answer from the robot in time");
         }
-        catch (Exception e) when (e is IOException or InvalidOperationException or ObjectDisposedException or TimeoutException)
+        catch (Exception e)
         {
+            // A task per command is a boundary: whatever went wrong (the connection closed under it,
+            // a refused request) goes back to the page as a failed reply, never unobserved.
             reply = new RobotReply(false, e.Message);
         }
         finally
@@ -283,12 +285,14 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                 {
                     _link = link;
                     _identity = link.Identity;
+
+                    // The lease as the Welcome told it, now that the page can tell "you" from others.
+                    Broadcast(PageMessages.Lease(_lease, _identity));
                 }
 
                 attempt = 0;
                 SetLink("connected", $"{_connector.Target} as {link.Identity}");
-                await link.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
-                why = "the robot server closed the connection";
+                why = await link.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
             {
@@ -349,9 +353,8 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         lock (_gate)
         {
             _status = counters;
-            var changed = _reckoning.Update(counters);
+            _reckoning.Update(counters);
             Broadcast(PageMessages.Status(counters, _reckoning.Current));
-            _ = changed;
         }
     }
 

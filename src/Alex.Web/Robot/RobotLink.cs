@@ -30,8 +30,8 @@ internal interface IRobotLink : IAsyncDisposable
     /// <summary>Who this gateway is to the robot (its certificate's name).</summary>
     string Identity { get; }
 
-    /// <summary>Completes when the connection is gone (the server closed it, the network dropped).</summary>
-    Task Closed { get; }
+    /// <summary>Completes, with why in words, when the connection is gone (the server closed it, the network dropped).</summary>
+    Task<string> Closed { get; }
 
     Task<RobotReply> SendAsync(DriveCommand command, CancellationToken cancellationToken);
 

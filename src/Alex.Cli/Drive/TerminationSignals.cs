@@ -1,0 +1,53 @@
+// Ctrl-C, SIGTERM and SIGHUP as a cancellation, so `alex demo` and `alex drive` can take down what they
+// started (server, pty, temp dir) and give the terminal back, instead of the runtime ending the process
+// on the spot. A second signal while that is under way is not intercepted: if cleaning up ever hangs,
+// pressing Ctrl-C again still ends the process.
+using System.Runtime.InteropServices;
+
+namespace Alex.Cli.Drive;
+
+internal sealed class TerminationSignals : IDisposable
+{
+    private readonly CancellationTokenSource _cancel;
+    private readonly List<PosixSignalRegistration> _registrations = [];
+    private int _signals;
+
+    private TerminationSignals(CancellationToken outer)
+    {
+        _cancel = CancellationTokenSource.CreateLinkedTokenSource(outer);
+        foreach (var signal in new[] { PosixSignal.SIGINT, PosixSignal.SIGTERM, PosixSignal.SIGHUP })
+        {
+            _registrations.Add(PosixSignalRegistration.Create(signal, OnSignal));
+        }
+    }
+
+    /// <summary>Cancelled by the first termination signal (or by <c>outer</c>).</summary>
+    public CancellationToken Token => _cancel.Token;
+
+    /// <summary>The signal that cancelled, if one did.</summary>
+    public PosixSignal? Received { get; private set; }
+
+    public static TerminationSignals Watch(CancellationToken outer) => new(outer);
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations)
+        {
+            registration.Dispose();
+        }
+
+        _cancel.Dispose();
+    }
+
+    private void OnSignal(PosixSignalContext context)
+    {
+        if (Interlocked.Increment(ref _signals) > 1)
+        {
+            return; // the second one takes the default action: the process ends
+        }
+
+        context.Cancel = true;
+        Received = context.Signal;
+        _cancel.Cancel();
+    }
+}

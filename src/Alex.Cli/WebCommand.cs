@@ -1,0 +1,187 @@
+using System.CommandLine;
+using System.Net;
+using Alex.Client;
+using Alex.Pki;
+using Alex.Web;
+using Microsoft.Extensions.Logging;
+
+namespace Alex.Cli;
+
+/// <summary>`alex web`: the web gateway (issue 6). Parsing and errors here; the work is Alex.Web.</summary>
+internal static class WebCommand
+{
+    public const int DefaultListenPort = 8080;
+
+    public static Command Create()
+    {
+        var cmd = new Command(
+            "web",
+            "Serve a web page on this laptop to drive and watch Alex (the gateway holds the laptop's certificate).\n\n" +
+            "Examples:\n" +
+            "  alex web --robot alex.local:5000 --pki pki\n" +
+            "  alex web --robot 192.168.1.42 --name alex.epp.com --cert laptop.crt --key laptop.key --ca signing.pem\n" +
+            "  alex web --robot 127.0.0.1:5001 --pki pki --listen 127.0.0.1:9000\n" +
+            "  alex web --robot alex.local --pki pki --listen 192.168.1.20:8443 --expose --https-cert web.crt --https-key web.key\n\n" +
+            "It prints a URL with a secret token for this run; open it in a browser on this laptop. Requests without the\n" +
+            "token, from another web site (Origin) or for another host name (DNS rebinding) are refused. Closing the page\n" +
+            "lets go of the robot: its server's dead-man stops it.");
+
+        var robot = new Option<string>("--robot") { Description = "The robot server, HOST[:PORT] (default port 5000)", Required = true };
+        var pki = new Option<string>("--pki") { Description = "Directory with laptop.crt, laptop.key and signing.pem" };
+        var cert = new Option<string>("--cert") { Description = "This laptop's client certificate (laptop.crt)" };
+        var key = new Option<string>("--key") { Description = "This laptop's private key (laptop.key)" };
+        var ca = new Option<string>("--ca") { Description = "The CA certificate the robot's certificate must chain to (signing.pem)" };
+        var serverName = new Option<string>("--name") { Description = "The name the robot's certificate must carry (default: the HOST of --robot), e.g. alex.epp.com" };
+        var listen = new Option<string>("--listen") { Description = "Where the page is served (default 127.0.0.1:8080; port 0 picks a free one)" };
+        var expose = new Option<bool>("--expose") { Description = "Allow --listen on an address other than loopback (needs --https-cert and --https-key)" };
+        var httpsCert = new Option<string>("--https-cert") { Description = "Server certificate for HTTPS (from `alex pki issue`), needed with --expose" };
+        var httpsKey = new Option<string>("--https-key") { Description = "Its private key" };
+        foreach (var o in new Option[] { robot, pki, cert, key, ca, serverName, listen, expose, httpsCert, httpsKey })
+        {
+            cmd.Options.Add(o);
+        }
+
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            var endpoint = ParseRobot(pr.GetValue(robot)!);
+            var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey));
+            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
+            var client = new AlexClientOptions { Host = endpoint.Host, Port = endpoint.Port, ServerName = pr.GetValue(serverName), Credentials = credentials };
+            return await RunAsync(options, client, ct).ConfigureAwait(false);
+        });
+        return cmd;
+    }
+
+    private static async Task<int> RunAsync(WebGatewayOptions options, AlexClientOptions client, CancellationToken ct)
+    {
+        RunningWebGateway gateway;
+        try
+        {
+            gateway = await WebGateway.StartAsync(options, client, ct).ConfigureAwait(false);
+        }
+        catch (IOException e)
+        {
+            throw new CliException($"cannot listen on {options.Listen}: {e.Message}", hint: "is another `alex web` running? pick another port with --listen 127.0.0.1:PORT (0 = any free port)", exitCode: AlexCommandLine.ExitFailed);
+        }
+
+        await using (gateway.ConfigureAwait(false))
+        {
+            Console.Out.WriteLine($"alex web: the page for robot {new HostPort(client.Host, client.Port)}");
+            Console.Out.WriteLine();
+            Console.Out.WriteLine($"  open  {gateway.Url}");
+            Console.Out.WriteLine();
+            Console.Out.WriteLine("The URL carries a secret for this run: anyone with it can drive Alex. Ctrl+C stops the gateway.");
+            try
+            {
+                await gateway.Completion.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: stop the gateway (which lets go of the robot) and exit cleanly.
+            }
+        }
+
+        return AlexCommandLine.ExitOk;
+    }
+
+    internal static HostPort ParseRobot(string value)
+    {
+        if (!HostPort.TryParse(value, AlexClientOptions.DefaultPort, out var endpoint, out var error))
+        {
+            throw new CliException($"--robot {value}: {error}", hint: "write HOST or HOST:PORT, e.g. --robot alex.local:5000 or --robot 127.0.0.1");
+        }
+
+        return endpoint.Value;
+    }
+
+    /// <summary>The same rules as `alex send`: --pki DIR, or all three of --cert, --key and --ca.</summary>
+    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca)
+    {
+        var explicitFiles = cert is not null || key is not null || ca is not null;
+        try
+        {
+            if (pki is not null)
+            {
+                if (explicitFiles)
+                {
+                    throw new CliException("give either --pki DIR or --cert, --key and --ca, not both");
+                }
+
+                return AlexCredentials.FromPkiDirectory(pki);
+            }
+
+            if (cert is null || key is null || ca is null)
+            {
+                var missing = string.Join(", ", new[] { ("--cert", cert), ("--key", key), ("--ca", ca) }.Where(p => p.Item2 is null).Select(p => p.Item1));
+                throw new CliException(
+                    explicitFiles ? $"missing {missing}" : "no certificate given",
+                    hint: "give --pki DIR (with laptop.crt, laptop.key, signing.pem) or --cert, --key and --ca");
+            }
+
+            return AlexCredentials.FromFiles(cert, key, ca);
+        }
+        catch (PkiException e)
+        {
+            throw new CliException(e.Message, e.Hint);
+        }
+    }
+
+    internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey)
+    {
+        var endpoint = new IPEndPoint(IPAddress.Loopback, DefaultListenPort);
+        if (listen is not null)
+        {
+            var text = listen.StartsWith("localhost:", StringComparison.OrdinalIgnoreCase) ? "127.0.0.1" + listen["localhost".Length..] : listen;
+            if (!IPEndPoint.TryParse(text, out var parsed) || parsed.Port == 0 && !text.EndsWith(":0", StringComparison.Ordinal))
+            {
+                throw new CliException($"--listen {listen}: not ADDRESS:PORT", hint: "e.g. --listen 127.0.0.1:8080 (an IP address, so the Host header can be checked)");
+            }
+
+            endpoint = parsed;
+        }
+
+        if ((httpsCert is null) != (httpsKey is null))
+        {
+            throw new CliException("--https-cert and --https-key go together", hint: "issue a server certificate with `alex pki issue` and give both files");
+        }
+
+        System.Security.Cryptography.X509Certificates.X509Certificate2? certificate = null;
+        if (httpsCert is not null)
+        {
+            try
+            {
+                certificate = PrivateKeyFile.LoadCertificateWithKey(httpsCert, httpsKey!);
+            }
+            catch (PkiException e)
+            {
+                throw new CliException(e.Message, e.Hint);
+            }
+        }
+
+        var options = new WebGatewayOptions
+        {
+            Listen = endpoint,
+            Expose = expose,
+            HttpsCertificate = certificate,
+            Version = AlexCommandLine.Version,
+
+            // What the gateway does, one line each on stderr (commands, the robot link, pages leaving);
+            // ASP.NET Core's own chatter only when something is wrong.
+            Logging = logging => logging
+                .AddFilter("alex.web", LogLevel.Information)
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .AddSimpleConsole(c =>
+                {
+                    c.SingleLine = true;
+                    c.TimestampFormat = "HH:mm:ss ";
+                })
+                .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace),
+        };
+        if (WebGateway.Validate(options) is { } problem)
+        {
+            throw new CliException(problem, hint: "the page is safest on 127.0.0.1 (the default); open it on this laptop");
+        }
+
+        return options;
+    }
+}
