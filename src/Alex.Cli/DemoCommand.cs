@@ -19,12 +19,13 @@ internal static class DemoCommand
         {
             Description = $"Drive these commands instead of opening the console, e.g. \"{DriveScript.DefaultScript}\" (';' between commands)",
         };
-        var web = new Option<bool>("--web") { Description = "Also open the web page (needs `alex web`, issue 6)" };
+        var web = new Option<bool>("--web") { Description = "Also start the web gateway (`alex web`) and print the page's URL; the page drives until Ctrl-C" };
         var cmd = new Command(
             "demo",
             "Examples:\n" +
             "  alex demo                                   drive a simulated Alex from this terminal\n" +
-            $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n\n" +
+            $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
+            "  alex demo --web                             drive it from a browser: prints http://127.0.0.1:PORT/?token=...\n\n" +
             "Everything on one machine, nothing to set up: makes a throwaway CA and certificates in a temp " +
             "folder, starts the simulated Alex (the course firmware's behaviour, reached through the same " +
             "serial code as a real Arduino), starts the robot server on 127.0.0.1 with mutual TLS, and opens " +
@@ -38,15 +39,58 @@ internal static class DemoCommand
             var commands = pr.GetValue(script) is { } text ? DriveScript.Parse(text) : null;
             if (pr.GetValue(web))
             {
-                // Hook for issue 6: start Alex.Web's gateway here against rig.ClientOptions(...) once
-                // `alex web` exposes a connector over Alex.Client; until then say so rather than pretend.
-                throw new CliException("--web: the web gateway is not in this build yet", hint: "drop --web, or run `alex web` against the demo's server once it exists");
+                return await RunWebAsync(commands, Console.Out, ct).ConfigureAwait(false);
             }
 
             using var signals = TerminationSignals.Watch(ct);
             return await RunAsync(commands, Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
+    }
+
+    /// <summary>
+    /// `alex demo --web` (issue 6 item 3): the same rig, plus the web gateway on 127.0.0.1 (any free port)
+    /// as the demo's laptop. The page is the console: it runs until Ctrl-C. A --script runs first, so the
+    /// page shows its path.
+    /// </summary>
+    private static async Task<int> RunWebAsync(IReadOnlyList<Protocol.DriveCommand>? commands, TextWriter output, CancellationToken cancellationToken)
+    {
+        void Say(string line) => output.WriteLine($"demo: {line}");
+
+        await using var rig = await DemoRig.StartAsync(TimeProvider.System, Say, cancellationToken).ConfigureAwait(false);
+        using var credentials = rig.LoadCredentials();
+        var gatewayOptions = new Web.WebGatewayOptions
+        {
+            Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+            Version = AlexCommandLine.Version,
+        };
+        var gateway = await Web.WebGateway.StartAsync(gatewayOptions, rig.ClientOptions(credentials), cancellationToken).ConfigureAwait(false);
+        await using (gateway.ConfigureAwait(false))
+        {
+            Say("web page (a secret for this run is in the URL):");
+            output.WriteLine();
+            output.WriteLine($"  open  {gateway.Url}");
+            output.WriteLine();
+            if (commands is not null)
+            {
+                await using var client = await AlexLinkClient.ConnectAsync(rig.ClientOptions(credentials), cancellationToken).ConfigureAwait(false);
+                await DriveScript.RunAsync(client, commands, output, TimeProvider.System, cancellationToken).ConfigureAwait(false);
+            }
+
+            Say("drive Alex from the page; Ctrl-C stops everything and removes the demo's files");
+            try
+            {
+                await gateway.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl-C: the gateway lets go of the robot, then the rig is taken down.
+            }
+
+            Say($"removing {rig.Directory}");
+        }
+
+        return AlexCommandLine.ExitOk;
     }
 
     private static async Task<int> RunAsync(IReadOnlyList<Protocol.DriveCommand>? commands, TextReader input, TextWriter output, CancellationToken cancellationToken)
