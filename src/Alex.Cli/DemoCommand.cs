@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Net;
 using Alex.Cli.Demo;
 using Alex.Cli.Drive;
 using Alex.Client;
+using Alex.Web;
 
 namespace Alex.Cli;
 
@@ -19,12 +21,13 @@ internal static class DemoCommand
         {
             Description = $"Drive these commands instead of opening the console, e.g. \"{DriveScript.DefaultScript}\" (';' between commands)",
         };
-        var web = new Option<bool>("--web") { Description = "Also open the web page (needs `alex web`, issue 6)" };
+        var web = new Option<bool>("--web") { Description = "Also serve the web page (alex web) for the same robot; prints its URL. Off a terminal and without --script it serves until Ctrl-C" };
         var cmd = new Command(
             "demo",
             "Examples:\n" +
             "  alex demo                                   drive a simulated Alex from this terminal\n" +
-            $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n\n" +
+            $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
+            "  alex demo --web                             the console and the web page, side by side\n\n" +
             "Everything on one machine, nothing to set up: makes a throwaway CA and certificates in a temp " +
             "folder, starts the simulated Alex (the course firmware's behaviour, reached through the same " +
             "serial code as a real Arduino), starts the robot server on 127.0.0.1 with mutual TLS, and opens " +
@@ -36,24 +39,18 @@ internal static class DemoCommand
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var commands = pr.GetValue(script) is { } text ? DriveScript.Parse(text) : null;
-            if (pr.GetValue(web))
-            {
-                // Hook for issue 6: start Alex.Web's gateway here against rig.ClientOptions(...) once
-                // `alex web` exposes a connector over Alex.Client; until then say so rather than pretend.
-                throw new CliException("--web: the web gateway is not in this build yet", hint: "drop --web, or run `alex web` against the demo's server once it exists");
-            }
-
             using var signals = TerminationSignals.Watch(ct);
-            return await RunAsync(commands, Console.In, Console.Out, signals.Token).ConfigureAwait(false);
+            return await RunAsync(commands, pr.GetValue(web), Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
     }
 
-    private static async Task<int> RunAsync(IReadOnlyList<Protocol.DriveCommand>? commands, TextReader input, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(IReadOnlyList<Protocol.DriveCommand>? commands, bool web, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
         var interactive = commands is null && DriveConsole.CanRunInteractive;
-        var defaulted = commands is null && !interactive;
+        var servePage = web && commands is null && !interactive;
+        var defaulted = commands is null && !interactive && !web;
         if (defaulted)
         {
             commands = DriveScript.Parse(DriveScript.DefaultScript);
@@ -67,7 +64,28 @@ internal static class DemoCommand
         var rig = await DemoRig.StartAsync(time, Say, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await DriveAsync(rig, commands, defaulted, input, output, time, Say, () => (processAge + sinceStart.Elapsed).TotalSeconds, cancellationToken).ConfigureAwait(false);
+            var page = web ? await StartWebAsync(rig, cancellationToken).ConfigureAwait(false) : null;
+            if (page is not null)
+            {
+                Say($"web page (the gateway drives as \"{DemoRig.WebClientName}\"; one driver at a time): {page}");
+            }
+
+            if (servePage)
+            {
+                Say("serving the web page until Ctrl-C");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl-C is how this mode ends.
+                }
+
+                return AlexCommandLine.ExitOk;
+            }
+
+            return await DriveAsync(rig, commands, defaulted, page, input, output, time, Say, () => (processAge + sinceStart.Elapsed).TotalSeconds, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -81,14 +99,40 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task<int> DriveAsync(DemoRig rig, IReadOnlyList<Protocol.DriveCommand>? commands, bool defaulted, TextReader input, TextWriter output, TimeProvider time, Action<string> say, Func<double> seconds, CancellationToken cancellationToken)
+    /// <summary>The web gateway (issue 6) for the demo's robot, with its own client certificate; stopped before the server.</summary>
+    private static async Task<Uri> StartWebAsync(DemoRig rig, CancellationToken cancellationToken)
+    {
+        var credentials = rig.LoadWebCredentials();
+        RunningWebGateway gateway;
+        try
+        {
+            gateway = await WebGateway.StartAsync(
+                new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), Version = AlexCommandLine.Version },
+                rig.ClientOptions(credentials),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            credentials.Dispose();
+            throw;
+        }
+
+        rig.StopFirst(async () =>
+        {
+            await gateway.DisposeAsync().ConfigureAwait(false);
+            credentials.Dispose();
+        });
+        return gateway.Url;
+    }
+
+    private static async Task<int> DriveAsync(DemoRig rig, IReadOnlyList<Protocol.DriveCommand>? commands, bool defaulted, Uri? page, TextReader input, TextWriter output, TimeProvider time, Action<string> say, Func<double> seconds, CancellationToken cancellationToken)
     {
         using var credentials = rig.LoadCredentials();
         var options = rig.ClientOptions(credentials);
         if (commands is null)
         {
             say($"ready {seconds():0.0} s after start; opening the drive console (q quits)");
-            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken).ConfigureAwait(false);
+            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? [] : [$"web page: {page}"]).ConfigureAwait(false);
         }
 
         if (defaulted)
