@@ -88,8 +88,7 @@ internal static class DriveConsoleCommand
 
         if (model.Phase == ConnectionPhase.Failed)
         {
-            var failed = model.Log.LastOrDefault(l => l.Kind == DriveLogKind.Problem)?.Text ?? model.PhaseDetail;
-            throw new CliException(model.PhaseDetail, hint: failed.Contains("hint: ", StringComparison.Ordinal) ? failed[(failed.IndexOf("hint: ", StringComparison.Ordinal) + 6)..].TrimEnd(')') : null, exitCode: AlexCommandLine.ExitFailed);
+            throw new CliException(model.PhaseDetail, model.FailureHint, AlexCommandLine.ExitFailed);
         }
 
         return code;
