@@ -7,8 +7,13 @@ internal static class Program
     // name -> (what it measures, entry point). Each feature's benchmark adds one line.
     private static readonly Dictionary<string, (string What, Func<string[], Task<int>> Run)> Benchmarks = new(StringComparer.Ordinal)
     {
+        ["serial"] = ("command round trip over a pty, paced at 9600 / 115200 / unpaced, vs wire time (--quick: fewer samples)", SerialBenchmark.RunAsync),
         ["roundtrip"] = ("command round trip through the robot server vs a bare SslStream echo [count]", Server.RoundTripBenchmark.RunAsync),
         ["handshakes"] = ("mutual-TLS handshakes/s: alex serve vs openssl s_server, by openssl s_time [seconds rounds]", Server.HandshakeBenchmark.RunAsync),
+        ["serve-serial-latency"] = ("command round trip through alex serve + pty + alex sim at 9600/115200 baud vs two frames' wire time", Serving.ServingBenchmarks.SerialLatencyAsync),
+        ["serve-deadman"] = ("driver vanishes (TCP reset / silence) → STOP frame on the serial line, vs lease window + 50 ms", Serving.ServingBenchmarks.DeadmanAsync),
+        ["serve-memory"] = ("alex serve RSS idle and with 50 watchers at 10 Hz", Serving.ServingBenchmarks.MemoryAsync),
+        ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 
     public static async Task<int> Main(string[] args)

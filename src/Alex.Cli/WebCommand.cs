@@ -3,6 +3,7 @@ using System.Net;
 using Alex.Client;
 using Alex.Pki;
 using Alex.Web;
+using Microsoft.Extensions.Logging;
 
 namespace Alex.Cli;
 
@@ -163,6 +164,18 @@ internal static class WebCommand
             Expose = expose,
             HttpsCertificate = certificate,
             Version = AlexCommandLine.Version,
+
+            // What the gateway does, one line each on stderr (commands, the robot link, pages leaving);
+            // ASP.NET Core's own chatter only when something is wrong.
+            Logging = logging => logging
+                .AddFilter("alex.web", LogLevel.Information)
+                .AddFilter("Microsoft", LogLevel.Warning)
+                .AddSimpleConsole(c =>
+                {
+                    c.SingleLine = true;
+                    c.TimestampFormat = "HH:mm:ss ";
+                })
+                .AddConsole(c => c.LogToStandardErrorThreshold = LogLevel.Trace),
         };
         if (WebGateway.Validate(options) is { } problem)
         {

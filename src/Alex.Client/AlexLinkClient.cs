@@ -301,6 +301,8 @@ public sealed class AlexLinkClient : IAsyncDisposable
 
         switch (first)
         {
+            case AlexLinkWelcome { VersionMajor: not AlexLinkFrame.VersionMajor } welcome:
+                throw new AlexConnectException(ConnectFailure.ProtocolMismatch, $"{Endpoint}: the server speaks AlexLink {welcome.VersionMajor}.{welcome.VersionMinor} under the alexlink/1 name", "update alex on the laptop or the robot so both speak the same version");
             case AlexLinkWelcome welcome:
                 Welcome = welcome;
                 var interval = _options.HeartbeatInterval ?? HeartbeatFrom(welcome);
@@ -631,7 +633,13 @@ public sealed class AlexLinkClient : IAsyncDisposable
                 var id = NextRequestId();
                 var echo = new TaskCompletionSource<AlexLinkMessage>(TaskCreationOptions.RunContinuationsAsynchronously);
                 _pending[id] = echo;
-                _ = echo.Task.WaitAsync(_options.ReplyTimeout, _time).ContinueWith(_ => _pending.TryRemove(id, out var _), TaskScheduler.Default);
+                _ = echo.Task.WaitAsync(_options.ReplyTimeout, _time).ContinueWith(
+                    t =>
+                    {
+                        _ = t.Exception; // a missing echo is not an error by itself: the server judges liveness
+                        _pending.TryRemove(id, out var _);
+                    },
+                    TaskScheduler.Default);
                 await WriteAsync(AlexLinkWriter.Encode(new AlexLinkHeartbeat(_time.GetTimestamp()) { RequestId = id }), _stopping.Token).ConfigureAwait(false);
             }
         }

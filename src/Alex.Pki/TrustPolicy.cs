@@ -116,15 +116,29 @@ public sealed class TrustPolicy
         var now = Options.TimeProvider.GetUtcNow();
 
         var chainElements = BuildChain(leaf, presentedChain, now, who, problems);
-        var chainedToCa = !problems.Any(p => p.Failure is TrustFailure.UnknownCa);
-        CheckValidity(who, leaf, chainElements, now, problems, notes);
-        if (chainedToCa)
+        try
         {
-            CheckRevocation(who, leaf, chainElements, now, problems);
-        }
+            var chainedToCa = !problems.Any(p => p.Failure is TrustFailure.UnknownCa);
+            CheckValidity(who, leaf, chainElements, now, problems, notes);
+            if (chainedToCa)
+            {
+                CheckRevocation(who, leaf, chainElements, now, problems);
+            }
 
-        CheckUsage(who, facts, kind, problems, notes);
-        CheckStrength(who, leaf, facts, chainElements, problems);
+            CheckUsage(who, facts, kind, problems, notes);
+            CheckStrength(who, leaf, facts, chainElements, problems);
+        }
+        finally
+        {
+            // The chain's certificate objects are copies made for this evaluation (one per handshake): free them now.
+            foreach (var element in chainElements)
+            {
+                if (!ReferenceEquals(element, leaf) && (presentedChain is null || !presentedChain.Contains(element)) && !_authorities.Contains(element))
+                {
+                    element.Dispose();
+                }
+            }
+        }
 
         string? peerName = null;
         PeerRole? role = null;

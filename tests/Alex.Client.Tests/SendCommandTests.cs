@@ -64,6 +64,15 @@ public sealed class SendCommandTests : IClassFixture<TestPkiFixture>, IAsyncLife
     }
 
     [Fact]
+    public async Task Send_Wait_StaysUntilAlexStops()
+    {
+        var (code, stdout, stderr) = await AlexAsync("send", Target, "--pki", _pki.Laptop, "--name", TestPki.RobotName, "--wait", "f", "20", "80");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("Alex has stopped.", stdout, StringComparison.Ordinal);
+        Assert.True(_link.Alex.Counters.ForwardDistanceCm >= 20, $"moved {_link.Alex.Counters.ForwardDistanceCm} cm");
+    }
+
+    [Fact]
     public async Task Send_Classic_ExitZero()
     {
         var (code, _, stderr) = await AlexAsync("send", Target, "--pki", _pki.Laptop, "--name", TestPki.RobotName, "--classic", "s");

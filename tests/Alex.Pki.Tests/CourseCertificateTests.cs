@@ -2,20 +2,40 @@ using System.Security.Cryptography.X509Certificates;
 
 namespace Alex.Pki.Tests;
 
+/// <summary>One course CA with a laptop ("Alex Laptop") and a robot (alex.epp.com), made once for the class (RSA keys are slow to make).</summary>
+public sealed class CourseCa : IDisposable
+{
+    public CourseCa()
+    {
+        OpenSsl.MakeCourseCa(Dir.Path);
+        OpenSsl.MakeCourseDevice(Dir.Path, "laptop", "Alex Laptop");
+        OpenSsl.MakeCourseDevice(Dir.Path, "alex", "alex.epp.com");
+    }
+
+    public TempDir Dir { get; } = new();
+
+    public void Dispose() => Dir.Dispose();
+}
+
 /// <summary>The course's own openssl-made certificates (v1, RSA, CN only; PROTOCOL.md §5) against our policy.</summary>
-public sealed class CourseCertificateTests : IDisposable
+public sealed class CourseCertificateTests : IDisposable, IClassFixture<CourseCa>
 {
     private readonly TempDir _dir = new();
+    private readonly CourseCa _course;
+
+    public CourseCertificateTests(CourseCa course)
+    {
+        _course = course;
+    }
 
     public void Dispose() => _dir.Dispose();
 
     [Fact]
     public void CourseCertificates_AreVersion1_WithNoExtensions()
     {
-        OpenSsl.MakeCourseCa(_dir.Path);
-        OpenSsl.MakeCourseDevice(_dir.Path, "laptop", "Alex Laptop");
-        using var laptop = CertificateFile.Load(_dir["laptop.crt"]);
-        using var ca = CertificateFile.Load(_dir["signing.pem"]);
+        var dir = _course.Dir;
+        using var laptop = CertificateFile.Load(dir["laptop.crt"]);
+        using var ca = CertificateFile.Load(dir["signing.pem"]);
         Assert.Equal(1, laptop.Version);
         Assert.Equal(1, ca.Version);
         Assert.Empty(laptop.Extensions);
@@ -24,16 +44,15 @@ public sealed class CourseCertificateTests : IDisposable
     [Fact]
     public void EvaluateClient_CourseV1Client_AcceptedInLegacyModeOnly()
     {
-        OpenSsl.MakeCourseCa(_dir.Path);
-        OpenSsl.MakeCourseDevice(_dir.Path, "laptop", "Alex Laptop");
-        using var laptop = CertificateFile.Load(_dir["laptop.crt"]);
+        var dir = _course.Dir;
+        using var laptop = CertificateFile.Load(dir["laptop.crt"]);
 
-        var legacy = TrustPolicy.FromFiles(_dir["signing.pem"], null, AllowList.Parse(["alex laptop"]), legacy: true);
+        var legacy = TrustPolicy.FromFiles(dir["signing.pem"], null, AllowList.Parse(["alex laptop"]), legacy: true);
         var decision = legacy.EvaluateClient(laptop, null);
         Assert.True(decision.Accepted, decision.Reason);
         Assert.Equal("Alex Laptop", decision.PeerName);
 
-        var strict = TrustPolicy.FromFiles(_dir["signing.pem"], null, AllowList.Parse(["alex laptop"]));
+        var strict = TrustPolicy.FromFiles(dir["signing.pem"], null, AllowList.Parse(["alex laptop"]));
         var refused = strict.EvaluateClient(laptop, null);
         Assert.Equal(TrustFailure.WrongUsage, refused.Failure);
         Assert.Contains("legacy", refused.Reason, StringComparison.Ordinal);
@@ -42,10 +61,9 @@ public sealed class CourseCertificateTests : IDisposable
     [Fact]
     public void EvaluateServer_CourseV1Server_AcceptedInLegacyModeByCn()
     {
-        OpenSsl.MakeCourseCa(_dir.Path);
-        OpenSsl.MakeCourseDevice(_dir.Path, "alex", "alex.epp.com");
-        using var alex = CertificateFile.Load(_dir["alex.crt"]);
-        var legacy = TrustPolicy.FromFiles(_dir["signing.pem"], null, AllowList.None, legacy: true);
+        var dir = _course.Dir;
+        using var alex = CertificateFile.Load(dir["alex.crt"]);
+        var legacy = TrustPolicy.FromFiles(dir["signing.pem"], null, AllowList.None, legacy: true);
         Assert.True(legacy.EvaluateServer(alex, null, "alex.epp.com").Accepted);
         Assert.Equal(TrustFailure.NameMismatch, legacy.EvaluateServer(alex, null, "bob.epp.com").Failure);
     }
@@ -69,24 +87,24 @@ public sealed class CourseCertificateTests : IDisposable
     [Fact]
     public void EvaluateClient_TwoCommonNames_AmbiguousName()
     {
-        OpenSsl.MakeCourseCa(_dir.Path);
-        OpenSsl.Ok(_dir.Path, "genrsa", "-out", "two.key", "2048");
-        OpenSsl.Ok(_dir.Path, "req", "-config", "v1.cnf", "-new", "-key", "two.key", "-out", "two.csr", "-subj", "/CN=laptop/CN=team3-laptop");
-        OpenSsl.Ok(_dir.Path, "x509", "-req", "-in", "two.csr", "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", "two.crt", "-days", "500");
-        using var two = CertificateFile.Load(_dir["two.crt"]);
-        var decision = TrustPolicy.FromFiles(_dir["signing.pem"], null, AllowList.Parse(["laptop"]), legacy: true).EvaluateClient(two, null);
+        var dir = _course.Dir;
+        OpenSsl.Ok(dir.Path, "genrsa", "-out", "two.key", "2048");
+        OpenSsl.Ok(dir.Path, "req", "-config", "v1.cnf", "-new", "-key", "two.key", "-out", "two.csr", "-subj", "/CN=laptop/CN=team3-laptop");
+        OpenSsl.Ok(dir.Path, "x509", "-req", "-in", "two.csr", "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", "two.crt", "-days", "500");
+        using var two = CertificateFile.Load(dir["two.crt"]);
+        var decision = TrustPolicy.FromFiles(dir["signing.pem"], null, AllowList.Parse(["laptop"]), legacy: true).EvaluateClient(two, null);
         Assert.Equal(TrustFailure.AmbiguousName, decision.Failure);
     }
 
     [Fact]
     public void EvaluateClient_Sha1Signature_WeakSignatureEvenInLegacyMode()
     {
-        OpenSsl.MakeCourseCa(_dir.Path);
-        OpenSsl.Ok(_dir.Path, "genrsa", "-out", "old.key", "2048");
-        OpenSsl.Ok(_dir.Path, "req", "-config", "v1.cnf", "-new", "-key", "old.key", "-out", "old.csr", "-subj", "/CN=laptop");
-        OpenSsl.Ok(_dir.Path, "x509", "-req", "-sha1", "-in", "old.csr", "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", "old.crt", "-days", "500");
-        using var old = CertificateFile.Load(_dir["old.crt"]);
-        var decision = TrustPolicy.FromFiles(_dir["signing.pem"], null, AllowList.Any, legacy: true).EvaluateClient(old, null);
+        var dir = _course.Dir;
+        OpenSsl.Ok(dir.Path, "genrsa", "-out", "old.key", "2048");
+        OpenSsl.Ok(dir.Path, "req", "-config", "v1.cnf", "-new", "-key", "old.key", "-out", "old.csr", "-subj", "/CN=laptop");
+        OpenSsl.Ok(dir.Path, "x509", "-req", "-sha1", "-in", "old.csr", "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", "old.crt", "-days", "500");
+        using var old = CertificateFile.Load(dir["old.crt"]);
+        var decision = TrustPolicy.FromFiles(dir["signing.pem"], null, AllowList.Any, legacy: true).EvaluateClient(old, null);
         Assert.Contains(decision.Problems, p => p.Failure == TrustFailure.WeakSignature);
         Assert.False(decision.Accepted);
     }

@@ -154,6 +154,7 @@ public static class ConnectionCheckup
         });
         TrustDecision? serverTrust = null;
         string? serverIssuer = null;
+        IReadOnlyList<string> serverNames = [];
         var tls = TlsProfiles.Client(credentials.Certificate, credentials.Authorities[0], expected, alexLink: true);
 
         // As AlexLinkClient does: SNI only for a DNS name; the name itself is checked by the trust policy.
@@ -162,6 +163,7 @@ public static class ConnectionCheckup
         {
             using var leaf = certificate is null ? null : new X509Certificate2(certificate);
             serverIssuer = leaf?.Issuer;
+            serverNames = leaf is null ? [] : NamesOf(leaf);
             serverTrust = trust.EvaluateServer(leaf, chain?.ChainPolicy.ExtraStore, expected);
             return serverTrust.Accepted;
         };
@@ -181,7 +183,7 @@ public static class ConnectionCheckup
                 {
                     foreach (var problem in refused.Problems)
                     {
-                        findings.Add(RobotCertificateProblem(problem, options, serverIssuer, credentials));
+                        findings.Add(RobotCertificateProblem(problem, options, serverIssuer, serverNames, credentials));
                     }
                 }
                 else
@@ -308,7 +310,7 @@ public static class ConnectionCheckup
         AlexLinkRefusalCode.NotAllowed => "on the robot, add this laptop's name to the allow-list (alex serve --allow NAME)",
         AlexLinkRefusalCode.Revoked => "this certificate was revoked: issue a new one on the CA (alex pki issue client NAME --force)",
         AlexLinkRefusalCode.NotTimeValid => "check both clocks (a Pi has no clock battery: sudo timedatectl set-ntp true) and the certificate's dates",
-        AlexLinkRefusalCode.WrongUsage => "issue a client certificate (clientAuth): alex pki issue client NAME; course certificates need the server's --legacy",
+        AlexLinkRefusalCode.WrongUsage => "issue a client certificate (clientAuth): alex pki issue client NAME; course certificates need alex serve --legacy-certs",
         AlexLinkRefusalCode.WeakKey => "issue a new certificate with a stronger key (the default ECDSA P-256 is fine)",
         AlexLinkRefusalCode.Busy => "the robot has too many connections: try again shortly",
         AlexLinkRefusalCode.CannotCheck => "the robot's CRL is missing, stale or forged: on the CA run alex pki crl and copy crl.pem to the robot",
@@ -316,16 +318,31 @@ public static class ConnectionCheckup
         _ => "see the robot's log for details",
     };
 
-    private static Finding RobotCertificateProblem(TrustProblem problem, ConnectionCheckupOptions options, string? serverIssuer, AlexCredentials credentials)
+    private static IReadOnlyList<string> NamesOf(X509Certificate2 certificate)
     {
+        try
+        {
+            var facts = CertificateFacts.From(certificate);
+            return [.. facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())).Distinct(StringComparer.OrdinalIgnoreCase)];
+        }
+        catch (PkiException)
+        {
+            return [];
+        }
+    }
+
+    private static Finding RobotCertificateProblem(TrustProblem problem, ConnectionCheckupOptions options, string? serverIssuer, IReadOnlyList<string> serverNames, AlexCredentials credentials)
+    {
+        var robotName = serverNames.Count > 0 ? serverNames[0] : "NAME";
         var ours = string.Join("' or '", credentials.Authorities.Cast<X509Certificate2>().Select(a => a.Subject));
         return problem.Failure switch
         {
             TrustFailure.UnknownCa => Finding.Problem(Subject,
                 $"the robot's certificate was issued by '{serverIssuer}', but this machine's signing.pem is '{ours}': the laptop's and the robot's files come from different CAs",
                 "use one CA for both: copy the signing.pem that signed the robot's alex.crt here, or issue alex.crt again from this CA"),
-            TrustFailure.NameMismatch => Finding.Problem(Subject, $"name mismatch: {problem.Message}",
-                $"connect with --name and the robot's name, or issue alex.crt again with this one (alex pki issue server NAME {(IPAddress.TryParse(options.ExpectedName, out _) ? "--ip" : "--dns")} {options.ExpectedName} --force)"),
+            TrustFailure.NameMismatch => Finding.Problem(Subject,
+                $"name mismatch: the robot's certificate is for '{string.Join("', '", serverNames)}', not '{options.ExpectedName}': we would refuse it",
+                $"connect with --name {robotName}, or issue alex.crt again to include '{options.ExpectedName}': alex pki issue server {robotName} {(IPAddress.TryParse(options.ExpectedName, out _) ? "--ip" : "--dns")} {options.ExpectedName} --force"),
             TrustFailure.Expired or TrustFailure.NotYetValid => Finding.Problem(Subject,
                 $"the robot's certificate: {problem.Message}; this machine's clock is {CertificateCheckup.When(options.Time.GetUtcNow())}",
                 "check the clocks on both machines (a Pi has no clock battery: sudo timedatectl set-ntp true); renew alex.crt if it really expired"),

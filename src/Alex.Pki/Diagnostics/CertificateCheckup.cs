@@ -185,7 +185,7 @@ public static class CertificateCheckup
                 if (facts.Version == 1 && facts.IsSelfIssued)
                 {
                     // The course's own CA is an X.509 v1 self-signed certificate (PROTOCOL.md §5).
-                    Findings.Add(Finding.Warning(CaName, $"{CaName} ('{ca.Subject}') is a course-style X.509 v1 CA without extensions", "make a new CA with `alex pki init` when you can; our server accepts course certificates only with --legacy"));
+                    Findings.Add(Finding.Warning(CaName, $"{CaName} ('{ca.Subject}') is a course-style X.509 v1 CA without extensions", "make a new CA with `alex pki init` when you can; our server accepts course certificates only with `alex serve --legacy-certs`"));
                     return ca;
                 }
 
@@ -325,7 +325,7 @@ public static class CertificateCheckup
 
             if (facts.ExtendedKeyUsages is not { } eku)
             {
-                Findings.Add(Finding.Warning(CertName, $"{CertName} has no extended key usage (an X.509 v{facts.Version} course-style certificate): our {(set.Role == DeviceRole.Laptop ? "server accepts it" : "client accepts it")} only with --legacy", IssueFix(facts)));
+                Findings.Add(Finding.Warning(CertName, $"{CertName} has no extended key usage (an X.509 v{facts.Version} course-style certificate): our {(set.Role == DeviceRole.Laptop ? "server accepts it only with alex serve --legacy-certs" : "client accepts it only with --legacy")}", IssueFix(facts)));
                 return;
             }
 
@@ -339,7 +339,7 @@ public static class CertificateCheckup
                 return;
             }
 
-            Findings.Add(Finding.Ok(CertName, $"{CertName} is a {Kind} certificate ({wantedName}) for '{string.Join("', '", facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())))}'"));
+            Findings.Add(Finding.Ok(CertName, $"{CertName} is a {Kind} certificate ({wantedName}) for '{string.Join("', '", facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())).Distinct(StringComparer.OrdinalIgnoreCase))}'"));
         }
 
         private bool CheckIssuer(X509Certificate2 certificate, X509Certificate2 ca)
@@ -453,7 +453,7 @@ public static class CertificateCheckup
             var matches = IPAddress.TryParse(host, out var ip)
                 ? facts.IpAddresses.Any(a => a.Equals(ip))
                 : facts.PeerNames.Any(n => string.Equals(n, host, StringComparison.OrdinalIgnoreCase));
-            var names = facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())).ToList();
+            var names = facts.PeerNames.Concat(facts.IpAddresses.Select(a => a.ToString())).Distinct(StringComparer.OrdinalIgnoreCase).ToList();
             if (matches)
             {
                 Findings.Add(Finding.Ok(CertName, $"{CertName} carries the name '{host}' laptops connect to"));
@@ -463,7 +463,7 @@ public static class CertificateCheckup
             var first = names.FirstOrDefault() ?? "alex.epp.com";
             var ipOption = ip is not null ? $" --ip {host}" : $" --dns {host}";
             Findings.Add(Finding.Problem(CertName, $"{CertName} is for '{string.Join("', '", names)}', not '{host}': a laptop connecting to {host} will refuse it (name mismatch)",
-                $"connect with --name {first}, or issue it again with that name: alex pki issue server {Quote(first)}{ipOption} --force"));
+                $"connect with --name {first}, or issue it again to include '{host}': alex pki issue server {Quote(first)}{ipOption} --force"));
         }
 
         private void CheckWhatTheServerWouldRefuse(X509Certificate2 certificate, X509Certificate2 ca)

@@ -110,8 +110,12 @@ public sealed class PseudoTerminalStream : Stream
 
     public override int Read(Span<byte> buffer) => Read(buffer, CancellationToken.None);
 
+    /// <summary>
+    /// Reads on a dedicated thread: a blocked poll must not hold a thread-pool thread (under load
+    /// the pool grows slowly, and a paced reply would wait for a thread, not for the line).
+    /// </summary>
     public override ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default) =>
-        new(Task.Run(() => Read(buffer.Span, cancellationToken), cancellationToken));
+        new(Task.Factory.StartNew(() => Read(buffer.Span, cancellationToken), cancellationToken, TaskCreationOptions.LongRunning, TaskScheduler.Default));
 
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
@@ -120,8 +124,12 @@ public sealed class PseudoTerminalStream : Stream
 
     public override void Write(ReadOnlySpan<byte> buffer) => Write(buffer, CancellationToken.None);
 
-    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default) =>
-        new(Task.Run(() => Write(buffer.Span, cancellationToken), cancellationToken));
+    // The master is non-blocking: a write returns at once unless the client stopped reading.
+    public override ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        Write(buffer.Span, cancellationToken);
+        return ValueTask.CompletedTask;
+    }
 
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();

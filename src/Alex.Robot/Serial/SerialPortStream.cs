@@ -67,9 +67,14 @@ internal sealed class SerialPortStream : Stream
 
     public override void Write(byte[] buffer, int offset, int count) => _base.Write(buffer, offset, count);
 
-    public override void Flush() => _base.Flush();
+    // A completed write has handed its bytes to the kernel already. SerialStream.Flush would also
+    // tcdrain (wait until they have left the UART: 146 ms a frame at 9600) on a blocked thread-pool
+    // thread, which buys nothing here.
+    public override void Flush()
+    {
+    }
 
-    public override Task FlushAsync(CancellationToken cancellationToken) => _base.FlushAsync(cancellationToken);
+    public override Task FlushAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
 

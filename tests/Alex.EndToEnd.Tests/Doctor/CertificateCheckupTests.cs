@@ -220,6 +220,37 @@ public sealed class CertificateCheckupTests : IClassFixture<DoctorPki>
     }
 
     [Fact]
+    public void Check_CourseStyleV1CertificateFromOpenSsl_WarningLegacy()
+    {
+        // The course makes device certificates with `openssl x509 -req` and no extensions: X.509 v1.
+        var dir = _pki.Machine(DeviceRole.Laptop);
+        File.WriteAllText(Path.Combine(dir, "v1.cnf"), "[req]\ndistinguished_name=dn\n[dn]\n");
+        OpenSsl(dir, "genrsa", "-out", "laptop.key", "2048");
+        OpenSsl(dir, "req", "-config", "v1.cnf", "-new", "-key", "laptop.key", "-out", "laptop.csr", "-subj", "/CN=laptop");
+        OpenSsl(dir, "x509", "-req", "-in", "laptop.csr", "-CA", "signing.pem", "-CAkey", Path.Combine(_pki.CaDir, "signing.key"), "-CAcreateserial", "-out", "laptop.crt", "-days", "30");
+
+        var findings = Check(dir, DeviceRole.Laptop);
+        Single(findings, FindingLevel.Warning, "laptop.crt has no extended key usage (an X.509 v1 course-style certificate): our server accepts it only with alex serve --legacy-certs");
+        Single(findings, FindingLevel.Ok, "laptop.crt was signed by signing.pem");
+        Assert.Equal(0, Finding.ExitCode(findings));
+    }
+
+    private static void OpenSsl(string dir, params string[] args)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo("openssl") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        using var p = System.Diagnostics.Process.Start(start)!;
+        var error = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(30)), "openssl timed out");
+        Assert.True(p.ExitCode == 0, error.Result);
+    }
+
+    [Fact]
     public void RolesIn_CaDirectoryWithBoth_FindsBoth()
     {
         var dir = _pki.Machine(DeviceRole.Laptop);

@@ -232,15 +232,19 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var line = new InMemorySerialLine();
         var arduino = Simulated();
         var opens = 0;
-        var link = Link(
+        var link = new ArduinoLink(
             ct =>
             {
                 // First open: a line we control by hand; later: the simulator.
                 return Interlocked.Increment(ref opens) == 1 ? ValueTask.FromResult(line.PiEnd) : arduino.Open(ct);
             },
-            Fast with { ReopenDelay = TimeSpan.FromMilliseconds(100) });
+            Fast with { ReopenDelay = TimeSpan.FromMilliseconds(100) },
+            _time,
+            "test line");
+        _cleanup.Add(link);
         var states = new List<ArduinoLinkState>();
         link.StateChanged += (s, _) => { lock (states) { states.Add(s); } };
+        link.Start();
         var manual = new ManualArduino(line.ArduinoEnd);
         await manual.NextAsync(); // HELLO
 
@@ -256,8 +260,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         Assert.Equal(ArduinoReply.LinkDown, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
 
         var ready = link.WaitForStateAsync(ArduinoLinkState.Ready, _cts.Token);
-        _time.Advance(TimeSpan.FromMilliseconds(100));
-        await ready.Within();
+        await AdvanceUntil(ready.ContinueWith(_ => true, TaskScheduler.Default), TimeSpan.FromMilliseconds(20));
         Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
         lock (states)
         {

@@ -1,0 +1,386 @@
+// The issue-5 benchmarks, through the real executables: `alex sim --pty` (the simulated Arduino in
+// another process, on a pseudo-terminal, paced like a UART), `alex serve --serial PTY` (the real
+// serial path: System.IO.Ports, ArduinoLink, the hub), and this process as the laptop.
+//   serve-serial-latency  command round trip vs the wire time of two 140-byte frames (goal ≤ 1.1×)
+//   serve-deadman         driver vanishes → STOP frame on the serial line (goal ≤ lease window + 50 ms)
+//   serve-memory          the server's RSS idle and with 50 watchers at 10 Hz (goal idle < 60 MB)
+//   cli-startup           `alex --version` wall time
+using System.Diagnostics;
+using System.Globalization;
+using System.Net;
+using System.Net.Security;
+using System.Net.Sockets;
+using System.Security.Cryptography.X509Certificates;
+using System.Text;
+using Alex.Client;
+using Alex.Pki;
+using Alex.Bench.Server;
+using Alex.Pki.Tls;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Serial;
+
+namespace Alex.Bench.Serving;
+
+internal static class ServingBenchmarks
+{
+    private static readonly TimeSpan StartTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>A simulated Alex on a pty at <paramref name="baud"/> and `alex serve` on it; returns both and the port.</summary>
+    private static async Task<(AlexProcess Sim, AlexProcess Serve, int Port)> StartRigAsync(ServingPki pki, int baud, int leaseMs = 1500, bool quietSim = true)
+    {
+        var link = Path.Combine(pki.Dir, $"tty-{baud}");
+        var simArgs = new List<string> { "sim", "--pty", "--link", link, "--baud", baud.ToString(CultureInfo.InvariantCulture) };
+        if (quietSim)
+        {
+            simArgs.Add("--quiet");
+        }
+
+        var sim = AlexProcess.Start([.. simArgs]);
+        await sim.WaitForLineAsync("serving a simulated Alex", StartTimeout).ConfigureAwait(false);
+        var port = BenchStats.FreePort();
+        var serve = AlexProcess.Start(
+            "serve", "--pki", pki.Dir, "--allow", "laptop=drive", "--allow", "watcher=watch", "--serial", link,
+            "--baud", baud.ToString(CultureInfo.InvariantCulture), "--listen", $"127.0.0.1:{port}",
+            "--lease-ms", leaseMs.ToString(CultureInfo.InvariantCulture), "--quiet");
+        await serve.WaitForLineAsync("listening on", StartTimeout).ConfigureAwait(false);
+        return (sim, serve, port);
+    }
+
+    private static AlexClientOptions Client(string dir, int port, AlexCredentials credentials) => new()
+    {
+        Host = "127.0.0.1",
+        Port = port,
+        ServerName = "alex.epp.com",
+        Credentials = credentials,
+        Protocol = AlexProtocol.AlexLink1,
+        ConnectTimeout = TimeSpan.FromSeconds(15),
+        ReplyTimeout = TimeSpan.FromSeconds(10),
+    };
+
+    // ---- (a) command latency over the serial path ----
+
+    public static async Task<int> SerialLatencyAsync(string[] args)
+    {
+        using var pki = new ServingPki();
+        var rows = new StringBuilder();
+        rows.AppendLine("| baud | commands | median | p99 | wire time, 2 frames | median / wire | goal ≤ 1.1× |");
+        rows.AppendLine("|---:|---:|---:|---:|---:|---:|:--:|");
+        foreach (var (baud, count) in new[] { (9600, 60), (115200, 300) })
+        {
+            var (sim, serve, port) = await StartRigAsync(pki, baud).ConfigureAwait(false);
+            await using (sim.ConfigureAwait(false))
+            await using (serve.ConfigureAwait(false))
+            {
+                using var credentials = AlexCredentials.FromPkiDirectory(pki.Dir);
+                var client = await AlexLinkClient.ConnectAsync(Client(pki.Dir, port, credentials), CancellationToken.None).ConfigureAwait(false);
+                await using (client.ConfigureAwait(false))
+                {
+                    var lease = await client.TakeLeaseAsync(CancellationToken.None).ConfigureAwait(false);
+                    if (!lease.Acknowledged)
+                    {
+                        throw new InvalidOperationException($"no lease: {lease.Text}");
+                    }
+
+                    // CLEAR_STATS: one frame to the Arduino, one OK back (PROTOCOL.md §3).
+                    var times = new List<double>();
+                    for (var i = 0; i < count + 5; i++)
+                    {
+                        var started = Stopwatch.GetTimestamp();
+                        var reply = await client.SendAsync(Alex.Protocol.DriveCommand.ClearStats, CancellationToken.None).ConfigureAwait(false);
+                        var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+                        if (!reply.Acknowledged)
+                        {
+                            throw new InvalidOperationException($"c refused: {reply.Text}");
+                        }
+
+                        if (i >= 5)
+                        {
+                            times.Add(ms); // the first few warm up the JIT on both sides
+                        }
+                    }
+
+                    var wire = 2 * SerialFrame.Size * 10 * 1000.0 / baud;
+                    var median = BenchStats.Median(times);
+                    var p99 = BenchStats.Quantile(times, 0.99);
+                    var ratio = median / wire;
+                    Console.WriteLine($"{baud} baud: median {median:0.00} ms, p99 {p99:0.00} ms, wire {wire:0.00} ms, ratio {ratio:0.000}");
+                    rows.AppendLine(CultureInfo.InvariantCulture, $"| {baud} | {count} | {BenchStats.Ms(median)} ms | {BenchStats.Ms(p99)} ms | {BenchStats.Ms(wire)} ms | {ratio:0.000}× | {(ratio <= 1.1 ? "met" : "missed")} |");
+                }
+            }
+        }
+
+        WriteSection("serve-serial-latency", $"""
+            ## Command latency over the serial path (issue 5)
+
+            {BenchReport.Machine()}
+
+            The laptop (this benchmark, AlexLinkClient over TLS 1.3 on loopback) sends `c` (CLEAR_STATS) to
+            `alex serve --serial PTY --baud B`, which writes one 140-byte frame to the pseudo-terminal of
+            `alex sim --pty --baud B` in another process; the simulator takes each frame in at B baud (10 bits
+            a byte) and answers one OK frame, also paced at B baud. Round trip = TLS request → server → serial
+            frame out → simulated Arduino → OK frame back → TLS reply, timed in the client. The line's own wire
+            time is two frames: 2 × 140 × 10 / B.
+
+            {rows.ToString().TrimEnd()}
+            """);
+        return 0;
+    }
+
+    // ---- (b) dead-man: driver vanishes → STOP frame on the serial line ----
+
+    public static async Task<int> DeadmanAsync(string[] args)
+    {
+        const int leaseMs = 1500;
+        const int baud = 115200;
+        using var pki = new ServingPki();
+        var (sim, serve, port) = await StartRigAsync(pki, baud, leaseMs, quietSim: false).ConfigureAwait(false);
+        var reset = new List<double>();
+        var silent = new List<double>();
+        await using (sim.ConfigureAwait(false))
+        await using (serve.ConfigureAwait(false))
+        {
+            using var credentials = AlexCredentials.FromPkiDirectory(pki.Dir);
+            for (var i = 0; i < 12; i++)
+            {
+                reset.Add(await VanishAsync(sim, port, credentials, abrupt: true).ConfigureAwait(false));
+            }
+
+            for (var i = 0; i < 5; i++)
+            {
+                silent.Add(await VanishAsync(sim, port, credentials, abrupt: false).ConfigureAwait(false));
+            }
+        }
+
+        var frame = SerialFrame.Size * 10 * 1000.0 / baud;
+        string Row(string what, List<double> t, double goal) =>
+            $"| {what} | {t.Count} | {BenchStats.Ms(BenchStats.Median(t))} ms | {BenchStats.Ms(BenchStats.Quantile(t, 0.99))} ms | {BenchStats.Ms(t.Max())} ms | ≤ {goal:0} ms | {(t.Max() <= goal ? "met" : "missed")} |";
+        var goal = leaseMs + 50;
+        Console.WriteLine($"reset: median {BenchStats.Median(reset):0.0} ms max {reset.Max():0.0}; silent: median {BenchStats.Median(silent):0.0} ms max {silent.Max():0.0}");
+        WriteSection("serve-deadman", $"""
+            ## Dead-man: driver gone → STOP on the serial line (issue 5)
+
+            {BenchReport.Machine()}
+
+            `alex serve --lease-ms {leaseMs} --serial PTY --baud {baud}` with `alex sim --pty` in another process.
+            A driver (a raw AlexLink/1 connection over TLS, so the benchmark controls its socket) takes the
+            lease and sends `f 0 50` (forward until stopped); once the FORWARD frame has reached the simulator
+            the driver vanishes, and the time is taken until the simulator logs the STOP frame it received (the
+            simulator logs a frame once it has come in at {baud} baud, {frame:0.0} ms per frame).
+            *Abrupt*: the TCP connection is reset (SO_LINGER 0, as when the laptop's process is killed).
+            *Silent*: the driver just stops sending (Wi-Fi gone, no FIN, no RST); timed from its last frame,
+            so the lease window itself is in the number.
+
+            | driver | runs | median | p99 | max | goal (lease + 50 ms) | |
+            |---|---:|---:|---:|---:|---:|:--:|
+            {Row("abrupt (RST)", reset, goal)}
+            {Row("silent", silent, goal)}
+            """);
+        return 0;
+    }
+
+    private static async Task<double> VanishAsync(AlexProcess sim, int port, AlexCredentials credentials, bool abrupt)
+    {
+        var tcp = new TcpClient(AddressFamily.InterNetwork) { NoDelay = true };
+        await tcp.ConnectAsync(IPAddress.Loopback, port).ConfigureAwait(false);
+        var trust = new TrustPolicy(credentials.Authorities, new TrustPolicyOptions { AllowList = AllowList.None });
+        var tls = TlsProfiles.Client(credentials.Certificate, credentials.Authorities[0], "alex.epp.com");
+        tls.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
+        {
+            using var leaf = certificate is null ? null : new X509Certificate2(certificate);
+            return trust.EvaluateServer(leaf, chain?.ChainPolicy.ExtraStore, "alex.epp.com").Accepted;
+        };
+        var ssl = new SslStream(tcp.GetStream());
+        await ssl.AuthenticateAsClientAsync(tls).ConfigureAwait(false);
+        var reading = DrainAsync(ssl);
+        sim.Drain();
+        await ssl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkTakeLease { RequestId = 1 })).ConfigureAwait(false);
+        await ssl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkCommand(CommandCode.Forward, 0, 50) { RequestId = 2 })).ConfigureAwait(false);
+        await ssl.FlushAsync().ConfigureAwait(false);
+        var lastWrite = Stopwatch.GetTimestamp();
+        await sim.WaitForLineAsync("COMMAND Forward", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+
+        long gone;
+        if (abrupt)
+        {
+            await Task.Delay(200).ConfigureAwait(false);
+            tcp.Client.LingerState = new LingerOption(true, 0);
+            gone = Stopwatch.GetTimestamp();
+            tcp.Client.Close();
+        }
+        else
+        {
+            gone = lastWrite;
+        }
+
+        var stopped = await sim.WaitForLineAsync("COMMAND Stop", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        var ms = Stopwatch.GetElapsedTime(gone, stopped).TotalMilliseconds;
+        ssl.Dispose();
+        tcp.Dispose();
+        await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+
+        // Let the server finish with this driver before the next one takes the lease.
+        await Task.Delay(300).ConfigureAwait(false);
+        return ms;
+    }
+
+    private static async Task DrainAsync(SslStream ssl)
+    {
+        var buffer = new byte[4096];
+        while (await ssl.ReadAsync(buffer).ConfigureAwait(false) > 0)
+        {
+        }
+    }
+
+    // ---- (c) the server's memory ----
+
+    public static async Task<int> MemoryAsync(string[] args)
+    {
+        using var pki = new ServingPki();
+        var port = BenchStats.FreePort();
+        var serve = AlexProcess.Start("serve", "--pki", pki.Dir, "--allow", "laptop=drive", "--allow", "watcher=watch", "--simulate", "--listen", $"127.0.0.1:{port}", "--quiet");
+        double idle, statusPerSecond, busy;
+        uint interval;
+        await using (serve.ConfigureAwait(false))
+        {
+            await serve.WaitForLineAsync("listening on", StartTimeout).ConfigureAwait(false);
+            await Task.Delay(TimeSpan.FromSeconds(3)).ConfigureAwait(false);
+            idle = Sample(serve, 5);
+
+            using var credentials = AlexCredentials.FromPkiDirectory(pki.WatcherDir);
+            var watchers = new List<AlexLinkClient>();
+            var received = 0L;
+            try
+            {
+                for (var i = 0; i < 50; i++)
+                {
+                    var client = await AlexLinkClient.ConnectAsync(Client(pki.WatcherDir, port, credentials), CancellationToken.None).ConfigureAwait(false);
+                    watchers.Add(client);
+                    var ok = await client.SubscribeAsync(AlexLinkTopics.Status | AlexLinkTopics.Default, TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+                    if (!ok.Acknowledged)
+                    {
+                        throw new InvalidOperationException($"subscribe refused: {ok.Text}");
+                    }
+
+                    _ = CountAsync(client);
+                }
+
+                interval = watchers[0].Welcome?.MinTelemetryIntervalMs ?? 0;
+                await Task.Delay(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
+                Interlocked.Exchange(ref received, 0);
+                busy = Sample(serve, 10);
+                var perSecond = Interlocked.Read(ref received) / 5.0;
+                Console.WriteLine($"idle {idle:0.0} MB, 50 watchers {busy:0.0} MB, {perSecond:0} status/s");
+                statusPerSecond = perSecond;
+            }
+            finally
+            {
+                foreach (var w in watchers)
+                {
+                    await w.DisposeAsync().ConfigureAwait(false);
+                }
+            }
+
+            async Task CountAsync(AlexLinkClient client)
+            {
+                try
+                {
+                    await foreach (var message in client.Telemetry.ReadAllAsync().ConfigureAwait(false))
+                    {
+                        if (message is AlexLinkStatus)
+                        {
+                            Interlocked.Increment(ref received);
+                        }
+                    }
+                }
+                catch (AlexConnectException)
+                {
+                    // closed at the end
+                }
+            }
+        }
+
+        WriteSection("serve-memory", $"""
+            ## Robot server memory (issue 5)
+
+            {BenchReport.Machine()}
+
+            `alex serve --simulate` as its own process (workstation GC, as shipped); RSS is VmRSS from
+            /proc/PID/status, the median of samples taken every 0.5 s. Idle: 3 s after it started listening,
+            no client. Busy: 50 watchers connected over TLS 1.3, each subscribed to status every 100 ms (10 Hz;
+            the server's minimum interval is {interval} ms), sampled after 5 s of that; the watchers together
+            received {statusPerSecond:0} status messages per second while sampled (500 expected at 10 Hz).
+
+            | state | RSS | goal |
+            |---|---:|---|
+            | idle | {idle:0.0} MB | < 60 MB: {(idle < 60 ? "met" : "missed")} |
+            | 50 watchers at 10 Hz | {busy:0.0} MB | — |
+            """);
+        return 0;
+    }
+
+    private static void WriteSection(string name, string markdown) =>
+        Console.WriteLine($"wrote the '{name}' section of {BenchReport.WriteSection(name, markdown)}");
+
+    private static double Sample(AlexProcess process, int count)
+    {
+        var samples = new List<double>();
+        for (var i = 0; i < count; i++)
+        {
+            samples.Add(process.RssMegabytes());
+            Thread.Sleep(500);
+        }
+
+        return BenchStats.Median(samples);
+    }
+
+    // ---- (d) `alex --version` start-up ----
+
+    public static async Task<int> StartupAsync(string[] args)
+    {
+        const int runs = 40;
+        var (file, prefix) = AlexProcess.Command();
+        var times = new List<double>();
+        string? version = null;
+        for (var i = 0; i < runs + 3; i++)
+        {
+            var start = new ProcessStartInfo(file) { RedirectStandardOutput = true, UseShellExecute = false };
+            foreach (var a in prefix.Append("--version"))
+            {
+                start.ArgumentList.Add(a);
+            }
+
+            var started = Stopwatch.GetTimestamp();
+            using var process = Process.Start(start)!;
+            var output = await process.StandardOutput.ReadToEndAsync().ConfigureAwait(false);
+            await process.WaitForExitAsync().ConfigureAwait(false);
+            var ms = Stopwatch.GetElapsedTime(started).TotalMilliseconds;
+            if (process.ExitCode != 0)
+            {
+                throw new InvalidOperationException($"alex --version exited {process.ExitCode}");
+            }
+
+            version = output.Trim();
+            if (i >= 3)
+            {
+                times.Add(ms); // the first runs fill the disk cache
+            }
+        }
+
+        var how = prefix.Length == 0 ? $"the apphost `{Path.GetFileName(file)}`" : "`dotnet alex.dll`";
+        Console.WriteLine($"alex --version ({version}): median {BenchStats.Median(times):0.0} ms, p99 {BenchStats.Quantile(times, 0.99):0.0} ms");
+        WriteSection("cli-startup", $"""
+            ## `alex --version` start-up (issue 5)
+
+            {BenchReport.Machine()}
+
+            Wall time from process start to exit of {how} --version (Release build, framework-dependent,
+            tiered JIT, no ReadyToRun), {runs} runs after 3 warm-up runs, measured by this benchmark
+            (hyperfine is not installed). Printed: `{version}`.
+
+            | runs | median | p99 | min | max |
+            |---:|---:|---:|---:|---:|
+            | {runs} | {BenchStats.Ms(BenchStats.Median(times))} ms | {BenchStats.Ms(BenchStats.Quantile(times, 0.99))} ms | {BenchStats.Ms(times.Min())} ms | {BenchStats.Ms(times.Max())} ms |
+            """);
+        return 0;
+    }
+}

@@ -1,0 +1,207 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Serial;
+using Alex.Robot.Pty;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Server;
+
+/// <summary>The real `alex serve` executable: refusals to start, and a run over the simulator and over a pty.</summary>
+public sealed partial class ServeCommandTests : IClassFixture<TestPki>
+{
+    private readonly TestPki _pki;
+
+    public ServeCommandTests(TestPki pki)
+    {
+        _pki = pki;
+    }
+
+    [Fact]
+    public async Task Serve_NoAllowList_RefusesToStartWithOneLine()
+    {
+        var run = await AlexAsync("serve", "--pki", _pki.Dir, "--simulate");
+        Assert.Equal(2, run.ExitCode);
+        Assert.StartsWith("alex: no allow-list", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("--allow-any", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_MissingKey_NamesTheFile()
+    {
+        var missing = _pki.Path("nope.key");
+        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", missing, "--ca", _pki.CaPath, "--allow", "laptop", "--simulate");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal($"alex: {missing}: no such private key file", run.Stderr.Split('\n')[0]);
+    }
+
+    [Fact]
+    public async Task Serve_KeyOfAnotherCertificate_NamesBothFiles()
+    {
+        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("laptop.key", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("does not belong", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_NoRobot_SaysSerialOrSimulate()
+    {
+        var run = await AlexAsync("serve", "--pki", _pki.Dir, "--allow", "laptop");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains("--serial PATH or --simulate", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_Simulate_DrivesReloadsOnSighupAndStopsOnSigterm()
+    {
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeProcess.StartAsync(_pki, audit, "--simulate");
+        await using (var client = await ConnectAsync(serve))
+        {
+            Assert.IsType<AlexLinkWelcome>(await client.ReadAsync());
+            Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 50)));
+            Assert.IsType<AlexLinkStatus>(await client.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        }
+
+        serve.Signal("HUP");
+        await Bounded.Until(() => File.ReadAllText(audit).Contains("\"SIGHUP\"", StringComparison.Ordinal), what: "the SIGHUP reload in the audit log");
+        serve.Signal("TERM");
+        Assert.Equal(0, await serve.WaitForExitAsync());
+        var lines = File.ReadAllLines(audit);
+        Assert.Contains(lines, l => l.Contains("\"event\":\"command\"", StringComparison.Ordinal) && l.Contains("f 10 50", StringComparison.Ordinal));
+        Assert.Contains("\"server-stopped\"", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_SerialPty_CommandsReachTheSimulatorBehindThePty()
+    {
+        await using var pty = PtySimulator.Start(new SimulatorSettings(), new SerialLinePacing(9600), null, TimeProvider.System, null);
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeProcess.StartAsync(_pki, audit, "--serial", pty.DevicePath);
+        await using var client = await ConnectAsync(serve);
+        Assert.IsType<AlexLinkWelcome>(await client.ReadAsync());
+        // The link waits out the Uno's reset (2 s) before the first frame.
+        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 60), TimeSpan.FromSeconds(15)));
+        await Bounded.Until(() => pty.Alex.Motion == MotionKind.Forward, what: "the simulated wheels to turn");
+        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+        Assert.Equal(MotionKind.Stopped, pty.Alex.Motion);
+    }
+
+    private static async Task<AlexLinkTestClient> ConnectAsync(ServeProcess serve)
+    {
+        var tcp = new System.Net.Sockets.TcpClient();
+        await tcp.ConnectAsync(System.Net.IPAddress.Loopback, serve.Port).Within();
+        var ssl = new System.Net.Security.SslStream(tcp.GetStream());
+        await ssl.AuthenticateAsClientAsync(Alex.Pki.Tls.TlsProfiles.Client(serve.Pki.Load("laptop"), serve.Pki.LoadCa(), TestPki.ServerName)).Within();
+        return new AlexLinkTestClient(ssl, tcp);
+    }
+
+    private sealed record Run(int ExitCode, string Stdout, string Stderr);
+
+    private static ProcessStartInfo AlexProcess(params string[] args)
+    {
+        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
+    private static async Task<Run> AlexAsync(params string[] args)
+    {
+        using var p = Process.Start(AlexProcess(args))!;
+        var stdout = p.StandardOutput.ReadToEndAsync();
+        var stderr = p.StandardError.ReadToEndAsync();
+        try
+        {
+            await p.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "alex to exit");
+        }
+        finally
+        {
+            if (!p.HasExited)
+            {
+                p.Kill(entireProcessTree: true);
+            }
+        }
+
+        return new Run(p.ExitCode, await stdout, await stderr);
+    }
+
+    [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
+    private static partial Regex Listening();
+
+    private sealed class ServeProcess : IAsyncDisposable
+    {
+        private readonly Process _process;
+
+        private ServeProcess(Process process, TestPki pki, int port)
+        {
+            _process = process;
+            Pki = pki;
+            Port = port;
+        }
+
+        public TestPki Pki { get; }
+
+        public int Port { get; }
+
+        public static async Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot)
+        {
+            var args = new List<string> { "serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet" };
+            args.AddRange(robot);
+            var process = Process.Start(AlexProcess([.. args]))!;
+            _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
+            var port = 0;
+            try
+            {
+                while (port == 0)
+                {
+                    var line = await process.StandardError.ReadLineAsync().Within(TimeSpan.FromSeconds(30), "alex serve to listen")
+                        ?? throw new InvalidOperationException("alex serve exited before listening");
+                    var m = Listening().Match(line);
+                    if (m.Success)
+                    {
+                        port = int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+                    }
+                }
+            }
+            catch
+            {
+                process.Kill(entireProcessTree: true);
+                process.Dispose();
+                throw;
+            }
+
+            _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
+            return new ServeProcess(process, pki, port);
+        }
+
+        public void Signal(string name)
+        {
+            using var kill = Process.Start(new ProcessStartInfo("kill", ["-" + name, _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!;
+            kill.WaitForExit();
+        }
+
+        public async Task<int> WaitForExitAsync()
+        {
+            await _process.WaitForExitAsync().Within(TimeSpan.FromSeconds(15), "alex serve to stop");
+            return _process.ExitCode;
+        }
+
+        public async ValueTask DisposeAsync()
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: true);
+                await _process.WaitForExitAsync();
+            }
+
+            _process.Dispose();
+        }
+    }
+}

@@ -1,0 +1,133 @@
+using System.Diagnostics;
+using Alex.Protocol.Serial;
+using Alex.Robot.Pty;
+using Alex.Robot.Serial;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.Robot.Tests.Pty;
+
+/// <summary>
+/// Real parts end to end: a real pseudo-terminal, real System.IO.Ports, `alex sim` as a child
+/// process, and an independent client written in Python with the standard library only.
+/// </summary>
+public sealed class PtyEndToEndTests
+{
+    // Real clock on a shared, busy machine: a generous reply timeout, since these tests check what
+    // is answered, not how fast (the unit tests on a fake clock check the timing rules).
+    private static readonly ArduinoLinkOptions PtyLink = new()
+    {
+        ResetDelay = TimeSpan.Zero,
+        ReopenDelay = TimeSpan.FromMilliseconds(100),
+        ReplyTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    private static SerialPacket Cmd(CommandCode c, uint p0 = 0, uint p1 = 0) => SerialPacket.ForCommand(c, p0, p1);
+
+    [Theory]
+    [InlineData(GetStatsReplyOrder.OkThenStatus)]
+    [InlineData(GetStatsReplyOrder.StatusThenOk)]
+    [InlineData(GetStatsReplyOrder.StatusOnly)]
+    public async Task ArduinoLink_SystemIOPortsOnPacedPty_AnswersEveryCommand(GetStatsReplyOrder order)
+    {
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        var clock = Stopwatch.StartNew();
+        await using var sim = PtySimulator.Start(new() { GetStatsReplyOrder = order }, new SerialLinePacing(9600), null, TimeProvider.System, l => log.Enqueue($"{clock.ElapsedMilliseconds} sim: {l}"));
+        await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, PtyLink, TimeProvider.System);
+        link.Diagnostic += l => log.Enqueue($"{clock.ElapsedMilliseconds} link: {l}");
+        link.StateChanged += (st, r) => log.Enqueue($"{clock.ElapsedMilliseconds} link: {st} {r}");
+        link.Start();
+        var messages = new List<string>();
+        var gotMessage = new TaskCompletionSource();
+        link.Unsolicited += p => { if (p.Type == PacketType.Message) { lock (messages) { messages.Add(p.Text); } gotMessage.TrySetResult(); } };
+
+        var first = await link.SendAsync(Cmd(CommandCode.Forward, 5, 100), CancellationToken.None).Within();
+        Assert.True(first == ArduinoReply.Ok, $"{first} at {clock.ElapsedMilliseconds}\n" + string.Join("\n", log));
+        var stats = await link.SendAsync(Cmd(CommandCode.GetStats), CancellationToken.None).Within();
+        Assert.Equal(ArduinoReplyKind.Status, stats.Kind);
+        Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), await link.SendAsync(SerialPacket.ForRawCommand(9), CancellationToken.None).Within());
+        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within());
+
+        sim.Pump.SendMessage("debug print");
+        await gotMessage.Task.Within();
+        lock (messages)
+        {
+            Assert.Equal(["debug print"], messages);
+        }
+
+        Assert.Equal(MotionKind.Stopped, sim.Alex.Motion);
+        Assert.Equal(stats.Status.LeftForwardTicks, stats.Status.RightForwardTicks);
+    }
+
+    [Fact]
+    public async Task CoursePythonClient_OnPacedPty_RepliesByteForByte()
+    {
+        await using var sim = PtySimulator.Start(new(), new SerialLinePacing(9600), null, TimeProvider.System, null);
+        var start = new ProcessStartInfo("python3")
+        {
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Pty", "course_client.py"));
+        start.ArgumentList.Add(sim.DevicePath);
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "vectors", "alex_vectors.json"));
+        using var python = Process.Start(start)!;
+        var stdout = python.StandardOutput.ReadToEndAsync();
+        var stderr = python.StandardError.ReadToEndAsync();
+
+        await python.WaitForExitAsync().Within(TimeSpan.FromSeconds(60), "the Python client");
+
+        Assert.True(python.ExitCode == 0, $"python client failed:\n{await stdout}\n{await stderr}");
+        Assert.Equal(14, (await stdout).Split('\n').Count(l => l.StartsWith("ok ", StringComparison.Ordinal)));
+    }
+
+    [Fact]
+    public async Task PtySimulator_ClientClosesAndReopens_KeepsServing()
+    {
+        await using var sim = PtySimulator.Start(new(), null, null, TimeProvider.System, null);
+        for (var round = 0; round < 3; round++)
+        {
+            await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, PtyLink, TimeProvider.System).Start();
+            Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.ClearStats), CancellationToken.None).Within());
+        }
+    }
+
+    [Fact]
+    public async Task AlexSimProcess_KilledAndRestarted_LinkReopensThroughSymlink()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-sim-");
+        var linkPath = Path.Combine(dir.FullName, "alex");
+        try
+        {
+            var first = await AlexSimProcess.StartAsync("--no-pacing", "--quiet", "--link", linkPath);
+            await using (first)
+            {
+                Assert.Equal(first.DevicePath, new FileInfo(linkPath).LinkTarget);
+                await using var link = ArduinoLink.ForSerialPort(linkPath, PtyLink, TimeProvider.System).Start();
+                var states = new List<ArduinoLinkState>();
+                link.StateChanged += (s, _) => { lock (states) { states.Add(s); } };
+                Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 10, 50), CancellationToken.None).Within());
+
+                // The pty vanishes under System.IO.Ports: reported, then reopened by path.
+                var lost = link.WaitForStateAsync(ArduinoLinkState.Lost, CancellationToken.None);
+                await first.KillAsync();
+                await lost.Within(what: "the link to notice the port vanished");
+
+                var ready = link.WaitForStateAsync(ArduinoLinkState.Ready, CancellationToken.None);
+                await using var second = await AlexSimProcess.StartAsync("--no-pacing", "--quiet", "--link", linkPath);
+                await ready.Within(TimeSpan.FromSeconds(20), "the link to reopen the new pty");
+                Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within());
+                lock (states)
+                {
+                    Assert.Equal(ArduinoLinkState.Lost, states[states.IndexOf(ArduinoLinkState.Ready) + 1]);
+                    Assert.Equal(ArduinoLinkState.Ready, states[^1]);
+                }
+            }
+        }
+        finally
+        {
+            dir.Delete(recursive: true);
+        }
+    }
+}
