@@ -1,8 +1,10 @@
 using System.CommandLine;
 using System.Diagnostics;
+using System.Net;
 using Alex.Cli.Demo;
 using Alex.Cli.Drive;
 using Alex.Client;
+using Alex.Web;
 
 namespace Alex.Cli;
 
@@ -19,13 +21,13 @@ internal static class DemoCommand
         {
             Description = $"Drive these commands instead of opening the console, e.g. \"{DriveScript.DefaultScript}\" (';' between commands)",
         };
-        var web = new Option<bool>("--web") { Description = "Also start the web gateway (`alex web`) and print the page's URL; the page drives until Ctrl-C" };
+        var web = new Option<bool>("--web") { Description = "Also serve the web page (alex web) for the same robot; prints its URL. Off a terminal and without --script it serves until Ctrl-C" };
         var cmd = new Command(
             "demo",
             "Examples:\n" +
             "  alex demo                                   drive a simulated Alex from this terminal\n" +
             $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
-            "  alex demo --web                             drive it from a browser: prints http://127.0.0.1:PORT/?token=...\n\n" +
+            "  alex demo --web                             the console and the web page, side by side\n\n" +
             "Everything on one machine, nothing to set up: makes a throwaway CA and certificates in a temp " +
             "folder, starts the simulated Alex (the course firmware's behaviour, reached through the same " +
             "serial code as a real Arduino), starts the robot server on 127.0.0.1 with mutual TLS, and opens " +
@@ -37,67 +39,18 @@ internal static class DemoCommand
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var commands = pr.GetValue(script) is { } text ? DriveScript.Parse(text) : null;
-            if (pr.GetValue(web))
-            {
-                return await RunWebAsync(commands, Console.Out, ct).ConfigureAwait(false);
-            }
-
             using var signals = TerminationSignals.Watch(ct);
-            return await RunAsync(commands, Console.In, Console.Out, signals.Token).ConfigureAwait(false);
+            return await RunAsync(commands, pr.GetValue(web), Console.In, Console.Out, signals.Token).ConfigureAwait(false);
         });
         return cmd;
     }
 
-    /// <summary>
-    /// `alex demo --web` (issue 6 item 3): the same rig, plus the web gateway on 127.0.0.1 (any free port)
-    /// as the demo's laptop. The page is the console: it runs until Ctrl-C. A --script runs first, so the
-    /// page shows its path.
-    /// </summary>
-    private static async Task<int> RunWebAsync(IReadOnlyList<Protocol.DriveCommand>? commands, TextWriter output, CancellationToken cancellationToken)
-    {
-        void Say(string line) => output.WriteLine($"demo: {line}");
-
-        await using var rig = await DemoRig.StartAsync(TimeProvider.System, Say, cancellationToken).ConfigureAwait(false);
-        using var credentials = rig.LoadCredentials();
-        var gatewayOptions = new Web.WebGatewayOptions
-        {
-            Listen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
-            Version = AlexCommandLine.Version,
-        };
-        var gateway = await Web.WebGateway.StartAsync(gatewayOptions, rig.ClientOptions(credentials), cancellationToken).ConfigureAwait(false);
-        await using (gateway.ConfigureAwait(false))
-        {
-            Say("web page (a secret for this run is in the URL):");
-            output.WriteLine();
-            output.WriteLine($"  open  {gateway.Url}");
-            output.WriteLine();
-            if (commands is not null)
-            {
-                await using var client = await AlexLinkClient.ConnectAsync(rig.ClientOptions(credentials), cancellationToken).ConfigureAwait(false);
-                await DriveScript.RunAsync(client, commands, output, TimeProvider.System, cancellationToken).ConfigureAwait(false);
-            }
-
-            Say("drive Alex from the page; Ctrl-C stops everything and removes the demo's files");
-            try
-            {
-                await gateway.Completion.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                // Ctrl-C: the gateway lets go of the robot, then the rig is taken down.
-            }
-
-            Say($"removing {rig.Directory}");
-        }
-
-        return AlexCommandLine.ExitOk;
-    }
-
-    private static async Task<int> RunAsync(IReadOnlyList<Protocol.DriveCommand>? commands, TextReader input, TextWriter output, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(IReadOnlyList<Protocol.DriveCommand>? commands, bool web, TextReader input, TextWriter output, CancellationToken cancellationToken)
     {
         var time = TimeProvider.System;
         var interactive = commands is null && DriveConsole.CanRunInteractive;
-        var defaulted = commands is null && !interactive;
+        var servePage = web && commands is null && !interactive;
+        var defaulted = commands is null && !interactive && !web;
         if (defaulted)
         {
             commands = DriveScript.Parse(DriveScript.DefaultScript);
@@ -111,7 +64,31 @@ internal static class DemoCommand
         var rig = await DemoRig.StartAsync(time, Say, cancellationToken).ConfigureAwait(false);
         try
         {
-            return await DriveAsync(rig, commands, defaulted, input, output, time, Say, () => (processAge + sinceStart.Elapsed).TotalSeconds, cancellationToken).ConfigureAwait(false);
+            var page = web ? await StartWebAsync(rig, cancellationToken).ConfigureAwait(false) : null;
+            if (page is not null)
+            {
+                Say($"web page (the gateway drives as \"{DemoRig.WebClientName}\"; one driver at a time): {page}");
+                output.WriteLine();
+                output.WriteLine($"  open  {page}");
+                output.WriteLine();
+            }
+
+            if (servePage)
+            {
+                Say("serving the web page until Ctrl-C");
+                try
+                {
+                    await Task.Delay(Timeout.Infinite, cancellationToken).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    // Ctrl-C is how this mode ends.
+                }
+
+                return AlexCommandLine.ExitOk;
+            }
+
+            return await DriveAsync(rig, commands, defaulted, page, input, output, time, Say, () => (processAge + sinceStart.Elapsed).TotalSeconds, cancellationToken).ConfigureAwait(false);
         }
         catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
         {
@@ -125,14 +102,40 @@ internal static class DemoCommand
         }
     }
 
-    private static async Task<int> DriveAsync(DemoRig rig, IReadOnlyList<Protocol.DriveCommand>? commands, bool defaulted, TextReader input, TextWriter output, TimeProvider time, Action<string> say, Func<double> seconds, CancellationToken cancellationToken)
+    /// <summary>The web gateway (issue 6) for the demo's robot, with its own client certificate; stopped before the server.</summary>
+    private static async Task<Uri> StartWebAsync(DemoRig rig, CancellationToken cancellationToken)
+    {
+        var credentials = rig.LoadWebCredentials();
+        RunningWebGateway gateway;
+        try
+        {
+            gateway = await WebGateway.StartAsync(
+                new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0), Version = AlexCommandLine.Version },
+                rig.ClientOptions(credentials),
+                cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            credentials.Dispose();
+            throw;
+        }
+
+        rig.StopFirst(async () =>
+        {
+            await gateway.DisposeAsync().ConfigureAwait(false);
+            credentials.Dispose();
+        });
+        return gateway.Url;
+    }
+
+    private static async Task<int> DriveAsync(DemoRig rig, IReadOnlyList<Protocol.DriveCommand>? commands, bool defaulted, Uri? page, TextReader input, TextWriter output, TimeProvider time, Action<string> say, Func<double> seconds, CancellationToken cancellationToken)
     {
         using var credentials = rig.LoadCredentials();
         var options = rig.ClientOptions(credentials);
         if (commands is null)
         {
             say($"ready {seconds():0.0} s after start; opening the drive console (q quits)");
-            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken).ConfigureAwait(false);
+            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? [] : [$"web page: {page}"]).ConfigureAwait(false);
         }
 
         if (defaulted)

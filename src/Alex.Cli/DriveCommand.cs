@@ -63,12 +63,17 @@ internal static class DriveConsoleCommand
     }
 
     /// <summary>Runs the console (or line mode) against a server; shared with `alex demo`.</summary>
-    public static async Task<int> RunAsync(AlexClientOptions options, bool forceLine, TextReader input, TextWriter output, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(AlexClientOptions options, bool forceLine, TextReader input, TextWriter output, CancellationToken cancellationToken, IReadOnlyList<string>? notes = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         var time = TimeProvider.System;
         var settingsPath = DriveSettingsFile.DefaultPath;
-        var model = new DriveModel($"{options.Host}:{options.Port}", DriveSettingsFile.Load(settingsPath));
+        var model = new DriveModel(new HostPort(options.Host, options.Port).ToString(), DriveSettingsFile.Load(settingsPath));
+        foreach (var note in notes ?? [])
+        {
+            model.Note(time.GetUtcNow(), DriveLogKind.Info, note);
+        }
+
         Task<AlexLinkClient> Connect(CancellationToken ct) => AlexLinkClient.ConnectAsync(options, ct);
 
         int code;
@@ -83,8 +88,7 @@ internal static class DriveConsoleCommand
 
         if (model.Phase == ConnectionPhase.Failed)
         {
-            var failed = model.Log.LastOrDefault(l => l.Kind == DriveLogKind.Problem)?.Text ?? model.PhaseDetail;
-            throw new CliException(model.PhaseDetail, hint: failed.Contains("hint: ", StringComparison.Ordinal) ? failed[(failed.IndexOf("hint: ", StringComparison.Ordinal) + 6)..].TrimEnd(')') : null, exitCode: AlexCommandLine.ExitFailed);
+            throw new CliException(model.PhaseDetail, model.FailureHint, AlexCommandLine.ExitFailed);
         }
 
         return code;

@@ -21,6 +21,9 @@ internal sealed class DemoRig : IAsyncDisposable
 {
     public const string ServerName = "alex.demo";
     public const string ClientName = "laptop";
+
+    /// <summary>The web gateway's own client certificate: it competes with the console for the lease like any client.</summary>
+    public const string WebClientName = "web";
     public const int Baud = 9600;
     public const string SerialLinkName = "ttyALEX";
 
@@ -59,7 +62,8 @@ internal sealed class DemoRig : IAsyncDisposable
             var ca = CertificateAuthority.Create(rig.Directory, "AlexLink demo CA (throwaway)", KeySpec.EcdsaP256, days: 1, passphrase: null, force: false, timeProvider: time);
             ca.Issue(new IssueRequest { Role = CertificateRole.Server, Name = ServerName, DnsNames = ["localhost"], IpAddresses = [IPAddress.Loopback], Days = 1 }, rig.File("alex.key"), rig.File("alex.crt"), null, force: false);
             ca.Issue(new IssueRequest { Role = CertificateRole.Client, Name = ClientName, Days = 1 }, rig.File(AlexCredentials.KeyFileName), rig.File(AlexCredentials.CertificateFileName), null, force: false);
-            say($"made a throwaway CA and certificates for {ServerName} and {ClientName} in {rig.Directory}");
+            ca.Issue(new IssueRequest { Role = CertificateRole.Client, Name = WebClientName, Days = 1 }, rig.File("web.key"), rig.File("web.crt"), null, force: false);
+            say($"made a throwaway CA and certificates for {ServerName}, {ClientName} and {WebClientName} in {rig.Directory}");
 
             var pty = PtySimulator.Start(new SimulatorSettings(), new SerialLinePacing(Baud), rig.File(SerialLinkName), time, log: null);
             rig._undo.Add(pty.DisposeAsync);
@@ -91,14 +95,14 @@ internal sealed class DemoRig : IAsyncDisposable
                 {
                     CertificatePath = rig.File("alex.crt"),
                     KeyPath = rig.File("alex.key"),
-                    Policy = new PolicySources(ca.CertificatePath, ca.CrlPath, [$"{ClientName}=drive"], AllowFilePath: null, AllowAny: false, Legacy: false),
+                    Policy = new PolicySources(ca.CertificatePath, ca.CrlPath, [$"{ClientName}=drive", $"{WebClientName}=drive"], AllowFilePath: null, AllowAny: false, Legacy: false),
                     Listen = new IPEndPoint(IPAddress.Loopback, 0),
                     AuditPath = rig.File("audit.jsonl"),
                 },
                 robot,
                 time);
             rig._undo.Add(rig.Host.DisposeAsync);
-            say($"robot server listening on {rig.EndPoint} (mutual TLS, allow-list: {ClientName})");
+            say($"robot server listening on {rig.EndPoint} (mutual TLS, allow-list: {ClientName}, {WebClientName})");
             return rig;
         }
         catch
@@ -119,6 +123,12 @@ internal sealed class DemoRig : IAsyncDisposable
     };
 
     public AlexCredentials LoadCredentials() => AlexCredentials.FromPkiDirectory(Directory);
+
+    /// <summary>The web gateway's credentials (web.crt, web.key, the demo CA).</summary>
+    public AlexCredentials LoadWebCredentials() => AlexCredentials.FromFiles(File("web.crt"), File("web.key"), File(CertificateAuthority.CertificateFileName));
+
+    /// <summary>Registers something to stop before the server (e.g. the web gateway, a client of it).</summary>
+    public void StopFirst(Func<ValueTask> stop) => _undo.Add(stop);
 
     public string File(string name) => Path.Combine(Directory, name);
 

@@ -135,6 +135,9 @@ internal sealed class DriveModel
     /// <summary>Why we are not connected (the last failure), or empty.</summary>
     public string PhaseDetail { get; private set; } = string.Empty;
 
+    /// <summary>What to do about a failure that ended the session (the connection's hint), if any.</summary>
+    public string? FailureHint { get; private set; }
+
     public int Attempt { get; private set; }
 
     /// <summary>When the current connection was made (for "connected since").</summary>
@@ -227,6 +230,7 @@ internal sealed class DriveModel
             case ConnectionFailedEvent f:
                 Phase = ConnectionPhase.Failed;
                 PhaseDetail = f.Reason;
+                FailureHint = f.Hint;
                 ConnectedSince = null;
                 InFlight = null;
                 Add(now, DriveLogKind.Problem, f.Hint is null ? f.Reason : $"{f.Reason} (hint: {f.Hint})");

@@ -17,6 +17,9 @@ namespace Alex.Cli.Drive;
 
 internal static class DriveScreen
 {
+    /// <summary>The odometry panel: ten counters and its border.</summary>
+    private const int OdometryRows = 12;
+
     public static IRenderable Render(DriveModel model, DateTimeOffset now, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(model);
@@ -27,9 +30,14 @@ internal static class DriveScreen
             BorderStyle = new Style(Color.Red),
             Padding = new Padding(1, 0),
         };
-        var top = new Columns(status, stop) { Expand = true };
+        var top = new Grid { Expand = true }.AddColumn().AddColumn(new GridColumn().NoWrap().PadLeft(1).PadRight(0));
+        top.AddRow(status, stop);
 
-        var plotRows = Math.Clamp(height - 24, 6, 16);
+        // Rows: status panel 7, the middle row (odometry 12, or the plot + 2), the log's lines + 2, the
+        // key help (wrapped), the banner if any, one spare. The plot gives way first so the log keeps six lines.
+        var helpRows = (DriveKeys.Help.Length / Math.Max(width, 1)) + 1;
+        var spare = height - 7 - 2 - helpRows - (model.SafetyBanner is null ? 0 : 1) - 1;
+        var plotRows = Math.Clamp(spare - 6 - 2, 4, 16);
         var plotColumns = Math.Clamp(width - 48, 16, 60);
         var (plot, cmPerDot) = PathPlot.Render(model.Path.Path, model.Path.Current, plotColumns, plotRows);
         var pose = model.Path.Current;
@@ -38,9 +46,10 @@ internal static class DriveScreen
             Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {pose.X:0} y {pose.Y:0} heading {pose.HeadingDeg:0}° "),
             Border = BoxBorder.Rounded,
         };
-        var middle = new Columns(new Panel(Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
+        var middle = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(1)).AddColumn(new GridColumn().NoWrap().PadRight(0));
+        middle.AddRow(new Panel(Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
 
-        var logRows = Math.Max(3, height - plotRows - 17);
+        var logRows = Math.Max(2, spare - Math.Max(OdometryRows, plotRows + 2));
         var log = new Panel(Log(model, logRows)) { Header = new PanelHeader(" log "), Border = BoxBorder.Rounded, Expand = true };
 
         IRenderable[] parts = model.SafetyBanner is { } banner
@@ -54,7 +63,7 @@ internal static class DriveScreen
         var connection = model.Phase switch
         {
             ConnectionPhase.Connected => $"[green]● connected[/] {Markup.Escape(model.Session?.ServerName ?? string.Empty)} at {Markup.Escape(model.Endpoint)}" +
-                (model.Session is { } s ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(s.Tls)})[/]" : string.Empty),
+                (model.Session is { } s ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(string.Join(' ', s.Tls.Split(' ').Take(2)))})[/]" : string.Empty),
             ConnectionPhase.Connecting => $"[yellow]◌ connecting to {Markup.Escape(model.Endpoint)}…[/]",
             ConnectionPhase.Reconnecting => $"[yellow]◌ reconnecting… (attempt {model.Attempt})[/] [grey]{Markup.Escape(model.PhaseDetail)}[/]",
             _ => $"[red]✗ not connected:[/] {Markup.Escape(model.PhaseDetail)}",

@@ -59,6 +59,35 @@ public sealed partial class DemoTests
     }
 
     [Fact]
+    public async Task Demo_Web_ServesThePageForTheSameRobotUntilCtrlC()
+    {
+        await using var alex = AlexProcess.Start("demo", "--web");
+        alex.CloseInput();
+        var line = await alex.WaitForLineAsync("demo: web page", TimeSpan.FromSeconds(30));
+        await alex.WaitForLineAsync("demo: serving the web page until Ctrl-C");
+        var url = new Uri(WebUrl().Match(line).Value);
+        Assert.Equal("127.0.0.1", url.Host);
+
+        using (var browser = new HttpClient(new HttpClientHandler { UseCookies = true }) { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            var page = await browser.GetAsync(url);
+            Assert.Equal(HttpStatusCode.OK, page.StatusCode);
+            Assert.Contains("<html", await page.Content.ReadAsStringAsync(), StringComparison.OrdinalIgnoreCase);
+        }
+
+        using (var stranger = new HttpClient { Timeout = TimeSpan.FromSeconds(10) })
+        {
+            Assert.Equal(HttpStatusCode.Forbidden, (await stranger.GetAsync(new Uri(url, "/"))).StatusCode);
+        }
+
+        await alex.SignalAsync("INT");
+        Assert.Equal(0, await alex.WaitForExitAsync());
+        AssertNothingLeft(alex.Stdout);
+        using var probe = new TcpClient();
+        Assert.Throws<SocketException>(() => probe.Connect(IPAddress.Loopback, url.Port));
+    }
+
+    [Fact]
     public async Task Demo_BadScript_UsageErrorBeforeStartingAnything()
     {
         await using var alex = AlexProcess.Start("demo", "--script", "f 50 75; jump");
@@ -84,7 +113,10 @@ public sealed partial class DemoTests
         Assert.Equal(SocketError.ConnectionRefused, refused.SocketErrorCode);
     }
 
-    [GeneratedRegex(@"certificates for alex\.demo and laptop in (\S+)")]
+    [GeneratedRegex(@"http://127\.0\.0\.1:\d+/\?token=\S+")]
+    private static partial Regex WebUrl();
+
+    [GeneratedRegex(@"certificates for alex\.demo, laptop and web in (\S+)")]
     private static partial Regex TempDir();
 
     [GeneratedRegex(@"robot server listening on 127\.0\.0\.1:(\d+)")]

@@ -175,6 +175,6 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
     [GeneratedRegex(@"Forward Distance\s+(\d+) cm")]
     private static partial Regex ForwardDistance();
 
-    [GeneratedRegex(@"certificates for alex\.demo and laptop in (\S+)")]
+    [GeneratedRegex(@"certificates for alex\.demo, laptop and web in (\S+)")]
     private static partial Regex TempDir();
 }
