@@ -74,7 +74,7 @@ public sealed partial class DemoWebTests : IClassFixture<Chromium>
         }
     }
 
-    [GeneratedRegex(@"demo: removing (\S+)")]
+    [GeneratedRegex(@"demo: remov(?:ed|ing) (\S+)")]
     private static partial Regex RemovingLine();
 
     [GeneratedRegex(@"open\s+(http://\S+)")]
