@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 namespace Alex.Web.Tests;
 
 /// <summary>Issue 6 item 3: `alex demo --web` starts the gateway too and prints its URL; the page drives the demo's Alex.</summary>
+[Collection("browser and child processes")]
 public sealed partial class DemoWebTests : IClassFixture<Chromium>
 {
     private readonly Chromium _chromium;
@@ -41,7 +42,7 @@ public sealed partial class DemoWebTests : IClassFixture<Chromium>
             await using var context = await _chromium.Browser.NewContextAsync().Within();
             var page = await context.NewPageAsync().Within();
             await page.GotoAsync(address.ToString()).Within();
-            await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected").Within();
+            await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
             await page.Keyboard.PressAsync("ArrowUp").Within();
             await Assertions.Expect(page.Locator("#counter-forwardDistanceCm")).Not.ToHaveTextAsync("0", new LocatorAssertionsToHaveTextOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
             await Assertions.Expect(page.Locator("#lease-state")).ToHaveTextAsync("you drive").Within();
@@ -74,7 +75,7 @@ public sealed partial class DemoWebTests : IClassFixture<Chromium>
         }
     }
 
-    [GeneratedRegex(@"demo: remov(?:ing|ed) (\S+)")]
+    [GeneratedRegex(@"demo: remov(?:ed|ing) (\S+)")]
     private static partial Regex RemovingLine();
 
     [GeneratedRegex(@"open\s+(http://\S+)")]
