@@ -29,8 +29,8 @@ internal static class DemoCommand
             $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
             "  alex demo --web                             the console and the web page, side by side\n\n" +
             "Everything on one machine, nothing to set up: makes a throwaway CA and certificates in a temp " +
-            "folder, starts the simulated Alex (the course firmware's behaviour, reached through the same " +
-            "serial code as a real Arduino), starts the robot server on 127.0.0.1 with mutual TLS, and opens " +
+            "folder, starts the simulated Alex (the course firmware's behaviour) on a pseudo-terminal that the " +
+            "server opens as a serial port, exactly as it would a real Arduino, starts the robot server on 127.0.0.1 with mutual TLS, and opens " +
             "the drive console (see `alex drive --help` for the keys). When input or output is not a terminal " +
             "and no --script is given, it drives a short default script instead of waiting for keys. " +
             "Everything it started is removed when it ends.");
