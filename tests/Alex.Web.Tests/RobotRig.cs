@@ -59,7 +59,7 @@ public sealed partial class RobotRig : IAsyncLifetime
                 }
             },
             "serve", "--pki", ca.Directory, "--allow", "laptop=drive", "--allow", "tutor=watch", "--simulate",
-            "--listen", "127.0.0.1:0", "--lease-ms", "1000");
+            "--listen", "127.0.0.1:0", "--lease-ms", "3000");
         var exited = _server.WaitForExitAsync();
         var first = await Task.WhenAny(listening.Task, exited).Within(TimeSpan.FromSeconds(30), "alex serve to listen");
         if (first == exited)
