@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Parsing;
 using System.Reflection;
 
 namespace Alex.Cli;
@@ -52,6 +53,29 @@ internal static class AlexCommandLine
     {
         var root = Build();
         var parse = root.Parse(args);
+        var command = parse.CommandResult.Command;
+        if (parse.Errors.Count > 0 && command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0 &&
+            parse.Errors.All(e => e.SymbolResult is CommandResult))
+        {
+            // `alex` or `alex pki` alone: show what there is to choose from.
+            var path = CommandPath(parse.CommandResult).Split(' ').Skip(1).Append("--help").ToArray();
+            await root.Parse(path).InvokeAsync().ConfigureAwait(false);
+            return ExitUsage;
+        }
+
+        if (parse.Errors.Count > 0)
+        {
+            // Usage errors: one line each and a pointer to the help, exit 2 (System.CommandLine's own
+            // handler prints the whole help page and exits 1).
+            foreach (var error in parse.Errors)
+            {
+                Console.Error.WriteLine($"alex: {error.Message}");
+            }
+
+            Console.Error.WriteLine($"hint: see `{CommandPath(parse.CommandResult)} --help` for the options and examples");
+            return ExitUsage;
+        }
+
         try
         {
             return await parse.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false }).ConfigureAwait(false);
@@ -70,6 +94,21 @@ internal static class AlexCommandLine
         {
             return ExitInterrupted;
         }
+    }
+
+    private static string CommandPath(CommandResult command)
+    {
+        var names = new List<string>();
+        for (SymbolResult? r = command; r is not null; r = r.Parent)
+        {
+            if (r is CommandResult c)
+            {
+                names.Add(c.Command.Name);
+            }
+        }
+
+        names.Reverse();
+        return string.Join(' ', names);
     }
 
     public static string Version =>

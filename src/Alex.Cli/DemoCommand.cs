@@ -78,6 +78,9 @@ internal static class DemoCommand
             if (page is not null)
             {
                 Say($"web page (the gateway drives as \"{DemoRig.WebClientName}\"; one driver at a time): {page}");
+                output.WriteLine();
+                output.WriteLine($"  open  {page}");
+                output.WriteLine();
             }
 
             if (servePage)

@@ -23,13 +23,15 @@ internal static class SendCommand
             "send",
             "Examples:\n" +
             "  alex send 127.0.0.1:5000 --pki pki f 50 75           forward 50 cm at 75 %\n" +
-            "  alex send alex.local --pki pki --wait f 50 75 \\; g    move, wait until Alex stops, read the odometry\n" +
+            "  alex send alex.local --pki pki f 50 75 \\; l 90 60 \\; g   two moves, each to its end, then the odometry\n" +
             "  alex send 127.0.0.1 --pki pki --name alex.epp.com g --json\n" +
             "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n\n" +
             "Sends commands to Alex's server over mutual TLS and prints each reply. Commands: f/b DIST SPEED " +
             "(forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), c (clear stats); " +
             "separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
-            "disconnects, so a move sent alone ends when the command does: add --wait to stay until Alex stops.\n" +
+            "disconnects, so after each move with a distance or angle, send stays connected until Alex has " +
+            "stopped (at most 60 s) before the next command; --no-wait sends at once (and the move ends when " +
+            "send does). A move of 0 (\"until stopped\") is not waited for: use alex drive for those.\n" +
             "Exit codes: 0 every command acknowledged, 1 a command was refused or the connection failed, 2 bad usage.");
         var target = new Argument<string>("host") { Description = "HOST[:PORT] of the robot server (port 5000 by default)" };
         var words = new Argument<string[]>("command") { Description = "CMD [P0 P1] [; CMD ...]", Arity = ArgumentArity.OneOrMore };
@@ -42,11 +44,11 @@ internal static class SendCommand
         var classic = new Option<bool>("--classic") { Description = "speak the course's classic protocol, as its C client does (no ALPN, no SNI)" };
         var legacy = new Option<bool>("--legacy") { Description = "accept a course-style v1 server certificate (no key usage, RSA 1024): weaker" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
-        var wait = new Option<bool>("--wait") { Description = "after the commands, stay connected until Alex stops moving (at most 60 s)" };
+        var noWait = new Option<bool>("--no-wait") { Description = "do not wait for a move to finish before the next command or before disconnecting (the server then stops Alex)" };
         var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and for each reply", DefaultValueFactory = _ => 10 };
         cmd.Arguments.Add(target);
         cmd.Arguments.Add(words);
-        foreach (var o in new Option[] { pki, cert, key, ca, passphraseFile, name, classic, legacy, json, wait, timeout })
+        foreach (var o in new Option[] { pki, cert, key, ca, passphraseFile, name, classic, legacy, json, noWait, timeout })
         {
             cmd.Options.Add(o);
         }
@@ -77,7 +79,7 @@ internal static class SendCommand
                 ConnectTimeout = TimeSpan.FromSeconds(seconds),
                 ReplyTimeout = TimeSpan.FromSeconds(seconds),
             };
-            return await RunAsync(options, commands, pr.GetValue(json), pr.GetValue(wait), ct).ConfigureAwait(false);
+            return await RunAsync(options, commands, pr.GetValue(json), !pr.GetValue(noWait), ct).ConfigureAwait(false);
         });
         return cmd;
     }
@@ -181,6 +183,7 @@ internal static class SendCommand
         {
             var replies = new List<CommandReply>();
             string? failure = null;
+            bool? still = null;
             foreach (var command in commands)
             {
                 CommandReply reply;
@@ -205,23 +208,31 @@ internal static class SendCommand
                     failure = $"{reply.Request}: {reply.Text}";
                     break;
                 }
-            }
 
-            bool? still = null;
-            if (failure is null && wait && commands.Any(c => c.IsMove))
-            {
-                try
+                // A bounded move runs on after its OK; the next command would cut it short, and
+                // disconnecting makes the server's dead-man stop it (DESIGN.md M4). So wait for it.
+                if (wait && command.IsMove && command.Param0 != 0)
                 {
-                    still = await StillWaiter.WaitUntilStillAsync(client, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(60), TimeProvider.System, ct).ConfigureAwait(false);
-                }
-                catch (AlexConnectException e)
-                {
-                    failure = e.Message;
-                }
+                    try
+                    {
+                        still = await StillWaiter.WaitUntilStillAsync(client, TimeSpan.FromMilliseconds(300), TimeSpan.FromSeconds(60), TimeProvider.System, ct).ConfigureAwait(false);
+                    }
+                    catch (AlexConnectException e)
+                    {
+                        failure = e.Message;
+                        break;
+                    }
 
-                if (!json && still is not null)
-                {
-                    Console.Out.WriteLine(still.Value ? "Alex has stopped." : "Alex was still moving after 60 s; disconnecting stops it.");
+                    if (!json)
+                    {
+                        Console.Out.WriteLine(still.Value ? "Alex has stopped." : "Alex was still moving after 60 s; disconnecting stops it.");
+                    }
+
+                    if (!still.Value)
+                    {
+                        failure = $"{command}: Alex was still moving after 60 s";
+                        break;
+                    }
                 }
             }
 

@@ -80,7 +80,7 @@ public static class WebGateway
 {
     /// <summary>The browser's WebSocket is pinged this often; a page that stops answering is dropped.</summary>
     internal static readonly TimeSpan KeepAliveInterval = TimeSpan.FromSeconds(1);
-    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(3);
+    internal static readonly TimeSpan KeepAliveTimeout = TimeSpan.FromSeconds(5);
 
     public static string Version { get; } =
         typeof(WebGateway).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";

@@ -66,7 +66,7 @@ public sealed class SendCommandTests : IClassFixture<TestPkiFixture>, IAsyncLife
     [Fact]
     public async Task Send_Wait_StaysUntilAlexStops()
     {
-        var (code, stdout, stderr) = await AlexAsync("send", Target, "--pki", _pki.Laptop, "--name", TestPki.RobotName, "--wait", "f", "20", "80");
+        var (code, stdout, stderr) = await AlexAsync("send", Target, "--pki", _pki.Laptop, "--name", TestPki.RobotName, "f", "20", "80");
         Assert.True(code == 0, stderr);
         Assert.Contains("Alex has stopped.", stdout, StringComparison.Ordinal);
         Assert.True(_link.Alex.Counters.ForwardDistanceCm >= 20, $"moved {_link.Alex.Counters.ForwardDistanceCm} cm");

@@ -12,6 +12,7 @@ namespace Alex.Web.Tests;
 /// `alex serve --simulate` over mutual TLS (AlexLink/1). A watcher client (the tutor's certificate)
 /// sees what the robot really does.
 /// </summary>
+[Collection("browser and child processes")]
 public sealed class BrowserEndToEndTests : IClassFixture<Chromium>, IClassFixture<RobotRig>
 {
     internal static readonly TimeSpan Move = TimeSpan.FromSeconds(20);
@@ -46,8 +47,8 @@ public sealed class BrowserEndToEndTests : IClassFixture<Chromium>, IClassFixtur
 
         // Load the page: it connects to the gateway, the gateway to the robot.
         await page.GotoAsync(gateway.Url.ToString()).Within();
-        await Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected").Within();
-        await Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected").Within();
+        await Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
+        await Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
         await Expect(page.Locator("#lease-state")).ToContainTextAsync("free").Within();
         await Expect(page.Locator("#robot-target")).ToContainTextAsync($"127.0.0.1:{_rig.Port}").Within();
 

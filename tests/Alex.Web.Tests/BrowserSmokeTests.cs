@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 namespace Alex.Web.Tests;
 
 /// <summary>The page in a real browser against a gateway whose robot is unreachable.</summary>
+[Collection("browser and child processes")]
 public sealed class BrowserSmokeTests : IClassFixture<Chromium>
 {
     private readonly Chromium _chromium;
@@ -39,7 +40,7 @@ public sealed class BrowserSmokeTests : IClassFixture<Chromium>
         Assert.Equal(200, response!.Status);
         Assert.Equal(gateway.Url.GetLeftPart(UriPartial.Authority) + "/", page.Url); // the token left the address bar
 
-        await Assertions.Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected").Within();
+        await Assertions.Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
         await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "reconnecting").Within();
         await Assertions.Expect(page.Locator("#move-forward")).ToBeDisabledAsync().Within();
         await Assertions.Expect(page.Locator("#stop")).ToBeEnabledAsync().Within();
@@ -63,7 +64,7 @@ public sealed class BrowserSmokeTests : IClassFixture<Chromium>
         }).Within();
         var page = await context.NewPageAsync().Within();
         await page.GotoAsync(gateway.Url.ToString()).Within();
-        await Assertions.Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected").Within();
+        await Assertions.Expect(page.Locator("#badge-gateway")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
 
         var stop = await page.Locator("#stop").BoundingBoxAsync().Within();
         var plot = await page.Locator("#path").BoundingBoxAsync().Within();

@@ -6,6 +6,7 @@ using Microsoft.Playwright;
 namespace Alex.Web.Tests;
 
 /// <summary>Issue 6: when the page loses the gateway the robot is stopped by the server's dead-man, and the page says it is reconnecting.</summary>
+[Collection("browser and child processes")]
 public sealed partial class GatewayLossTests : IClassFixture<Chromium>, IClassFixture<RobotRig>
 {
     private readonly Chromium _chromium;
@@ -40,7 +41,7 @@ public sealed partial class GatewayLossTests : IClassFixture<Chromium>, IClassFi
             await using var context = await _chromium.Browser.NewContextAsync().Within();
             var page = await context.NewPageAsync().Within();
             await page.GotoAsync(address.ToString()).Within();
-            await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected").Within();
+            await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
 
             // A long, slow move.
             await page.Locator("#distance").FillAsync("200").Within();

@@ -79,39 +79,18 @@ public sealed partial class RobotRig : IAsyncLifetime
         Protocol = AlexProtocol.AlexLink1,
     };
 
-    /// <summary>Runs the built `alex` (next to the tests) with <paramref name="args"/>; every output line goes to <paramref name="onLine"/>.</summary>
-    public Process StartAlex(Action<string> onLine, params string[] args)
-    {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        foreach (var a in args)
+    /// <summary>Runs the built `alex` with <paramref name="args"/>; output is kept for failure messages and passed to <paramref name="onLine"/>.</summary>
+    public Process StartAlex(Action<string> onLine, params string[] args) => AlexProcess.Start(
+        line =>
         {
-            start.ArgumentList.Add(a);
-        }
-
-        var process = new Process { StartInfo = start };
-        DataReceivedEventHandler handler = (_, e) =>
-        {
-            if (e.Data is null)
-            {
-                return;
-            }
-
             lock (_serverOutput)
             {
-                _serverOutput.AppendLine(e.Data);
+                _serverOutput.AppendLine(line);
             }
 
-            onLine(e.Data);
-        };
-        process.OutputDataReceived += handler;
-        process.ErrorDataReceived += handler;
-        process.Start();
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
-        return process;
-    }
+            onLine(line);
+        },
+        args);
 
     public async Task DisposeAsync()
     {
@@ -133,4 +112,34 @@ public sealed partial class RobotRig : IAsyncLifetime
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex ListeningOn();
+}
+
+/// <summary>The built `alex` executable (next to the tests), run as a child process.</summary>
+internal static class AlexProcess
+{
+    public static Process Start(Action<string> onLine, params string[] args)
+    {
+        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
+        foreach (var a in args)
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        var process = new Process { StartInfo = start };
+        DataReceivedEventHandler handler = (_, e) =>
+        {
+            if (e.Data is not null)
+            {
+                onLine(e.Data);
+            }
+        };
+        process.OutputDataReceived += handler;
+        process.ErrorDataReceived += handler;
+        process.Start();
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+        return process;
+    }
 }

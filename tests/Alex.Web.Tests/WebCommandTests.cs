@@ -7,6 +7,7 @@ using System.Text.RegularExpressions;
 namespace Alex.Web.Tests;
 
 /// <summary>The real `alex web` executable on a real Kestrel socket: the printed URL, and the refusals.</summary>
+[Collection("browser and child processes")]
 public sealed partial class WebCommandTests : IClassFixture<RobotRig>
 {
     private readonly RobotRig _rig;

@@ -111,7 +111,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         {
             close = await ReadPageAsync(page, cancellationToken).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException)
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
         {
             // The page vanished without a close (tab killed, network gone, keep-alive timed out).
             if (_log.IsEnabled(LogLevel.Information))
@@ -468,7 +468,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                     await Socket.SendAsync(message, WebSocketMessageType.Text, true, cancellationToken).ConfigureAwait(false);
                 }
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
             {
                 // The page went away mid-send; the reader sees it too and the page leaves.
                 Socket.Abort();
@@ -487,7 +487,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                 using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
                 await Socket.CloseOutputAsync(status, text, bound.Token).ConfigureAwait(false);
             }
-            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException)
+            catch (Exception e) when (e is WebSocketException or OperationCanceledException or ObjectDisposedException or IOException)
             {
                 Socket.Abort();
             }
