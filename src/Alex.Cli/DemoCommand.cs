@@ -59,7 +59,17 @@ internal static class DemoCommand
         var sinceStart = Stopwatch.StartNew();
         using var self = Process.GetCurrentProcess();
         var processAge = DateTime.Now - self.StartTime;
-        void Say(string line) => output.WriteLine($"demo: {line}");
+        void Say(string line)
+        {
+            try
+            {
+                output.WriteLine($"demo: {line}");
+            }
+            catch (IOException)
+            {
+                // The terminal was closed under us (SIGHUP): keep cleaning up without it.
+            }
+        }
 
         var rig = await DemoRig.StartAsync(time, Say, cancellationToken).ConfigureAwait(false);
         try

@@ -107,23 +107,37 @@ internal static class DriveConsole
             Console.TreatControlCAsInput = treatControlC;
             if (entered)
             {
-                Console.Out.Write(ShowCursor + LeaveAlternateScreen);
-                Console.Out.Flush();
+                try
+                {
+                    Console.Out.Write(ShowCursor + LeaveAlternateScreen);
+                    Console.Out.Flush();
+                }
+                catch (IOException)
+                {
+                    // The terminal itself is gone (window closed): nothing to restore, carry on cleaning up.
+                }
             }
 
             await Task.WhenAll(requests).WaitAsync(TimeSpan.FromSeconds(3), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
             await linkTask.WaitAsync(TimeSpan.FromSeconds(5), CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         }
 
-        // The alternate screen is gone: leave a short record in the normal one.
-        foreach (var line in model.Log.Where(l => l.Kind != DriveLogKind.Sent).TakeLast(5))
+        // The alternate screen is gone: leave a short record in the normal one (if the terminal is still there).
+        try
         {
-            Console.Out.WriteLine(line.Text);
-        }
+            foreach (var line in model.Log.Where(l => l.Kind != DriveLogKind.Sent).TakeLast(5))
+            {
+                Console.Out.WriteLine(line.Text);
+            }
 
-        if (model.Counters is { } counters)
+            if (model.Counters is { } counters)
+            {
+                Console.Out.WriteLine($"odometry: {DriveModel.DescribeOdometry(counters)}");
+            }
+        }
+        catch (IOException)
         {
-            Console.Out.WriteLine($"odometry: {DriveModel.DescribeOdometry(counters)}");
+            // Closed window: nobody to tell.
         }
 
         if (model.Phase == ConnectionPhase.Failed)
@@ -184,9 +198,9 @@ internal static class DriveConsole
                     }
                 }
             }
-            catch (InvalidOperationException)
+            catch (Exception e) when (e is InvalidOperationException or IOException)
             {
-                // Input is not a console after all: nothing to read.
+                // Input is not a console after all, or the terminal was closed (SIGHUP cleans up).
             }
         })
         {

@@ -1,6 +1,6 @@
 // Ctrl-C, SIGTERM and SIGHUP as a cancellation, so `alex demo` and `alex drive` can take down what they
 // started (server, pty, temp dir) and give the terminal back, instead of the runtime ending the process
-// on the spot. A second signal while that is under way is not intercepted: if cleaning up ever hangs,
+// on the spot. A second Ctrl-C while that is under way is not intercepted: if cleaning up ever hangs,
 // pressing Ctrl-C again still ends the process.
 using System.Runtime.InteropServices;
 
@@ -10,7 +10,7 @@ internal sealed class TerminationSignals : IDisposable
 {
     private readonly CancellationTokenSource _cancel;
     private readonly List<PosixSignalRegistration> _registrations = [];
-    private int _signals;
+    private int _interrupts;
 
     private TerminationSignals(CancellationToken outer)
     {
@@ -41,13 +41,15 @@ internal sealed class TerminationSignals : IDisposable
 
     private void OnSignal(PosixSignalContext context)
     {
-        if (Interlocked.Increment(ref _signals) > 1)
+        // Only a repeated Ctrl-C is let through: SIGHUP and SIGTERM often come in pairs (a closing
+        // terminal, then the shell passing the hang-up on) and must not cut the cleanup short.
+        if (context.Signal == PosixSignal.SIGINT && Interlocked.Increment(ref _interrupts) > 1)
         {
-            return; // the second one takes the default action: the process ends
+            return;
         }
 
         context.Cancel = true;
-        Received = context.Signal;
+        Received ??= context.Signal;
         _cancel.Cancel();
     }
 }

@@ -63,10 +63,29 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
         await AssertTerminalRestoredAsync(after);
     }
 
-    private async Task StartDemoAsync()
+    [Fact]
+    public async Task Demo_TerminalWindowClosed_StillCleansUp()
+    {
+        var temp = Directory.CreateTempSubdirectory("alex-tmp-").FullName;
+        try
+        {
+            await StartDemoAsync($"TMPDIR='{temp}' ");
+            Assert.Single(Directory.GetDirectories(temp));
+
+            // Closing the window: the terminal hangs up (SIGHUP), writes to it fail from then on.
+            await TmuxAsync("kill-server");
+            await Bounded.Until(() => Directory.GetFileSystemEntries(temp).Length == 0, TimeSpan.FromSeconds(20), "the demo's temp dir to be removed after SIGHUP");
+        }
+        finally
+        {
+            Directory.Delete(temp, recursive: true);
+        }
+    }
+
+    private async Task StartDemoAsync(string environment = "")
     {
         await TmuxAsync("-f", "/dev/null", "new-session", "-d", "-s", Pane, "-x", "120", "-y", "40", "bash --norc --noprofile");
-        var command = $"XDG_CONFIG_HOME='{_configHome}' '{AlexProcess.Dotnet}' '{AlexProcess.AlexDll}' demo; echo DEMO-EXIT=$?";
+        var command = $"{environment}XDG_CONFIG_HOME='{_configHome}' '{AlexProcess.Dotnet}' '{AlexProcess.AlexDll}' demo; echo DEMO-EXIT=$?";
         await TmuxAsync("send-keys", "-t", Pane, "-l", command);
         await TmuxAsync("send-keys", "-t", Pane, "Enter");
         var screen = await WaitForScreenAsync(
