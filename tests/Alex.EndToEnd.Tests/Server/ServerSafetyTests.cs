@@ -106,14 +106,16 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
     [Fact]
     public async Task DriverHeartbeating_KeepsDriving()
     {
-        var lease = TimeSpan.FromMilliseconds(1000);
+        // A client's heartbeat cadence in real time: 250 ms beats for 1.5 lease windows. The window is
+        // 8 beats wide so a loaded CI machine that delays one beat by a second does not trip it.
+        var lease = TimeSpan.FromMilliseconds(2000);
         await using var server = await TestServer.StartAsync(_pki, lease: lease);
         await using var driver = await server.ConnectAlexLinkAsync("laptop");
         await driver.ReadAsync();
         Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 20)));
-        for (var i = 0; i < 8; i++)
+        for (var i = 0; i < 12; i++)
         {
-            await Task.Delay(lease / 4);
+            await Task.Delay(lease / 8);
             await driver.RequestAsync(new AlexLinkHeartbeat(i));
         }
 
