@@ -168,8 +168,9 @@ internal static class ServingBenchmarks
             simulator logs a frame once it has come in at {baud} baud, {frame:0.0} ms per frame).
             *Abrupt*: the TCP connection is reset (SO_LINGER 0, as when the laptop's process is killed).
             *Silent*: the driver just stops sending (Wi-Fi gone, no FIN, no RST); timed from its last frame,
-            so the lease window itself is in the number; the server's safety loop asks the lease every
-            window / 10 ({leaseMs / 10} ms), so a silent driver is stopped up to that much after the window, plus one frame.
+            so the lease window itself is in the number; the server arms a timer for the deadline the lease
+            reports (`DeadManTimer`), so a silent driver is stopped at the window plus timer and scheduling
+            delay plus one frame (before: a check every window / 10, up to {leaseMs / 10} ms late).
 
             | driver | runs | median | p99 | max | goal (lease + 50 ms) | |
             |---|---:|---:|---:|---:|---:|:--:|

@@ -6,7 +6,7 @@
 // - telemetry polling (GET_STATS) through the link's low-priority path, so it never delays a command;
 // - the Arduino's MESSAGE packets and the link's state fan out to every session.
 // The lease, the dead-man and the limits are pure decisions (Alex.Protocol.Safety.DriverLease) over the
-// injected TimeProvider; the hub feeds them events (commands, frames, departures, a periodic check)
+// injected TimeProvider; the hub feeds them events (commands, frames, departures, the lease's deadline)
 // and acts on what they return: refuse, tell everyone about the lease, send STOP now.
 using System.Collections.Concurrent;
 using System.Globalization;
@@ -71,7 +71,7 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientSession, TelemetryWish> _sessions = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
-    private readonly Task _safetyLoop;
+    private readonly DeadManTimer _deadMan;
     private readonly Task _telemetryLoop;
     private StatusCounters? _lastCounters;
     private DateTimeOffset _lastCountersAt;
@@ -89,7 +89,7 @@ public sealed class RobotHub : IAsyncDisposable
         _lease = new DriverLease(time, options.LeaseWindow, options.Limits);
         _link.Unsolicited += OnUnsolicited;
         _link.StateChanged += OnLinkStateChanged;
-        _safetyLoop = SafetyLoopAsync(_stopping.Token);
+        _deadMan = new DeadManTimer(_lease, time, (holder, decision) => Act(holder?.Name ?? "", decision));
         _telemetryLoop = TelemetryLoopAsync(_stopping.Token);
     }
 
@@ -187,13 +187,11 @@ public sealed class RobotHub : IAsyncDisposable
         _link.StateChanged -= OnLinkStateChanged;
         await _stopping.CancelAsync().ConfigureAwait(false);
         _wake.Release();
-        await Task.WhenAll(_safetyLoop, _telemetryLoop).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _deadMan.Dispose();
+        await _telemetryLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();
         _wake.Dispose();
     }
-
-    /// <summary>Runs the dead-man check now (the safety loop calls this every tenth of the lease window).</summary>
-    internal void CheckDeadMan() => Act(_lease.Holder?.Name ?? "", _lease.Evaluate());
 
     private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
     {
@@ -249,6 +247,9 @@ public sealed class RobotHub : IAsyncDisposable
             {
                 s.OnLeaseChanged(notice.Holder.Length == 0 ? null : notice.Holder, since, notice.Change);
             }
+
+            // A lease taken brings a deadline the dead-man timer must be armed for.
+            _deadMan.Rearm();
         }
     }
 
@@ -256,28 +257,6 @@ public sealed class RobotHub : IAsyncDisposable
     {
         var reply = await _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None).ConfigureAwait(false);
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
-    }
-
-    // The dead-man: the lease decides; this loop only asks it often enough.
-    private async Task SafetyLoopAsync(CancellationToken cancellationToken)
-    {
-        var period = _options.LeaseWindow / 10;
-        if (period < TimeSpan.FromMilliseconds(10))
-        {
-            period = TimeSpan.FromMilliseconds(10);
-        }
-
-        using var timer = new PeriodicTimer(period, _time);
-        try
-        {
-            while (await timer.WaitForNextTickAsync(cancellationToken).ConfigureAwait(false))
-            {
-                CheckDeadMan();
-            }
-        }
-        catch (OperationCanceledException)
-        {
-        }
     }
 
     private async Task TelemetryLoopAsync(CancellationToken cancellationToken)
