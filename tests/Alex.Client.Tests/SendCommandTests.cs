@@ -127,31 +127,5 @@ public sealed class SendCommandTests : IClassFixture<TestPkiFixture>, IAsyncLife
         Assert.StartsWith("alex: 'f 50': 'f' takes two numbers", stderr, StringComparison.Ordinal);
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
-    {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        try
-        {
-            await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "alex " + string.Join(' ', args));
-        }
-        finally
-        {
-            if (!process.HasExited)
-            {
-                process.Kill();
-            }
-        }
-
-        return (process.ExitCode, await stdout.Within(), await stderr.Within());
-    }
+    private static Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args) => AlexCli.RunAsync(TimeSpan.FromSeconds(30), args);
 }

@@ -1,3 +1,4 @@
+using Alex.Tests.Shared;
 using System.Diagnostics;
 using System.Text.Json;
 
@@ -160,19 +161,5 @@ public sealed class LabCommandTests
         throw new InvalidOperationException($"alex serve exited without listening: {seen}");
     }
 
-    internal static async Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args)
-    {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var process = Process.Start(start)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
-        return (process.ExitCode, await stdout, await stderr);
-    }
+    internal static Task<(int Code, string Stdout, string Stderr)> AlexAsync(params string[] args) => AlexCli.RunAsync(TimeSpan.FromSeconds(60), args);
 }
