@@ -80,8 +80,11 @@ internal abstract class ClientSession : IDisposable
 
     protected CancellationToken Closing => _closing.Token;
 
-    /// <summary>Runs the session until the client leaves, breaks the protocol, or is closed.</summary>
-    public async Task RunAsync(CancellationToken cancellationToken)
+    /// <summary>
+    /// Runs the session until the client leaves, breaks the protocol, or is closed. <paramref name="attached"/> runs once the
+    /// hub knows the session (so it already receives Arduino messages and telemetry), before anything is read from the client.
+    /// </summary>
+    public async Task RunAsync(Action? attached, CancellationToken cancellationToken)
     {
         using var stop = cancellationToken.Register(() => Close("server shutting down"));
         var writer = WriteLoopAsync();
@@ -89,6 +92,7 @@ internal abstract class ClientSession : IDisposable
         try
         {
             Hub.Attach(this);
+            attached?.Invoke();
             await OnStartAsync().ConfigureAwait(false);
             await ReadLoopAsync(Closing).ConfigureAwait(false);
         }

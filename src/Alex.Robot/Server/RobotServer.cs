@@ -222,19 +222,22 @@ public sealed class RobotServer : IAsyncDisposable
             ClientSession session = protocol == SessionProtocol.AlexLink1
                 ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName)
                 : new ClassicSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
-            _audit.Write(
-                "connection-accepted",
+            _sessions.TryAdd(session, 0);
+            (string Key, object? Value)[] accepted =
+            [
                 ("peer", peer),
                 ("subject", identity.Subject),
                 ("fingerprint", identity.Fingerprint),
                 ("name", identity.Name),
                 ("role", identity.Role.ToString().ToLowerInvariant()),
                 ("protocol", protocol == SessionProtocol.AlexLink1 ? "alexlink/1" : "classic"),
-                ("tls", $"{ssl.SslProtocol} {ssl.NegotiatedCipherSuite}"));
-            _sessions.TryAdd(session, 0);
+                ("tls", $"{ssl.SslProtocol} {ssl.NegotiatedCipherSuite}"),
+            ];
             try
             {
-                await session.RunAsync(cancellationToken).ConfigureAwait(false);
+                // "connection-accepted" is written once the hub knows the session, so whoever reads the audit log can rely on
+                // the session already receiving Arduino messages and telemetry.
+                await session.RunAsync(() => _audit.Write("connection-accepted", accepted), cancellationToken).ConfigureAwait(false);
             }
             finally
             {
