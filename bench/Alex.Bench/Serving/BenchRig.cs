@@ -94,8 +94,11 @@ internal sealed class AlexProcess : IAsyncDisposable
         return alex;
     }
 
-    /// <summary>Waits for a line containing <paramref name="text"/>; returns when it arrived.</summary>
-    public async Task<long> WaitForLineAsync(string text, TimeSpan timeout)
+    /// <summary>
+    /// Waits for a line containing <paramref name="text"/>; returns when it arrived. Lines before it are
+    /// dropped; one containing <paramref name="failOn"/> first is an error.
+    /// </summary>
+    public async Task<long> WaitForLineAsync(string text, TimeSpan timeout, string? failOn = null)
     {
         using var cts = new CancellationTokenSource(timeout);
         try
@@ -106,6 +109,11 @@ internal sealed class AlexProcess : IAsyncDisposable
                 if (line.Contains(text, StringComparison.Ordinal))
                 {
                     return t;
+                }
+
+                if (failOn is not null && line.Contains(failOn, StringComparison.Ordinal))
+                {
+                    throw new InvalidOperationException($"alex (pid {Id}) printed '{line}' before a line with '{text}'");
                 }
             }
         }

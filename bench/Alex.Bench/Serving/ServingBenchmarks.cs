@@ -43,7 +43,28 @@ internal static class ServingBenchmarks
             "--baud", baud.ToString(CultureInfo.InvariantCulture), "--listen", $"127.0.0.1:{port}",
             "--lease-ms", leaseMs.ToString(CultureInfo.InvariantCulture), "--quiet");
         await serve.WaitForLineAsync("listening on", StartTimeout).ConfigureAwait(false);
+        await WaitForSerialLinkAsync(pki, port).ConfigureAwait(false);
         return (sim, serve, port);
+    }
+
+    /// <summary>
+    /// Returns once the serial link answers a GET_STATS. `alex serve --serial` listens at once but opens the
+    /// port, waits 2 s for the Uno's reset and sends HELLO before the link is Ready; a command in that time
+    /// waits in the link's queue, so a driver's lease window could run out before its FORWARD was on the wire
+    /// (the dead-man's STOP then went ahead of the FORWARD). A watcher asks: it never holds the lease.
+    /// </summary>
+    private static async Task WaitForSerialLinkAsync(ServingPki pki, int port)
+    {
+        using var credentials = AlexCredentials.FromPkiDirectory(pki.WatcherDir);
+        var client = await AlexLinkClient.ConnectAsync(Client(pki.WatcherDir, port, credentials), CancellationToken.None).ConfigureAwait(false);
+        await using (client.ConfigureAwait(false))
+        {
+            var reply = await client.SendAsync(Alex.Protocol.DriveCommand.GetStats, CancellationToken.None).ConfigureAwait(false);
+            if (!reply.Acknowledged)
+            {
+                throw new InvalidOperationException($"the serial link did not answer GET_STATS: {reply.Text}");
+            }
+        }
     }
 
     private static AlexClientOptions Client(string dir, int port, AlexCredentials credentials) => new()
@@ -165,7 +186,8 @@ internal static class ServingBenchmarks
             A driver (a raw AlexLink/1 connection over TLS, so the benchmark controls its socket) takes the
             lease and sends `f 0 50` (forward until stopped); once the FORWARD frame has reached the simulator
             the driver vanishes, and the time is taken until the simulator logs the STOP frame it received (the
-            simulator logs a frame once it has come in at {baud} baud, {frame:0.0} ms per frame).
+            simulator logs a frame once it has come in at {baud} baud, {frame:0.0} ms per frame). Runs start
+            once the serial link has answered a GET_STATS (the server first waits 2 s for the Uno's reset).
             *Abrupt*: the TCP connection is reset (SO_LINGER 0, as when the laptop's process is killed).
             *Silent*: the driver just stops sending (Wi-Fi gone, no FIN, no RST); timed from its last frame,
             so the lease window itself is in the number; the server arms a timer for the deadline the lease
@@ -199,7 +221,9 @@ internal static class ServingBenchmarks
         await ssl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkCommand(CommandCode.Forward, 0, 50) { RequestId = 2 })).ConfigureAwait(false);
         await ssl.FlushAsync().ConfigureAwait(false);
         var lastWrite = Stopwatch.GetTimestamp();
-        await sim.WaitForLineAsync("COMMAND Forward", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
+        // A STOP before this run's FORWARD would be the dead-man overtaking a queued FORWARD: the STOP
+        // timed below would then never come, so say so instead of timing out.
+        await sim.WaitForLineAsync("COMMAND Forward", TimeSpan.FromSeconds(10), failOn: "COMMAND Stop").ConfigureAwait(false);
 
         long gone;
         if (abrupt)
@@ -216,6 +240,11 @@ internal static class ServingBenchmarks
 
         var stopped = await sim.WaitForLineAsync("COMMAND Stop", TimeSpan.FromSeconds(10)).ConfigureAwait(false);
         var ms = Stopwatch.GetElapsedTime(gone, stopped).TotalMilliseconds;
+        if (ms < 0)
+        {
+            throw new InvalidOperationException($"the STOP came {-ms:0} ms before the driver vanished: not the STOP being timed");
+        }
+
         ssl.Dispose();
         tcp.Dispose();
         await reading.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
