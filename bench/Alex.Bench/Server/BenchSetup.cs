@@ -122,6 +122,8 @@ internal sealed class Samples(int capacity)
 
     public void Add(TimeSpan elapsed) => _seconds.Add(elapsed.TotalSeconds);
 
+    public void AddAll(Samples other) => _seconds.AddRange(other._seconds);
+
     public double Percentile(double p)
     {
         var sorted = _seconds.Order().ToArray();

@@ -106,6 +106,9 @@ public enum AlexLinkErrorCode : ushort
 
     /// <summary>Anything else; the text says what.</summary>
     Internal = 13,
+
+    /// <summary>A move that was still queued when a STOP came; it was dropped, never sent to the Arduino.</summary>
+    Stopped = 14,
 }
 
 /// <summary>Why the server refuses a connection right after the handshake (docs/protocol.md §5).</summary>

@@ -12,6 +12,7 @@
 // the STATUS as soon as it arrives, and the link learns the order from the first exchange so that
 // a trailing OK is never taken for the next command's reply. MESSAGE packets, STATUS nobody asked
 // for and ERRORs with nothing in flight are surfaced through Unsolicited.
+using System.Threading.Channels;
 using Alex.Protocol.Serial;
 
 namespace Alex.Robot.Serial;
@@ -51,7 +52,9 @@ public sealed class ArduinoLink : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly Lock _gate = new();
     private readonly LinkedList<Request>[] _queues = [new(), new(), new()];
-    private readonly SemaphoreSlim _queued = new(0);
+    // One token per queued request. Synchronous continuations: the write loop, when idle, picks a request up on the
+    // caller's thread instead of after a thread-pool hop (measured in bench `roundtrip`).
+    private readonly Channel<bool> _queued = Channel.CreateUnbounded<bool>(new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly CancellationTokenSource _stop = new();
     private readonly List<(ArduinoLinkState State, TaskCompletionSource Done)> _stateWaiters = [];
     private readonly SerialFrameDecoder _decoder = new();
@@ -143,6 +146,8 @@ public sealed class ArduinoLink : IAsyncDisposable
     /// Sends a COMMAND packet once it reaches the head of its queue. Never throws for link trouble:
     /// that is the reply (TimedOut, LinkDown). Cancelling removes a queued request; a request already
     /// on the wire still has its reply consumed by the link so later replies stay matched.
+    /// A STOP goes ahead of everything queued and drops the moves still queued (they answer Superseded):
+    /// a move asked for before a STOP must never start after it.
     /// </summary>
     public Task<ArduinoReply> SendAsync(SerialPacket command, ArduinoLinkPriority priority, CancellationToken ct)
     {
@@ -158,6 +163,7 @@ public sealed class ArduinoLink : IAsyncDisposable
         }
 
         var request = new Request(command);
+        List<Request>? superseded = null;
         lock (_gate)
         {
             if (_state is not (ArduinoLinkState.Opening or ArduinoLinkState.Ready))
@@ -165,10 +171,26 @@ public sealed class ArduinoLink : IAsyncDisposable
                 return Task.FromResult(ArduinoReply.LinkDown);
             }
 
+            if (command.Command == CommandCode.Stop)
+            {
+                superseded = TakeQueuedMoves();
+            }
+
             request.Node = _queues[(int)priority].AddLast(request);
         }
 
-        _queued.Release();
+        // Outside the lock: the callers' continuations may run right here (see Request.Caller).
+        if (superseded is not null)
+        {
+            foreach (var dropped in superseded)
+            {
+                dropped.Caller.TrySetResult(ArduinoReply.Superseded);
+            }
+
+            Note($"STOP dropped {superseded.Count} queued move(s) before they were sent");
+        }
+
+        _queued.Writer.TryWrite(true);
         if (ct.CanBeCanceled)
         {
             var registration = ct.Register(() => Cancel(request, ct));
@@ -213,7 +235,7 @@ public sealed class ArduinoLink : IAsyncDisposable
         FailPending();
         SetState(ArduinoLinkState.Closed, null);
         _stop.Dispose();
-        _queued.Dispose();
+        _queued.Writer.TryComplete();
     }
 
     private async Task RunAsync(CancellationToken ct)
@@ -321,7 +343,7 @@ public sealed class ArduinoLink : IAsyncDisposable
         {
             try
             {
-                await _queued.WaitAsync(ct).ConfigureAwait(false);
+                await _queued.Reader.ReadAsync(ct).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
             {
@@ -372,6 +394,8 @@ public sealed class ArduinoLink : IAsyncDisposable
         {
             Task changed;
             TimeSpan wait;
+            var timedOut = false;
+            var expired = false;
             lock (_gate)
             {
                 if (request.Settled)
@@ -388,17 +412,31 @@ public sealed class ArduinoLink : IAsyncDisposable
                     {
                         _statsOrder = StatsOrder.StatusOnly; // STATUS came and no OK followed it
                     }
-                    else if (request.Caller.TrySetResult(ArduinoReply.TimedOut))
+                    else
                     {
-                        Note($"no reply to {request.Command} within {_options.ReplyTimeout.TotalMilliseconds:0} ms");
+                        timedOut = true;
                     }
 
                     request.Settled = true;
                     _inFlight = null;
-                    return null;
+                    expired = true;
+                    changed = Task.CompletedTask;
+                }
+                else
+                {
+                    changed = request.Changed.Task;
+                }
+            }
+
+            if (expired)
+            {
+                // The caller's continuation may run on this thread (see Request.Caller): never under the lock.
+                if (timedOut && request.Caller.TrySetResult(ArduinoReply.TimedOut))
+                {
+                    Note($"no reply to {request.Command} within {_options.ReplyTimeout.TotalMilliseconds:0} ms");
                 }
 
-                changed = request.Changed.Task;
+                return null;
             }
 
             if (!await WaitAnyAsync(changed, wait, ct).ConfigureAwait(false))
@@ -467,6 +505,8 @@ public sealed class ArduinoLink : IAsyncDisposable
     {
         var unsolicited = false;
         string? note = null;
+        Request? answered = null;
+        ArduinoReply? answer = null;
         lock (_gate)
         {
             var r = _inFlight;
@@ -489,7 +529,11 @@ public sealed class ArduinoLink : IAsyncDisposable
                     note = $"ignored {p} with no request waiting (a late reply?)";
                 }
             }
-            else if (!Match(r, p))
+            else if (Match(r, p, ref answer))
+            {
+                answered = r;
+            }
+            else
             {
                 if (p.IsStatus)
                 {
@@ -500,6 +544,12 @@ public sealed class ArduinoLink : IAsyncDisposable
                     note = $"ignored {p} while waiting for the reply to {r.Command}";
                 }
             }
+        }
+
+        // Outside the lock: the caller's continuation may run right here (see Request.Caller).
+        if (answered is not null && answer is { } reply)
+        {
+            answered.Caller.TrySetResult(reply);
         }
 
         if (note is not null)
@@ -514,11 +564,12 @@ public sealed class ArduinoLink : IAsyncDisposable
     }
 
     // Applies a reply to the request in flight (under the lock). False: it is not a reply to it.
-    private bool Match(Request r, SerialPacket p)
+    // The caller's answer is handed back in `answer`, to be given once the lock is released.
+    private bool Match(Request r, SerialPacket p, ref ArduinoReply? answer)
     {
         if (p.Type == PacketType.Error)
         {
-            r.Caller.TrySetResult(ArduinoReply.ErrorOf(p.Response));
+            answer = ArduinoReply.ErrorOf(p.Response);
             Settle(r);
             return true;
         }
@@ -535,7 +586,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                 return false;
             }
 
-            r.Caller.TrySetResult(p.IsOk ? ArduinoReply.Ok : ArduinoReply.ResponseOf(p));
+            answer = p.IsOk ? ArduinoReply.Ok : ArduinoReply.ResponseOf(p);
             Settle(r);
             return true;
         }
@@ -565,7 +616,7 @@ public sealed class ArduinoLink : IAsyncDisposable
         }
 
         r.SawStatus = true;
-        r.Caller.TrySetResult(ArduinoReply.StatusOf(p.Status));
+        answer = ArduinoReply.StatusOf(p.Status);
         if (r.SawOk)
         {
             _statsOrder = StatsOrder.OkThenStatus;
@@ -594,13 +645,30 @@ public sealed class ArduinoLink : IAsyncDisposable
     private async Task<string?> WriteFrameAsync(Stream stream, SerialPacket packet, CancellationToken ct)
     {
         var frame = SerialFrame.Encode(packet);
-        using var timeout = new CancellationTokenSource(_options.ReplyTimeout, _time);
-        using var linked = CancellationTokenSource.CreateLinkedTokenSource(ct, timeout.Token);
         try
         {
-            await stream.WriteAsync(frame, linked.Token).ConfigureAwait(false);
-            await stream.FlushAsync(linked.Token).ConfigureAwait(false);
+            // Most writes complete at once (the driver's buffer takes 140 bytes): only one that does not is given a
+            // timer, so the common case costs no timer (measured in bench `roundtrip`).
+            var write = stream.WriteAsync(frame, ct);
+            if (write.IsCompletedSuccessfully)
+            {
+                var flush = stream.FlushAsync(ct);
+                if (flush.IsCompletedSuccessfully)
+                {
+                    return null;
+                }
+
+                await flush.WaitAsync(_options.ReplyTimeout, _time, ct).ConfigureAwait(false);
+                return null;
+            }
+
+            await write.AsTask().WaitAsync(_options.ReplyTimeout, _time, ct).ConfigureAwait(false);
+            await stream.FlushAsync(ct).WaitAsync(_options.ReplyTimeout, _time, ct).ConfigureAwait(false);
             return null;
+        }
+        catch (TimeoutException)
+        {
+            return $"write of {packet} stalled for {_options.ReplyTimeout.TotalMilliseconds:0} ms";
         }
         catch (OperationCanceledException) when (ct.IsCancellationRequested)
         {
@@ -614,6 +682,29 @@ public sealed class ArduinoLink : IAsyncDisposable
         {
             return $"write failed: {e.Message}";
         }
+    }
+
+    // Under the lock: removes the moves (FORWARD, REVERSE, TURN_*) still waiting in any queue.
+    private List<Request>? TakeQueuedMoves()
+    {
+        List<Request>? moves = null;
+        foreach (var queue in _queues)
+        {
+            for (var node = queue.First; node is not null;)
+            {
+                var next = node.Next;
+                if (node.Value.Command.Command is CommandCode.Forward or CommandCode.Reverse or CommandCode.TurnLeft or CommandCode.TurnRight)
+                {
+                    queue.Remove(node);
+                    node.Value.Node = null;
+                    (moves ??= []).Add(node.Value);
+                }
+
+                node = next;
+            }
+        }
+
+        return moves;
     }
 
     private void Cancel(Request request, CancellationToken ct)
@@ -737,7 +828,9 @@ public sealed class ArduinoLink : IAsyncDisposable
     {
         public SerialPacket Command { get; } = command;
 
-        public TaskCompletionSource<ArduinoReply> Caller { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        // Synchronous continuations: whoever awaits the reply (the hub, then the client's session) carries on on the
+        // thread that delivered it, instead of after a thread-pool hop. So it is only ever completed outside the lock.
+        public TaskCompletionSource<ArduinoReply> Caller { get; } = new();
 
         // Replaced on each Signal: the exchange loop waits on it to re-check the request.
         public TaskCompletionSource Changed { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);

@@ -23,6 +23,9 @@ public enum ArduinoReplyKind
 
     /// <summary>The serial link is not up (port missing, lost mid-request, or the link was closed).</summary>
     LinkDown,
+
+    /// <summary>A move that was still queued when a STOP came: never sent, so it cannot start after the STOP.</summary>
+    Superseded,
 }
 
 /// <summary>The outcome of <see cref="ArduinoLink.SendAsync(SerialPacket, CancellationToken)"/>.</summary>
@@ -33,6 +36,8 @@ public readonly record struct ArduinoReply(ArduinoReplyKind Kind, ResponseCode C
     public static ArduinoReply TimedOut { get; } = new(ArduinoReplyKind.TimedOut, default, default, null);
 
     public static ArduinoReply LinkDown { get; } = new(ArduinoReplyKind.LinkDown, default, default, null);
+
+    public static ArduinoReply Superseded { get; } = new(ArduinoReplyKind.Superseded, default, default, null);
 
     public static ArduinoReply StatusOf(StatusCounters status) => new(ArduinoReplyKind.Status, ResponseCode.Status, status, null);
 

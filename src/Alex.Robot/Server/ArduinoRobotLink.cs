@@ -85,6 +85,7 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
         // A RESPONSE with a code students added: not OK, so the client hears the code.
         ArduinoReplyKind.Response => new RobotReply(RobotReplyKind.ArduinoError, (byte)reply.Code),
         ArduinoReplyKind.TimedOut => new RobotReply(RobotReplyKind.Timeout, Detail: $"no reply from {_link.Name}"),
+        ArduinoReplyKind.Superseded => new RobotReply(RobotReplyKind.Stopped),
         _ => new RobotReply(RobotReplyKind.LinkDown, Detail: LastProblem()),
     };
 

@@ -163,13 +163,15 @@ internal abstract class ClientSession : IDisposable
     /// </summary>
     protected async Task SubmitAsync(Alex.Protocol.DriveCommand command, Action<CommandResult> reply, CancellationToken cancellationToken)
     {
+        // Noted on arrival: a move still queued here when a STOP goes out (anyone's) is dropped, not sent after it.
+        var stops = Hub.StopCount;
         if (command.IsStop)
         {
-            _ = RunCommandAsync(command, reply);
+            _ = RunCommandAsync(command, stops, reply);
             return;
         }
 
-        await _commands.Writer.WriteAsync(() => RunCommandAsync(command, reply), cancellationToken).ConfigureAwait(false);
+        await _commands.Writer.WriteAsync(() => RunCommandAsync(command, stops, reply), cancellationToken).ConfigureAwait(false);
     }
 
     protected virtual Task OnStartAsync() => Task.CompletedTask;
@@ -199,12 +201,9 @@ internal abstract class ClientSession : IDisposable
     /// <summary>Fresh counters from telemetry polling.</summary>
     public abstract void OnTelemetry(in Alex.Protocol.Serial.StatusCounters counters, DateTimeOffset at);
 
-    private async Task RunCommandAsync(Alex.Protocol.DriveCommand command, Action<CommandResult> reply)
-    {
-        // Commands already sent to the Arduino finish even if this client leaves: the reply is dropped.
-        var result = await Hub.ExecuteAsync(this, command, CancellationToken.None).ConfigureAwait(false);
-        reply(result);
-    }
+    // Commands already sent to the Arduino finish even if this client leaves: the reply is dropped.
+    private Task RunCommandAsync(Alex.Protocol.DriveCommand command, long stops, Action<CommandResult> reply) =>
+        Hub.ExecuteAsync(this, command, stops, reply, CancellationToken.None);
 
     private async Task CommandLoopAsync()
     {

@@ -40,6 +40,9 @@ public enum RobotReplyKind
 
     /// <summary>The serial port is not there (unplugged, not reopened yet).</summary>
     LinkDown,
+
+    /// <summary>A move still waiting for the serial line when a STOP came: dropped, never sent to the Arduino.</summary>
+    Stopped,
 }
 
 /// <summary>The Arduino's answer to one command.</summary>
@@ -53,6 +56,7 @@ public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounte
         RobotReplyKind.Ok => "ok",
         RobotReplyKind.ArduinoError => Enum.IsDefined((ResponseCode)Code) ? $"arduino error {(ResponseCode)Code}" : $"arduino error #{Code}",
         RobotReplyKind.Timeout => "timeout" + (Detail.Length > 0 ? ": " + Detail : ""),
+        RobotReplyKind.Stopped => "not sent: a STOP came first",
         _ => "link down" + (Detail.Length > 0 ? ": " + Detail : ""),
     };
 }

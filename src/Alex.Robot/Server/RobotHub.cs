@@ -48,6 +48,7 @@ public sealed record CommandResult(RobotReply? Reply, AlexLinkErrorCode? Error, 
     {
         RobotReplyKind.LinkDown => new(reply, AlexLinkErrorCode.LinkDown, "the Arduino is not connected: " + reply.Detail),
         RobotReplyKind.Timeout => new(reply, AlexLinkErrorCode.Timeout, "the Arduino did not answer in time"),
+        RobotReplyKind.Stopped => new(reply, AlexLinkErrorCode.Stopped, "not sent: a STOP came while this move was still queued"),
         _ => new(reply, null, reply.ToString()),
     };
 
@@ -75,6 +76,13 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly Task _telemetryLoop;
     private StatusCounters? _lastCounters;
     private DateTimeOffset _lastCountersAt;
+
+    // Counts every STOP (a client's or the server's own). A move received before the latest STOP is dropped rather than
+    // sent after it: whatever was asked before a STOP must never start after it (see ExecuteCoreAsync).
+    private long _stops;
+    private readonly Lock _sending = new();
+
+    private static readonly CommandResult Superseded = CommandResult.Done(new RobotReply(RobotReplyKind.Stopped));
 
     public RobotHub(IRobotLink link, HubOptions options, AuditLog audit, TimeProvider time)
     {
@@ -105,6 +113,9 @@ public sealed class RobotHub : IAsyncDisposable
             return new LeaseInfo(holder?.Name, holder is null ? default : _lease.Since);
         }
     }
+
+    /// <summary>How many STOPs have gone out so far: a session notes it when a command arrives (see ExecuteAsync).</summary>
+    public long StopCount => Interlocked.Read(ref _stops);
 
     /// <summary>True from an accepted move until a STOP goes out (there is no "move finished" message).</summary>
     public bool MayBeMoving => _lease.MayBeMoving;
@@ -172,13 +183,16 @@ public sealed class RobotHub : IAsyncDisposable
 
     /// <summary>
     /// Runs one command for a session: STOP from anyone, GET_STATS from anyone, anything else only
-    /// from the lease holder (a driver takes a free lease by moving), within the limits.
+    /// from the lease holder (a driver takes a free lease by moving), within the limits. The client hears the result
+    /// (<paramref name="reply"/>) before it is audited: the audit record is not on the command's path.
+    /// <paramref name="stopsWhenReceived"/> is <see cref="StopCount"/> when the command arrived: a move that waited
+    /// in a queue while a STOP went out is answered "Stopped" and never sent.
     /// </summary>
-    internal async Task<CommandResult> ExecuteAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
+    internal async Task ExecuteAsync(ClientSession session, DriveCommand command, long stopsWhenReceived, Action<CommandResult> reply, CancellationToken cancellationToken)
     {
-        var result = await ExecuteCoreAsync(session, command, cancellationToken).ConfigureAwait(false);
+        var result = await ExecuteCoreAsync(session, command, stopsWhenReceived, cancellationToken).ConfigureAwait(false);
+        reply(result);
         _audit.Write("command", ("name", session.Identity.Name), ("command", command.ToString()), ("result", result.ToString()));
-        return result;
     }
 
     public async ValueTask DisposeAsync()
@@ -193,8 +207,13 @@ public sealed class RobotHub : IAsyncDisposable
         _wake.Dispose();
     }
 
-    private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, CancellationToken cancellationToken)
+    private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
     {
+        if (command.IsMove && StopCount != stopsWhenReceived)
+        {
+            return Superseded;
+        }
+
         var decision = _lease.Authorize(session.LeaseClient, command);
         if (!decision.IsAllowed)
         {
@@ -202,7 +221,25 @@ public sealed class RobotHub : IAsyncDisposable
         }
 
         Act(session.Identity.Name, decision);
-        var reply = await _link.ExecuteAsync(command, cancellationToken).ConfigureAwait(false);
+        Task<RobotReply> sending;
+        lock (_sending)
+        {
+            // Checked again where the link takes the command, atomically with STOPs counted and queued, so no move
+            // received before a STOP can reach the link after it. Only the queueing happens under the lock.
+            if (command.IsMove && Interlocked.Read(ref _stops) != stopsWhenReceived)
+            {
+                return Superseded;
+            }
+
+            if (command.IsStop)
+            {
+                Interlocked.Increment(ref _stops);
+            }
+
+            sending = _link.ExecuteAsync(command, cancellationToken);
+        }
+
+        var reply = await sending.ConfigureAwait(false);
         if (reply.Status is { } status)
         {
             NoteCounters(status);
@@ -255,7 +292,14 @@ public sealed class RobotHub : IAsyncDisposable
 
     private async Task StopNowAsync(string why)
     {
-        var reply = await _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None).ConfigureAwait(false);
+        Task<RobotReply> sending;
+        lock (_sending)
+        {
+            Interlocked.Increment(ref _stops);
+            sending = _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None);
+        }
+
+        var reply = await sending.ConfigureAwait(false);
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
     }
 

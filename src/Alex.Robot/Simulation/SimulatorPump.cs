@@ -27,7 +27,7 @@ public sealed class SimulatorPump
     private readonly Stream _line;
     private readonly SerialLinePacing? _pacing;
     private readonly TimeProvider _time;
-    private readonly Channel<SerialPacket> _outbound = Channel.CreateUnbounded<SerialPacket>(new() { SingleReader = true });
+    private readonly Channel<SerialPacket> _outbound = Channel.CreateUnbounded<SerialPacket>(new() { SingleReader = true, AllowSynchronousContinuations = true });
     private readonly long _origin;
     private TimeSpan _inboundFreeAt;
     private TimeSpan _outboundFreeAt;
@@ -105,12 +105,13 @@ public sealed class SimulatorPump
 
             foreach (var exchange in _alex.Receive(buffer.AsSpan(0, n)))
             {
+                // Reported before the replies go out: with synchronous continuations the Pi side may act on a reply
+                // before this loop resumes, and whoever watches the log should see the frame first.
+                Exchanged?.Invoke(exchange);
                 foreach (var reply in exchange.Replies)
                 {
                     _outbound.Writer.TryWrite(reply);
                 }
-
-                Exchanged?.Invoke(exchange);
             }
         }
     }

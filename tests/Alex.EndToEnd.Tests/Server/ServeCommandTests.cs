@@ -78,11 +78,23 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     public async Task Serve_SerialPty_CommandsReachTheSimulatorBehindThePty()
     {
         await using var pty = PtySimulator.Start(new SimulatorSettings(), new SerialLinePacing(9600), null, TimeProvider.System, null);
+        var hello = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pty.Pump.Exchanged += e =>
+        {
+            if (e.Received.Packet is { Type: PacketType.Hello })
+            {
+                hello.TrySetResult();
+            }
+        };
         var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
         await using var serve = await ServeProcess.StartAsync(_pki, audit, "--serial", pty.DevicePath);
         await using var client = await ConnectAsync(serve);
         Assert.IsType<AlexLinkWelcome>(await client.ReadAsync());
-        // The link waits out the Uno's reset (2 s) before the first frame.
+
+        // The link waits out the Uno's reset (2 s), then says HELLO. This raw client sends no heartbeats, so a move
+        // sent before that would wait past the lease window: the dead-man would stop the robot and drop the move
+        // (ServerSafetyTests covers that); here the move is sent once the Arduino is reachable.
+        await hello.Task.Within(TimeSpan.FromSeconds(15), "the server's HELLO on the pty");
         Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 60), TimeSpan.FromSeconds(15)));
         await Bounded.Until(() => pty.Alex.Motion == MotionKind.Forward, what: "the simulated wheels to turn");
         Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));

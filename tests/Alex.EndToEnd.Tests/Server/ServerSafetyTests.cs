@@ -42,6 +42,61 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task WatcherStop_DropsTheDriversQueuedMoves_NoneStartsAfterIt()
+    {
+        // At 9600 baud a frame takes 146 ms each way, so the driver's next moves wait while the first is on the line.
+        await using var server = await TestServer.StartAsync(_pki, pacing: new SerialLinePacing(9600));
+        var received = new List<CommandCode>();
+        server.Robot.Pump.Exchanged += e =>
+        {
+            if (e.Received.Packet is { Type: PacketType.Command } p)
+            {
+                lock (received)
+                {
+                    received.Add(p.Command);
+                }
+            }
+        };
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        await driver.ReadAsync();
+        await watcher.ReadAsync();
+
+        // Three moves at once: the first goes on the line, the other two queue behind it.
+        await driver.SendAsync(new AlexLinkCommand(CommandCode.Forward, 5, 50) { RequestId = 1 });
+        await driver.SendAsync(new AlexLinkCommand(CommandCode.Reverse, 5, 50) { RequestId = 2 });
+        await driver.SendAsync(new AlexLinkCommand(CommandCode.TurnLeft, 90, 50) { RequestId = 3 });
+        await Bounded.Until(() => { lock (received) { return received.Contains(CommandCode.Forward); } }, what: "the first move to reach the simulator");
+        Assert.IsType<AlexLinkOk>(await watcher.RequestAsync(new AlexLinkStop()));
+
+        // The moves asked for before the STOP are answered "Stopped" and never sent.
+        var replies = new Dictionary<uint, AlexLinkMessage>();
+        while (replies.Count < 3)
+        {
+            var m = await driver.ReadUntilAsync(m => m.RequestId is >= 1 and <= 3);
+            replies[m.RequestId] = m;
+        }
+
+        Assert.IsType<AlexLinkOk>(replies[1]);
+        foreach (var id in new uint[] { 2, 3 })
+        {
+            var dropped = Assert.IsType<AlexLinkError>(replies[id]);
+            Assert.Equal(AlexLinkErrorCode.Stopped, dropped.Code);
+            Assert.Contains("STOP", dropped.Text, StringComparison.Ordinal);
+        }
+
+        // One more exchange through the line (GET_STATS), so anything wrongly queued would have been sent by now.
+        Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        lock (received)
+        {
+            Assert.Equal([CommandCode.Forward, CommandCode.Stop, CommandCode.GetStats], received);
+        }
+
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        await server.WaitForAuditAsync("command", r => r.Field("command")?.StartsWith('b') == true && r.Field("result")?.Contains("STOP", StringComparison.Ordinal) == true);
+    }
+
+    [Fact]
     public async Task SecondDriver_NotTheDriver_ErrorNamesTheHolder()
     {
         _pki.Client("laptop-2");

@@ -49,9 +49,10 @@ public sealed class TestServer : IAsyncDisposable
         TimeSpan? handshakeTimeout = null,
         int maxUnauthenticated = 32,
         string? allowFile = null,
-        bool crl = true)
+        bool crl = true,
+        SerialLinePacing? pacing = null)
     {
-        var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing: null, TimeProvider.System, CancellationToken.None).Within();
+        var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing, TimeProvider.System, CancellationToken.None).Within();
         var audit = System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
         var server = new TestServer(pki, robot, audit);
         var options = new RobotHostOptions

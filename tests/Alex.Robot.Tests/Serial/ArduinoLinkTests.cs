@@ -145,7 +145,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task SendAsync_Stop_JumpsTheQueue()
+    public async Task SendAsync_Stop_JumpsTheQueueAndDropsQueuedMoves()
     {
         var line = new InMemorySerialLine();
         var link = Link(_ => ValueTask.FromResult(line.PiEnd));
@@ -156,23 +156,34 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
         var poll = link.SendAsync(Cmd(CommandCode.GetStats), ArduinoLinkPriority.Background, _cts.Token);
         var queued = link.SendAsync(Cmd(CommandCode.Reverse, 100, 50), _cts.Token);
+        var turn = link.SendAsync(Cmd(CommandCode.TurnLeft, 90, 50), _cts.Token);
+        var clear = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
         var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
+
+        // The moves asked for before the STOP are dropped at once: they must never start after it.
+        Assert.Equal(ArduinoReply.Superseded, await queued.Within());
+        Assert.Equal(ArduinoReply.Superseded, await turn.Within());
 
         await arduino.ReplyAsync(SerialPacket.Ok());
         Assert.Equal(ArduinoReply.Ok, await inFlight.Within());
         Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
         Assert.Equal(ArduinoReply.Ok, await stop.Within());
-        Assert.False(queued.IsCompleted);
 
-        // Then the command, then the background poll.
-        Assert.Equal(CommandCode.Reverse, (await arduino.NextAsync()).Command);
+        // What does not move the robot still goes, in order: CLEAR_STATS, then the background poll.
+        Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await clear.Within());
         Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
         await arduino.ReplyAsync(SerialPacket.StatusReply(new(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)));
-        Assert.Equal(ArduinoReply.Ok, await queued.Within());
         Assert.Equal(10u, (await poll.Within()).Status.ReverseDistanceCm);
+
+        // A move asked for after the STOP is sent as usual.
+        var after = link.SendAsync(Cmd(CommandCode.Forward, 10, 50), _cts.Token);
+        Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await after.Within());
     }
 
     [Fact]
