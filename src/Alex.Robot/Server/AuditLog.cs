@@ -1,7 +1,7 @@
 // The server's audit log (issue 4 item 6): one JSON object per line, appended and flushed to the file
 // system in small batches, so a crash or a pulled power cable loses at most the last couple of milliseconds.
-// The caller only formats the line and queues it: one background writer (fed by an unbounded channel,
-// so no record is ever dropped or blocks a command) gathers what arrives within 2 ms, writes it in order with
+// The caller only stamps the time and queues the record: one background writer (fed by an unbounded channel,
+// so no record is ever dropped or blocks a command) gathers what arrives within 2 ms, formats and writes it in order with
 // one flush, then echoes each line and raises Written. Dispose drains the queue before closing the file.
 // Measured: a write+flush per command, and then a writer wake-up per command, competed with the commands
 // themselves (docs/BENCHMARKS.md roundtrip).
@@ -35,7 +35,7 @@ public sealed class AuditLog : IDisposable
     private readonly Stream? _stream;
     private readonly TimeProvider _time;
     private readonly Action<string>? _echo;
-    private readonly Channel<(string Event, byte[] Line)> _lines = Channel.CreateUnbounded<(string, byte[])>(
+    private readonly Channel<Entry> _lines = Channel.CreateUnbounded<Entry>(
         new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
 
     private readonly Task _writer;
@@ -72,17 +72,36 @@ public sealed class AuditLog : IDisposable
         return new AuditLog(new FileStream(path, options), time, echo);
     }
 
+    /// <summary>
+    /// Queues a record. Only the time is taken here; the line is formatted by the background writer, so values must not
+    /// change after the call (strings, numbers, enums, immutable records: their ToString() is what is logged).
+    /// </summary>
     public void Write(string eventName, params (string Key, object? Value)[] fields)
     {
         ArgumentNullException.ThrowIfNull(fields);
         var now = _time.GetUtcNow();
+        lock (_gate)
+        {
+            // A file that failed (disk full, gone) is reported to the next writer, as before the queue.
+            _failure?.Throw();
+            if (_disposed)
+            {
+                return;
+            }
+
+            _lines.Writer.TryWrite(new Entry(eventName, now, fields));
+        }
+    }
+
+    private static byte[] Format(Entry entry)
+    {
         var buffer = new MemoryStream();
         using (var json = new Utf8JsonWriter(buffer))
         {
             json.WriteStartObject();
-            json.WriteString("time", now.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            json.WriteString("event", eventName);
-            foreach (var (key, value) in fields)
+            json.WriteString("time", entry.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
+            json.WriteString("event", entry.Event);
+            foreach (var (key, value) in entry.Fields)
             {
                 switch (value)
                 {
@@ -113,17 +132,7 @@ public sealed class AuditLog : IDisposable
         }
 
         buffer.WriteByte((byte)'\n');
-        lock (_gate)
-        {
-            // A file that failed (disk full, gone) is reported to the next writer, as before the queue.
-            _failure?.Throw();
-            if (_disposed)
-            {
-                return;
-            }
-
-            _lines.Writer.TryWrite((eventName, buffer.ToArray()));
-        }
+        return buffer.ToArray();
     }
 
     /// <summary>Writes every queued line, then closes the file.</summary>
@@ -160,9 +169,9 @@ public sealed class AuditLog : IDisposable
                 await Task.Delay(CoalesceWindow).ConfigureAwait(false);
             }
 
-            while (reader.TryRead(out var item))
+            while (reader.TryRead(out var entry))
             {
-                batch.Add(item);
+                batch.Add((entry.Event, Format(entry)));
             }
 
             if (_stream is not null)
@@ -199,6 +208,9 @@ public sealed class AuditLog : IDisposable
         }
     }
 }
+
+/// <summary>A record as queued: formatted by the writer.</summary>
+internal sealed record Entry(string Event, DateTimeOffset Time, (string Key, object? Value)[] Fields);
 
 /// <summary>One written record: the event name and the JSON line.</summary>
 public sealed record AuditRecord(string Event, string Json)

@@ -192,7 +192,7 @@ public sealed class RobotHub : IAsyncDisposable
     {
         var result = await ExecuteCoreAsync(session, command, stopsWhenReceived, cancellationToken).ConfigureAwait(false);
         reply(result);
-        _audit.Write("command", ("name", session.Identity.Name), ("command", command.ToString()), ("result", result.ToString()));
+        _audit.Write("command", ("name", session.Identity.Name), ("command", command), ("result", result));
     }
 
     public async ValueTask DisposeAsync()
