@@ -43,19 +43,23 @@ public sealed class PtyEndToEndTests
 
         var first = await link.SendAsync(Cmd(CommandCode.Forward, 5, 100), CancellationToken.None).Within();
         Assert.True(first == ArduinoReply.Ok, $"{first} at {clock.ElapsedMilliseconds}\n" + string.Join("\n", log));
+        // Every step says what the link and the simulator logged, so a failure on a loaded machine explains itself.
+        string Log(object what) => $"{what} at {clock.ElapsedMilliseconds} ms\n" + string.Join("\n", log);
         var stats = await link.SendAsync(Cmd(CommandCode.GetStats), CancellationToken.None).Within();
-        Assert.Equal(ArduinoReplyKind.Status, stats.Kind);
-        Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), await link.SendAsync(SerialPacket.ForRawCommand(9), CancellationToken.None).Within());
-        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within());
+        Assert.True(stats.Kind == ArduinoReplyKind.Status, Log(stats));
+        var unknown = await link.SendAsync(SerialPacket.ForRawCommand(9), CancellationToken.None).Within();
+        Assert.True(unknown == ArduinoReply.ErrorOf(ResponseCode.BadCommand), Log(unknown));
+        var stop = await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within();
+        Assert.True(stop == ArduinoReply.Ok, Log(stop));
 
         sim.Pump.SendMessage("debug print");
         await gotMessage.Task.Within();
+        Assert.True(sim.Alex.Motion == MotionKind.Stopped, Log(sim.Alex.Motion));
         lock (messages)
         {
             Assert.Equal(["debug print"], messages);
         }
 
-        Assert.Equal(MotionKind.Stopped, sim.Alex.Motion);
         Assert.Equal(stats.Status.LeftForwardTicks, stats.Status.RightForwardTicks);
     }
 
