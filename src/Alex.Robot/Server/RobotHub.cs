@@ -221,22 +221,9 @@ public sealed class RobotHub : IAsyncDisposable
         }
 
         Act(session.Identity.Name, decision);
-        Task<RobotReply> sending;
-        lock (_sending)
+        if (Queue(command, stopsWhenReceived, cancellationToken) is not { } sending)
         {
-            // Checked again where the link takes the command, atomically with STOPs counted and queued, so no move
-            // received before a STOP can reach the link after it. Only the queueing happens under the lock.
-            if (command.IsMove && Interlocked.Read(ref _stops) != stopsWhenReceived)
-            {
-                return Superseded;
-            }
-
-            if (command.IsStop)
-            {
-                Interlocked.Increment(ref _stops);
-            }
-
-            sending = _link.ExecuteAsync(command, cancellationToken);
+            return Superseded;
         }
 
         var reply = await sending.ConfigureAwait(false);
@@ -290,16 +277,30 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
-    private async Task StopNowAsync(string why)
+    // Hands a command to the link; null for a move received before the latest STOP. The check, counting a STOP and
+    // queuing it happen under one lock, so no move received before a STOP can reach the link after it. Only the
+    // queuing is under the lock, not the wait for the Arduino.
+    private Task<RobotReply>? Queue(DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
     {
-        Task<RobotReply> sending;
         lock (_sending)
         {
-            Interlocked.Increment(ref _stops);
-            sending = _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None);
-        }
+            if (command.IsMove && Interlocked.Read(ref _stops) != stopsWhenReceived)
+            {
+                return null;
+            }
 
-        var reply = await sending.ConfigureAwait(false);
+            if (command.IsStop)
+            {
+                Interlocked.Increment(ref _stops);
+            }
+
+            return _link.ExecuteAsync(command, cancellationToken);
+        }
+    }
+
+    private async Task StopNowAsync(string why)
+    {
+        var reply = await Queue(DriveCommand.Stop, StopCount, CancellationToken.None)!.ConfigureAwait(false);
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
     }
 
