@@ -135,39 +135,12 @@ public sealed class CourseServerInteropTests : IClassFixture<TestPkiFixture>, IC
     }
 }
 
-/// <summary>course_server.c compiled once per run.</summary>
+/// <summary>course_server.c, compiled once for the test class.</summary>
 public sealed class CourseServerBinary : IDisposable
 {
-    private readonly string _dir = Directory.CreateTempSubdirectory("alex-course-server-").FullName;
+    private readonly CProgram _program = new(System.IO.Path.Combine("CourseServer", "course_server.c"));
 
-    public CourseServerBinary()
-    {
-        Path = System.IO.Path.Combine(_dir, "course_server");
-        var source = System.IO.Path.Combine(AppContext.BaseDirectory, "CourseServer", "course_server.c");
-        var start = new ProcessStartInfo("gcc") { RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { "-O1", "-o", Path, source, "-lssl", "-lcrypto" })
-        {
-            start.ArgumentList.Add(a);
-        }
+    public string Path => _program.Path;
 
-        using var gcc = Process.Start(start) ?? throw new InvalidOperationException("cannot start gcc (this test needs gcc and libssl-dev)");
-        var errors = gcc.StandardError.ReadToEnd();
-        if (!gcc.WaitForExit(TimeSpan.FromSeconds(60)) || gcc.ExitCode != 0)
-        {
-            throw new InvalidOperationException($"gcc could not build course_server.c (needs libssl-dev): {errors}");
-        }
-    }
-
-    public string Path { get; }
-
-    public void Dispose()
-    {
-        try
-        {
-            Directory.Delete(_dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
+    public void Dispose() => _program.Dispose();
 }
