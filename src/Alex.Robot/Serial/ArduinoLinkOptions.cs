@@ -27,7 +27,9 @@ public sealed record ArduinoLinkOptions
     /// <summary>
     /// When a GET_STATS is answered by STATUS first and the firmware's order is not yet known, how
     /// long to wait for a trailing OK before concluding the firmware sends STATUS only. The caller
-    /// gets the STATUS at once; only the next command waits. Null: two frame times plus 50 ms.
+    /// gets the STATUS at once; only the next command waits, and only until the order is learnt (once per
+    /// opening of the port). Null: two frame times plus 250 ms: a busy Pi may read the trailing OK late, and a late
+    /// OK taken for the next command's reply would be worse than one slower command.
     /// </summary>
     public TimeSpan? StatsGrace { get; init; }
 
@@ -41,7 +43,7 @@ public sealed record ArduinoLinkOptions
 
     internal TimeSpan EffectiveHelloGrace => HelloGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
 
-    internal TimeSpan EffectiveStatsGrace => StatsGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
+    internal TimeSpan EffectiveStatsGrace => StatsGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(250));
 
     internal void Validate()
     {
