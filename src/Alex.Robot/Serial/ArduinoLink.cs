@@ -61,6 +61,16 @@ public sealed class ArduinoLink : IAsyncDisposable
     private Task? _run;
     private ArduinoLinkState _state = ArduinoLinkState.Opening;
     private Request? _inFlight;
+
+    // A STOP written while another request was still waiting for its reply (it "chases" it on the wire): it takes
+    // the next reply once the request in flight has had its own, instead of waiting up to a reply timeout to be sent.
+    private Request? _chasing;
+
+    // The port being served, and its cancellation, while the link is Ready (for a chasing STOP's write).
+    private (Stream Stream, CancellationToken Token)? _serving;
+
+    // One frame on the wire at a time: the write loop's and a chasing STOP's writes never interleave.
+    private readonly SemaphoreSlim _writing = new(1, 1);
     private bool _helloWindow;
     private StatsOrder _statsOrder;
 
@@ -164,6 +174,7 @@ public sealed class ArduinoLink : IAsyncDisposable
 
         var request = new Request(command);
         List<Request>? superseded = null;
+        (Stream Stream, CancellationToken Token)? chase = null;
         lock (_gate)
         {
             if (_state is not (ArduinoLinkState.Opening or ArduinoLinkState.Ready))
@@ -174,9 +185,17 @@ public sealed class ArduinoLink : IAsyncDisposable
             if (command.Command == CommandCode.Stop)
             {
                 superseded = TakeQueuedMoves();
+                if (_serving is { } port && _inFlight is { Settled: false } busy && _chasing is null && CanOvertake(busy))
+                {
+                    _chasing = request;
+                    chase = port;
+                }
             }
 
-            request.Node = _queues[(int)priority].AddLast(request);
+            if (chase is null)
+            {
+                request.Node = _queues[(int)priority].AddLast(request);
+            }
         }
 
         // Outside the lock: the callers' continuations may run right here (see Request.Caller).
@@ -190,7 +209,15 @@ public sealed class ArduinoLink : IAsyncDisposable
             Note($"STOP dropped {superseded.Count} queued move(s) before they were sent");
         }
 
-        _queued.Writer.TryWrite(true);
+        if (chase is { } wire)
+        {
+            _ = ChaseAsync(wire.Stream, request, wire.Token);
+        }
+        else
+        {
+            _queued.Writer.TryWrite(true);
+        }
+
         if (ct.CanBeCanceled)
         {
             var registration = ct.Register(() => Cancel(request, ct));
@@ -322,6 +349,11 @@ public sealed class ArduinoLink : IAsyncDisposable
 
                 if (!serve.IsCancellationRequested)
                 {
+                    lock (_gate)
+                    {
+                        _serving = (stream, serve.Token);
+                    }
+
                     SetState(ArduinoLinkState.Ready, null);
                     writeFault = await WriteLoopAsync(stream, serve.Token).ConfigureAwait(false);
                 }
@@ -329,6 +361,11 @@ public sealed class ArduinoLink : IAsyncDisposable
         }
         finally
         {
+            lock (_gate)
+            {
+                _serving = null;
+            }
+
             await serve.CancelAsync().ConfigureAwait(false);
             await CloseQuietlyAsync(stream).ConfigureAwait(false);
         }
@@ -377,6 +414,23 @@ public sealed class ArduinoLink : IAsyncDisposable
             {
                 return fault;
             }
+
+            // A STOP written behind that request: nothing else goes out until it has had its reply (or timed out).
+            Request? stop;
+            lock (_gate)
+            {
+                stop = _inFlight ?? _chasing;
+                if (stop is not null)
+                {
+                    _inFlight = stop;
+                    _chasing = null;
+                }
+            }
+
+            if (stop is not null && !await AwaitSettledAsync(stop, ct).ConfigureAwait(false))
+            {
+                return null;
+            }
         }
     }
 
@@ -389,6 +443,14 @@ public sealed class ArduinoLink : IAsyncDisposable
             return fault;
         }
 
+        await AwaitSettledAsync(request, ct).ConfigureAwait(false);
+        return null;
+    }
+
+    // Waits until nothing more is expected for a request already on the wire, or its reply timeout passes (counted
+    // from now). False when the link is going down (FailPending answers the request then).
+    private async Task<bool> AwaitSettledAsync(Request request, CancellationToken ct)
+    {
         var deadline = _time.GetTimestamp() + (long)(_options.ReplyTimeout.TotalSeconds * _time.TimestampFrequency);
         while (true)
         {
@@ -400,8 +462,8 @@ public sealed class ArduinoLink : IAsyncDisposable
             {
                 if (request.Settled)
                 {
-                    _inFlight = null;
-                    return null;
+                    Release(request);
+                    return true;
                 }
 
                 var until = request.GraceUntil ?? deadline;
@@ -418,7 +480,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                     }
 
                     request.Settled = true;
-                    _inFlight = null;
+                    Release(request);
                     expired = true;
                     changed = Task.CompletedTask;
                 }
@@ -436,13 +498,39 @@ public sealed class ArduinoLink : IAsyncDisposable
                     Note($"no reply to {request.Command} within {_options.ReplyTimeout.TotalMilliseconds:0} ms");
                 }
 
-                return null;
+                return true;
             }
 
             if (!await WaitAnyAsync(changed, wait, ct).ConfigureAwait(false))
             {
-                return null; // link going down: FailPending answers the request
+                return false; // link going down: FailPending answers the request
             }
+        }
+    }
+
+    // Under the lock: a settled request leaves the wire (unless a chasing STOP has already taken its place).
+    private void Release(Request request)
+    {
+        if (ReferenceEquals(_inFlight, request))
+        {
+            _inFlight = null;
+        }
+    }
+
+    // A STOP may overtake the request in flight when the replies still due to that request can be told from the STOP's
+    // OK: any single-reply command, and GET_STATS once the firmware's reply order is known.
+    private bool CanOvertake(Request busy) =>
+        busy.Command.Command != CommandCode.Stop
+        && (busy.Command.Command != CommandCode.GetStats || _statsOrder != StatsOrder.Unknown);
+
+    // Writes a chasing STOP at once (after any frame being written). A failed write leaves the port to the read and
+    // write loops, which notice the loss; the STOP is answered LinkDown then (FailPending).
+    private async Task ChaseAsync(Stream stream, Request stop, CancellationToken ct)
+    {
+        var fault = await WriteFrameAsync(stream, stop.Command, ct).ConfigureAwait(false);
+        if (fault is not null)
+        {
+            Note($"STOP not written behind the request in flight: {fault}");
         }
     }
 
@@ -510,6 +598,13 @@ public sealed class ArduinoLink : IAsyncDisposable
         lock (_gate)
         {
             var r = _inFlight;
+            if (p.Type != PacketType.Message && (r is null || r.Settled) && _chasing is { } stop)
+            {
+                // The request in flight has had its replies: this one is the chasing STOP's.
+                _inFlight = r = stop;
+                _chasing = null;
+            }
+
             if (p.Type == PacketType.Message)
             {
                 unsolicited = true;
@@ -647,6 +742,15 @@ public sealed class ArduinoLink : IAsyncDisposable
         var frame = SerialFrame.Encode(packet);
         try
         {
+            await _writing.WaitAsync(ct).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+            return "closed";
+        }
+
+        try
+        {
             // Most writes complete at once (the driver's buffer takes 140 bytes): only one that does not is given a
             // timer, so the common case costs no timer (measured in bench `roundtrip`).
             var write = stream.WriteAsync(frame, ct);
@@ -681,6 +785,10 @@ public sealed class ArduinoLink : IAsyncDisposable
         catch (Exception e) when (IsPortFault(e))
         {
             return $"write failed: {e.Message}";
+        }
+        finally
+        {
+            _writing.Release();
         }
     }
 
@@ -732,6 +840,13 @@ public sealed class ArduinoLink : IAsyncDisposable
                 r.Settled = true;
                 failed.Add(r);
                 _inFlight = null;
+            }
+
+            if (_chasing is { } c)
+            {
+                c.Settled = true;
+                failed.Add(c);
+                _chasing = null;
             }
 
             foreach (var queue in _queues)

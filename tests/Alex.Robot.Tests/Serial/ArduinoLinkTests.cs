@@ -187,6 +187,91 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     }
 
     [Fact]
+    public async Task SendAsync_Stop_OvertakesTheMoveInFlight_RepliesMatchedInOrder()
+    {
+        var line = new InMemorySerialLine();
+        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
+        var arduino = new ManualArduino(line.ArduinoEnd);
+        await arduino.NextAsync(); // HELLO
+
+        var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
+        Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
+
+        // The Arduino has not answered the move yet: the STOP goes on the wire now, not after that answer.
+        var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
+        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
+        Assert.False(move.IsCompleted);
+
+        // The Arduino answers in order: the first reply is the move's, the next the STOP's.
+        await arduino.ReplyAsync(SerialPacket.Error(ResponseCode.BadCommand));
+        Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), await move.Within());
+        Assert.False(stop.IsCompleted);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await stop.Within());
+
+        // Then one request at a time again.
+        var next = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
+        Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await next.Within());
+    }
+
+    [Fact]
+    public async Task SendAsync_Stop_OvertakesGetStatsOnlyOnceTheReplyOrderIsKnown()
+    {
+        var line = new InMemorySerialLine();
+        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
+        var arduino = new ManualArduino(line.ArduinoEnd);
+        await arduino.NextAsync(); // HELLO
+        var counters = new StatusCounters(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
+
+        // First GET_STATS: the order of OK and STATUS is not known yet, so a STOP waits for both.
+        var first = link.SendAsync(Cmd(CommandCode.GetStats), _cts.Token);
+        Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
+        var waiting = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        await arduino.ReplyAsync(SerialPacket.StatusReply(counters));
+        Assert.Equal(ArduinoReplyKind.Status, (await first.Within()).Kind);
+        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await waiting.Within());
+
+        // Order learnt (OK, then STATUS): a STOP now overtakes a GET_STATS in flight, and takes the reply after both.
+        var second = link.SendAsync(Cmd(CommandCode.GetStats), _cts.Token);
+        Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
+        var overtaking = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
+        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        await arduino.ReplyAsync(SerialPacket.StatusReply(counters));
+        Assert.Equal(10u, (await second.Within()).Status.ReverseDistanceCm);
+        Assert.False(overtaking.IsCompleted);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await overtaking.Within());
+    }
+
+    [Fact]
+    public async Task SendAsync_Stop_OvertakesASilentArduino_BothTimeOutThenTheLinkWorks()
+    {
+        var line = new InMemorySerialLine();
+        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
+        var arduino = new ManualArduino(line.ArduinoEnd);
+        await arduino.NextAsync(); // HELLO
+
+        var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
+        Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
+        var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
+        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
+
+        // Nothing answers: each times out in turn, and the link goes on.
+        Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(move, TimeSpan.FromMilliseconds(100)));
+        Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(stop, TimeSpan.FromMilliseconds(100)));
+        var next = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
+        Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await next.Within());
+    }
+
+    [Fact]
     public async Task SendAsync_CancelledWhileQueued_RemovedOthersProceed()
     {
         var line = new InMemorySerialLine();
