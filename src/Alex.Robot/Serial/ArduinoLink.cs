@@ -462,7 +462,7 @@ public sealed class ArduinoLink : IAsyncDisposable
             {
                 if (request.Settled)
                 {
-                    Release(request);
+                    ClearInFlight(request);
                     return true;
                 }
 
@@ -480,7 +480,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                     }
 
                     request.Settled = true;
-                    Release(request);
+                    ClearInFlight(request);
                     expired = true;
                     changed = Task.CompletedTask;
                 }
@@ -509,7 +509,7 @@ public sealed class ArduinoLink : IAsyncDisposable
     }
 
     // Under the lock: a settled request leaves the wire (unless a chasing STOP has already taken its place).
-    private void Release(Request request)
+    private void ClearInFlight(Request request)
     {
         if (ReferenceEquals(_inFlight, request))
         {

@@ -54,6 +54,25 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         return await task;
     }
 
+    // A link to an Arduino the test answers frame by frame, past the link's HELLO.
+    private async Task<(ArduinoLink Link, ManualArduino Arduino)> ManualLinkAsync()
+    {
+        var line = new InMemorySerialLine();
+        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
+        var arduino = new ManualArduino(line.ArduinoEnd);
+        await arduino.NextAsync(); // HELLO
+        return (link, arduino);
+    }
+
+    // The link is back to one request at a time: the next command goes out, is answered OK, and its caller hears it.
+    private async Task AssertNextCommandAnsweredAsync(ArduinoLink link, ManualArduino arduino, SerialPacket command)
+    {
+        var next = link.SendAsync(command, _cts.Token);
+        Assert.Equal(command.Command, (await arduino.NextAsync()).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(ArduinoReply.Ok, await next.Within());
+    }
+
     [Fact]
     public async Task SendAsync_Move_Ok()
     {
@@ -147,10 +166,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     [Fact]
     public async Task SendAsync_Stop_JumpsTheQueueAndDropsQueuedMoves()
     {
-        var line = new InMemorySerialLine();
-        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
-        var arduino = new ManualArduino(line.ArduinoEnd);
-        await arduino.NextAsync(); // HELLO
+        var (link, arduino) = await ManualLinkAsync();
 
         var inFlight = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
@@ -180,19 +196,13 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         Assert.Equal(10u, (await poll.Within()).Status.ReverseDistanceCm);
 
         // A move asked for after the STOP is sent as usual.
-        var after = link.SendAsync(Cmd(CommandCode.Forward, 10, 50), _cts.Token);
-        Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await after.Within());
+        await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.Forward, 10, 50));
     }
 
     [Fact]
     public async Task SendAsync_Stop_OvertakesTheMoveInFlight_RepliesMatchedInOrder()
     {
-        var line = new InMemorySerialLine();
-        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
-        var arduino = new ManualArduino(line.ArduinoEnd);
-        await arduino.NextAsync(); // HELLO
+        var (link, arduino) = await ManualLinkAsync();
 
         var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
@@ -210,19 +220,13 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         Assert.Equal(ArduinoReply.Ok, await stop.Within());
 
         // Then one request at a time again.
-        var next = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
-        Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await next.Within());
+        await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.ClearStats));
     }
 
     [Fact]
     public async Task SendAsync_Stop_OvertakesGetStatsOnlyOnceTheReplyOrderIsKnown()
     {
-        var line = new InMemorySerialLine();
-        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
-        var arduino = new ManualArduino(line.ArduinoEnd);
-        await arduino.NextAsync(); // HELLO
+        var (link, arduino) = await ManualLinkAsync();
         var counters = new StatusCounters(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
 
         // First GET_STATS: the order of OK and STATUS is not known yet, so a STOP waits for both.
@@ -252,10 +256,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     [Fact]
     public async Task SendAsync_Stop_OvertakesASilentArduino_BothTimeOutThenTheLinkWorks()
     {
-        var line = new InMemorySerialLine();
-        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
-        var arduino = new ManualArduino(line.ArduinoEnd);
-        await arduino.NextAsync(); // HELLO
+        var (link, arduino) = await ManualLinkAsync();
 
         var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
@@ -265,19 +266,13 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         // Nothing answers: each times out in turn, and the link goes on.
         Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(move, TimeSpan.FromMilliseconds(100)));
         Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(stop, TimeSpan.FromMilliseconds(100)));
-        var next = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
-        Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await next.Within());
+        await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.ClearStats));
     }
 
     [Fact]
     public async Task SendAsync_CancelledWhileQueued_RemovedOthersProceed()
     {
-        var line = new InMemorySerialLine();
-        var link = Link(_ => ValueTask.FromResult(line.PiEnd));
-        var arduino = new ManualArduino(line.ArduinoEnd);
-        await arduino.NextAsync(); // HELLO
+        var (link, arduino) = await ManualLinkAsync();
 
         var inFlight = link.SendAsync(Cmd(CommandCode.Forward, 1, 1), _cts.Token);
         await arduino.NextAsync();
