@@ -9,6 +9,8 @@ internal static class Program
     {
         ["serial"] = ("command round trip over a pty, paced at 9600 / 115200 / unpaced, vs wire time (--quick: fewer samples)", SerialBenchmark.RunAsync),
         ["roundtrip"] = ("command round trip through the robot server vs a bare SslStream echo [count]", Server.RoundTripBenchmark.RunAsync),
+        ["roundtrip-server"] = ("(run by roundtrip) the robot server with the unpaced simulator, in its own process: DIR", Server.RoundTripChildren.ServeAsync),
+        ["roundtrip-echo"] = ("(run by roundtrip) the bare SslStream echo, in its own process: DIR", Server.RoundTripChildren.EchoAsync),
         ["handshakes"] = ("mutual-TLS handshakes/s: alex serve vs openssl s_server, by openssl s_time [seconds rounds]", Server.HandshakeBenchmark.RunAsync),
         ["serve-serial-latency"] = ("command round trip through alex serve + pty + alex sim at 9600/115200 baud vs two frames' wire time", Serving.ServingBenchmarks.SerialLatencyAsync),
         ["serve-deadman"] = ("driver vanishes (TCP reset / silence) → STOP frame on the serial line, vs lease window + 50 ms", Serving.ServingBenchmarks.DeadmanAsync),

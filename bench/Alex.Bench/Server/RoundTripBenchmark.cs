@@ -25,60 +25,62 @@ internal static class RoundTripBenchmark
         var count = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 5000;
         var warmup = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : Math.Max(20000, count);
         using var pki = new BenchPki();
-        await using var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing: null, TimeProvider.System, CancellationToken.None);
-        var host = RobotHost.Start(pki.HostOptions() with { AuditPath = pki.Path("audit.jsonl") }, robot.Link, TimeProvider.System);
-        await using (host.ConfigureAwait(false))
+        // The robot server and the floor each run in a process of their own, as `alex serve` does: sharing one thread pool
+        // with this client (and with each other) made both settle into different scheduling modes run to run.
+        await using var server = await Child.StartAsync("roundtrip-server", pki.Dir);
+        await using var echo = await Child.StartAsync("roundtrip-echo", pki.Dir);
+        var ca = CertificateFile.Load(pki.Ca.CertificatePath);
+        var client = PrivateKeyFile.LoadCertificateWithKey(pki.Path("laptop.crt"), pki.Path("laptop.key"));
+
+        // The cases: request bytes → reply bytes, as on the wire inside TLS.
+        var stop = AlexLinkWriter.Encode(new AlexLinkStop { RequestId = 1 });
+        var stats = AlexLinkWriter.Encode(new AlexLinkCommand(CommandCode.GetStats, 0, 0) { RequestId = 1 });
+        var classicStop = new ClassicCommand((byte)'s', 0, 0).Encode();
+        var okSize = AlexLinkFrame.HeaderSize;
+        var statusSize = AlexLinkFrame.HeaderSize + AlexLinkStatus.Size;
+
+        Console.WriteLine($"roundtrip: {count} round trips per case after {warmup} warm-up, in {Rounds} alternating rounds with the floor; server (pid {server.Id}) and echo (pid {echo.Id}) in their own processes");
+        // Both server connections stay open for the whole run; every case (ours and its floor) is warmed up first, then
+        // all are measured in the same rounds, so no case is measured on colder code or a different machine state.
+        await using var linkSsl = await ConnectAsync(server.EndPoint, client, ca, alexLink: true);
+        // No pushes on the measured connection (the classic connection's STOPs would otherwise come as SafetyStop):
+        // subscribe to nothing, and read up to the server's Ok for that.
+        await linkSsl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkSubscribe(AlexLinkTopics.None, 0) { RequestId = 99 }));
+        if (!await ReadUntilOkAsync(linkSsl, 99))
         {
-            var ca = CertificateFile.Load(pki.Ca.CertificatePath);
-            var client = PrivateKeyFile.LoadCertificateWithKey(pki.Path("laptop.crt"), pki.Path("laptop.key"));
+            Console.Error.WriteLine("roundtrip: the server did not welcome the benchmark client");
+            return 1;
+        }
 
-            // The cases: request bytes → reply bytes, as on the wire inside TLS.
-            var stop = AlexLinkWriter.Encode(new AlexLinkStop { RequestId = 1 });
-            var stats = AlexLinkWriter.Encode(new AlexLinkCommand(CommandCode.GetStats, 0, 0) { RequestId = 1 });
-            var classicStop = new ClassicCommand((byte)'s', 0, 0).Encode();
-            var okSize = AlexLinkFrame.HeaderSize;
-            var statusSize = AlexLinkFrame.HeaderSize + AlexLinkStatus.Size;
+        await using var classicSsl = await ConnectAsync(server.EndPoint, client, ca, alexLink: false);
+        await using var linkStopCase = await Case.StartAsync(echo.EndPoint, client, ca, linkSsl, stop, okSize, (byte)AlexLinkMessageType.Ok);
+        await using var linkStatsCase = await Case.StartAsync(echo.EndPoint, client, ca, linkSsl, stats, statusSize, (byte)AlexLinkMessageType.Status);
+        await using var classicCase = await Case.StartAsync(echo.EndPoint, client, ca, classicSsl, classicStop, ClassicResponse.Size, (byte)ClassicMessageType.Response);
+        Case[] cases = [linkStopCase, linkStatsCase, classicCase];
+        foreach (var c in cases)
+        {
+            await c.WarmUpAsync(warmup);
+        }
 
-            Console.WriteLine($"roundtrip: {count} round trips per case after {warmup} warm-up, in {Rounds} alternating rounds with the floor, server backed by the unpaced simulator");
-            // Both server connections stay open for the whole run; every case (ours and its floor) is warmed up first, then
-            // all are measured in the same rounds, so no case is measured on colder code or a different machine state.
-            await using var linkSsl = await ConnectAsync(host.LocalEndPoint, client, ca, alexLink: true);
-            // No pushes on the measured connection (the classic connection's STOPs would otherwise come as SafetyStop):
-            // subscribe to nothing, and read up to the server's Ok for that.
-            await linkSsl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkSubscribe(AlexLinkTopics.None, 0) { RequestId = 99 }));
-            if (!await ReadUntilOkAsync(linkSsl, 99))
-            {
-                Console.Error.WriteLine("roundtrip: the server did not welcome the benchmark client");
-                return 1;
-            }
-
-            await using var classicSsl = await ConnectAsync(host.LocalEndPoint, client, ca, alexLink: false);
-            await using var linkStopCase = await Case.StartAsync(pki, client, ca, linkSsl, stop, okSize, (byte)AlexLinkMessageType.Ok);
-            await using var linkStatsCase = await Case.StartAsync(pki, client, ca, linkSsl, stats, statusSize, (byte)AlexLinkMessageType.Status);
-            await using var classicCase = await Case.StartAsync(pki, client, ca, classicSsl, classicStop, ClassicResponse.Size, (byte)ClassicMessageType.Response);
-            Case[] cases = [linkStopCase, linkStatsCase, classicCase];
+        var perRound = count / Rounds;
+        for (var round = 0; round < Rounds; round++)
+        {
             foreach (var c in cases)
             {
-                await c.WarmUpAsync(warmup);
+                await c.RoundAsync(perRound, oursFirst: round % 2 == 0);
             }
+        }
 
-            var perRound = count / Rounds;
-            for (var round = 0; round < Rounds; round++)
-            {
-                foreach (var c in cases)
-                {
-                    await c.RoundAsync(perRound, oursFirst: round % 2 == 0);
-                }
-            }
+        await linkSsl.ShutdownAsync();
+        await classicSsl.ShutdownAsync();
+        var linkStop = linkStopCase.Result;
+        var linkStats = linkStatsCase.Result;
+        var classic = classicCase.Result;
 
-            await linkSsl.ShutdownAsync();
-            await classicSsl.ShutdownAsync();
-            var linkStop = linkStopCase.Result;
-            var linkStats = linkStatsCase.Result;
-            var classic = classicCase.Result;
-
-            // The Arduino side alone, no network: what ArduinoLink + the in-memory line + the simulator cost.
-            var linkOnly = new Samples(count);
+        // The Arduino side alone, no network, in this process: what ArduinoLink + the in-memory line + the simulator cost.
+        var linkOnly = new Samples(count);
+        await using (var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing: null, TimeProvider.System, CancellationToken.None))
+        {
             for (var i = 0; i < warmup + count; i++)
             {
                 var started = Stopwatch.GetTimestamp();
@@ -93,38 +95,43 @@ internal static class RoundTripBenchmark
                     linkOnly.Add(Stopwatch.GetElapsedTime(started));
                 }
             }
-
-            var md = new StringBuilder();
-            md.AppendLine("## roundtrip: command round trip on one connection");
-            md.AppendLine();
-            md.AppendLine(BenchReport.Machine());
-            md.AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture, $"{count} round trips per case (after {warmup} warm-up each), one connection, TLS 1.3 on 127.0.0.1, the same certificates (ECDSA P-256) for all. ");
-            md.AppendLine("Server path: TLS, session read loop, hub (lease, limits), ArduinoLink (one request in flight), 140-byte serial frames over an in-memory line, simulated firmware without line pacing, and the reply back; audit log on (one record per command, formatted, written and flushed in order by the log's background writer in 2 ms batches). ");
-            md.AppendLine(CultureInfo.InvariantCulture, $"Floor: a bare SslStream echo that reads the request's size and writes the reply's size, on its own connection, measured in the same run in {Rounds} rounds alternating with ours (so both see the same machine load).");
-            md.AppendLine();
-            md.AppendLine("| case | p50 | p99 | p50 vs floor | p99 vs floor |");
-            md.AppendLine("|---|---|---|---|---|");
-            md.AppendLine(linkStop.Floor.Row($"floor: echo {stop.Length} → {okSize} bytes"));
-            md.AppendLine(linkStop.Ours.Row($"AlexLink/1 STOP ({stop.Length} → {okSize} bytes)", linkStop.Floor));
-            md.AppendLine(linkStats.Floor.Row($"floor: echo {stats.Length} → {statusSize} bytes"));
-            md.AppendLine(linkStats.Ours.Row($"AlexLink/1 GET_STATS ({stats.Length} → {statusSize} bytes)", linkStats.Floor));
-            md.AppendLine(classic.Floor.Row($"floor: echo {classicStop.Length} → {ClassicResponse.Size} bytes"));
-            md.AppendLine(classic.Ours.Row($"classic `s` ({classicStop.Length} → {ClassicResponse.Size} bytes)", classic.Floor));
-            md.AppendLine(linkOnly.Row("for scale: STOP through ArduinoLink + simulator alone, no network", linkStop.Floor));
-            md.AppendLine();
-            md.AppendLine(CultureInfo.InvariantCulture, $"All three cases and their floors were warmed up first ({warmup} round trips each), then measured in the same {Rounds} rounds. p50 ratio round by round (each round {count / Rounds} of ours and {count / Rounds} of the floor, the order swapped every round): STOP {linkStop.RoundRatios()}; GET_STATS {linkStats.RoundRatios()}; classic {classic.RoundRatios()}.");
-            md.AppendLine();
-            string Verdict(string what, Pair pair) =>
-                string.Create(CultureInfo.InvariantCulture, $"{what} {BenchReport.F(pair.Ours.Percentile(50) / pair.Floor.Percentile(50))}× ({(pair.Ours.Percentile(50) <= 1.3 * pair.Floor.Percentile(50) ? "met" : "missed")})");
-            md.AppendLine(CultureInfo.InvariantCulture, $"Goal: p50 within 1.3× of the floor. This run: {Verdict("STOP", linkStop)}, {Verdict("GET_STATS", linkStats)}, {Verdict("classic", classic)}.");
-            md.AppendLine();
-            md.AppendLine("How the path got here (before: 2-5× the floor): the in-memory serial line, the simulator's replies, the ArduinoLink's queue and the reply to the waiting command continue on the thread that produced them instead of a thread-pool hop each; a serial write gets a timer only if it does not complete at once; the client hears the result before it is audited, and the audit writer formats and flushes in 2 ms batches. Warm-up matters: with a few hundred warm-up round trips the first cases ran on tier-0 JIT code and measured 1.6-2.4×, and even with 20000 the case measured last came out best; the bench now warms every case before measuring any. ");
-            md.AppendLine("Read the ratios with the floor's two modes in mind: on this 2-CPU machine a bare echo connection settles either near 48 µs per round trip (its two ends served on different CPUs) or near 23-28 µs (as when everything is pinned to one CPU), and keeps that mode for the connection's life, while ours stays near 52-58 µs either way. Against a slow-mode floor ours is 1.1-1.2×, against a fast-mode floor 2.0-2.4×. Pinned to one CPU (`taskset -c 0`, everything serialised, so the ratio is the CPU work added) this build measured STOP 2.04×, GET_STATS 2.33×, classic 1.91× (53-66 µs against 28 µs): the server adds some 25-35 µs of work per command (frame encode and decode both ways, the simulated firmware, lease and hub, the audit record, more async steps). So the 1.3× goal is met only against the slower mode of the floor; against the echo at its fastest it is not met.");
-            var path = BenchReport.WriteSection("roundtrip", md.ToString());
-            Console.WriteLine(md.ToString());
-            Console.WriteLine($"written to {path}");
         }
+
+        var md = new StringBuilder();
+        md.AppendLine("## roundtrip: command round trip on one connection");
+        md.AppendLine();
+        md.AppendLine(BenchReport.Machine());
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"{count} round trips per case (after {warmup} warm-up each), TLS 1.3 on 127.0.0.1, the same certificates (ECDSA P-256) for all. The robot server and the floor each run in a process of their own (as `alex serve` does); this benchmark is the client, one request at a time. ");
+        md.AppendLine("Server path: TLS, session read loop, hub (lease, limits), ArduinoLink (one request in flight), 140-byte serial frames over an in-memory line, simulated firmware without line pacing, and the reply back; audit log on (one record per command, formatted, written and flushed by the log's background writer in 2 ms batches). ");
+        md.AppendLine(CultureInfo.InvariantCulture, $"Floor: a bare SslStream echo (same TLS profile and certificates) that reads the request's size and writes the reply's size, on its own connection, measured in {Rounds} rounds alternating with ours (each round {count / Rounds} of ours and {count / Rounds} of the floor, back to back, the order swapped every round).");
+        md.AppendLine();
+        md.AppendLine("| case | p50 | p99 | p50 vs floor | p99 vs floor |");
+        md.AppendLine("|---|---|---|---|---|");
+        md.AppendLine(linkStop.Floor.Row($"floor: echo {stop.Length} → {okSize} bytes"));
+        md.AppendLine(linkStop.Ours.Row($"AlexLink/1 STOP ({stop.Length} → {okSize} bytes)", linkStop.Floor));
+        md.AppendLine(linkStats.Floor.Row($"floor: echo {stats.Length} → {statusSize} bytes"));
+        md.AppendLine(linkStats.Ours.Row($"AlexLink/1 GET_STATS ({stats.Length} → {statusSize} bytes)", linkStats.Floor));
+        md.AppendLine(classic.Floor.Row($"floor: echo {classicStop.Length} → {ClassicResponse.Size} bytes"));
+        md.AppendLine(classic.Ours.Row($"classic `s` ({classicStop.Length} → {ClassicResponse.Size} bytes)", classic.Floor));
+        md.AppendLine(linkOnly.Row("for scale: STOP through ArduinoLink + simulator alone, no network", linkStop.Floor));
+        md.AppendLine();
+        md.AppendLine(CultureInfo.InvariantCulture, $"p50 ratio of ours to the floor round by round: STOP {linkStop.RoundRatios()}; GET_STATS {linkStats.RoundRatios()}; classic {classic.RoundRatios()}.");
+        md.AppendLine();
+        string Verdict(string what, Pair pair)
+        {
+            var pooled = pair.Ours.Percentile(50) / pair.Floor.Percentile(50);
+            var paired = pair.MedianRatio;
+            return string.Create(CultureInfo.InvariantCulture, $"{what} {BenchReport.F(pooled)}× pooled, {BenchReport.F(paired)}× median of rounds ({(Math.Max(pooled, paired) <= 1.3 ? "met" : "missed")})");
+        }
+
+        md.AppendLine(CultureInfo.InvariantCulture, $"Goal: p50 within 1.3× of the floor (met when both the pooled p50 ratio and the median of the round ratios are). This run: {Verdict("STOP", linkStop)}, {Verdict("GET_STATS", linkStats)}, {Verdict("classic", classic)}.");
+        md.AppendLine();
+        md.AppendLine("How the measurement got here. (1) Until 2026-11-27 the server and the echo ran inside this benchmark's process, sharing one thread pool with the client: a bare echo connection then settled either near 48 µs or near 21-28 µs per round trip and kept that mode, while ours stayed near 52-55 µs, so the ratio swung between 1.1× and 2.5× with the mode. In processes of their own (as in use) both sides see the same scheduling and the ratio stays near 1.0-1.4×. (2) Tiering: the runtime starts counting calls for tier-1 only after a quiet spell (100 ms, 1 s on one CPU, restarted by any newly compiled method); pinned to one CPU the server ran tier-0 code for the whole run, which was most of the \"25-35 µs of extra work per command\" reported before. The benchmark now sets `TieredCompilation.CallCountingDelayMs=0` for itself and its servers alike (Alex.Bench.csproj), so both are measured in their steady state. ");
+        md.AppendLine("Read the ratios as noisy: on this shared 2-CPU machine single rounds range from about 0.6× to 2× either way, which is why the verdict looks at the median of the rounds as well as the pooled p50. Pinned to one CPU (`taskset -c 0`, everything serialised, so the ratio is the CPU work added), two runs on 2026-11-27 measured STOP 1.20× and 1.23×, GET_STATS 1.29× and 1.30×, classic 1.17× and 1.19× (45-52 µs against 38-40 µs): the server adds some 7-12 µs of work per command (frame decode and encode, hub and lease, ArduinoLink, the simulated firmware's 140-byte frames, the audit record). GET_STATS, which carries two serial frames and an 80-byte reply, is the case nearest the goal. The p99 is 2-3× the floor's: the server allocates per command and its garbage collections and audit batches land in the tail.");
+        var path = BenchReport.WriteSection("roundtrip", md.ToString());
+        Console.WriteLine(md.ToString());
+        Console.WriteLine($"written to {path}");
 
         return 0;
     }
@@ -138,11 +145,13 @@ internal static class RoundTripBenchmark
         return ssl;
     }
 
-    private const int Rounds = 10;
+    private const int Rounds = 20;
 
     /// <summary>Ours and the floor for one case, measured in alternating rounds so both see the same machine.</summary>
     private sealed record Pair(Samples Ours, Samples Floor, List<double> Ratios)
     {
+        public double MedianRatio => Ratios.Order().ToList()[Ratios.Count / 2];
+
         public string RoundRatios()
         {
             var sorted = Ratios.Order().ToList();
@@ -158,30 +167,28 @@ internal static class RoundTripBenchmark
         private readonly byte[] _echoRequest;
         private readonly int _replySize;
         private readonly byte _replyType;
-        private readonly EchoServer _echo;
         private readonly SslStream _floor;
         private readonly Samples _oursSamples = new(0);
         private readonly Samples _floorSamples = new(0);
         private readonly List<double> _ratios = [];
 
-        private Case(SslStream ours, byte[] request, int replySize, byte replyType, EchoServer echo, SslStream floor)
+        private Case(SslStream ours, byte[] request, int replySize, byte replyType, SslStream floor)
         {
             _ours = ours;
             _request = request;
             _echoRequest = new byte[request.Length];
             _replySize = replySize;
             _replyType = replyType;
-            _echo = echo;
             _floor = floor;
         }
 
         public Pair Result => new(_oursSamples, _floorSamples, _ratios);
 
-        public static async Task<Case> StartAsync(BenchPki pki, System.Security.Cryptography.X509Certificates.X509Certificate2 client, System.Security.Cryptography.X509Certificates.X509Certificate2 ca, SslStream ours, byte[] request, int replySize, byte replyType)
+        public static async Task<Case> StartAsync(IPEndPoint echo, System.Security.Cryptography.X509Certificates.X509Certificate2 client, System.Security.Cryptography.X509Certificates.X509Certificate2 ca, SslStream ours, byte[] request, int replySize, byte replyType)
         {
-            var echo = await EchoServer.StartAsync(pki, ca, request.Length, replySize);
-            var floor = await ConnectAsync(echo.EndPoint, client, ca, alexLink: false);
-            return new Case(ours, request, replySize, replyType, echo, floor);
+            var floor = await ConnectAsync(echo, client, ca, alexLink: false);
+            await floor.WriteAsync(new[] { checked((byte)request.Length), checked((byte)replySize) });
+            return new Case(ours, request, replySize, replyType, floor);
         }
 
         public async Task WarmUpAsync(int iterations)
@@ -214,12 +221,11 @@ internal static class RoundTripBenchmark
         {
             await _floor.ShutdownAsync();
             await _floor.DisposeAsync();
-            await _echo.DisposeAsync();
         }
     }
 
     // Reads frames (Welcome, pushed state) until the Ok answering `id`; false if the connection ends first.
-    private static async Task<bool> ReadUntilOkAsync(SslStream ssl, uint id)
+    internal static async Task<bool> ReadUntilOkAsync(SslStream ssl, uint id)
     {
         var buffer = new byte[16 * 1024];
         var held = 0;
@@ -266,60 +272,58 @@ internal static class RoundTripBenchmark
         }
     }
 
-    /// <summary>The floor: a bare SslStream echo (same certificates, same TLS profile) that reads the request's size and writes the reply's size.</summary>
-    private sealed class EchoServer : IAsyncDisposable
+    /// <summary>A server of this benchmark in a process of its own (RoundTripChildren): started, asked for its port, ended.</summary>
+    private sealed class Child : IAsyncDisposable
     {
-        private readonly TcpListener _listener;
-        private readonly Task _serving;
+        private readonly Process _process;
 
-        private EchoServer(TcpListener listener, Task serving)
+        private Child(Process process, IPEndPoint endPoint)
         {
-            _listener = listener;
-            _serving = serving;
+            _process = process;
+            EndPoint = endPoint;
         }
 
-        public IPEndPoint EndPoint => (IPEndPoint)_listener.LocalEndpoint;
+        public IPEndPoint EndPoint { get; }
 
-        public static Task<EchoServer> StartAsync(BenchPki pki, System.Security.Cryptography.X509Certificates.X509Certificate2 ca, int requestSize, int replySize)
+        public int Id => _process.Id;
+
+        public static async Task<Child> StartAsync(string name, string dir)
         {
-            var serverCertificate = PrivateKeyFile.LoadCertificateWithKey(pki.Path("alex.crt"), pki.Path("alex.key"));
-            var context = TlsProfiles.CreateServerContext(serverCertificate);
-            var listener = new TcpListener(IPAddress.Loopback, 0);
-            listener.Start();
-            var serving = Task.Run(async () =>
+            // This bench again (its apphost, or dotnet + its dll), with the child's name.
+            var self = Environment.ProcessPath ?? "dotnet";
+            var start = new ProcessStartInfo(self) { RedirectStandardInput = true, RedirectStandardOutput = true, UseShellExecute = false };
+            if (Path.GetFileNameWithoutExtension(self) == "dotnet")
             {
-                using (serverCertificate)
-                {
-                    using var socket = await listener.AcceptSocketAsync();
-                    socket.NoDelay = true;
-                    await using var ssl = new SslStream(new NetworkStream(socket, ownsSocket: false));
-                    await ssl.AuthenticateAsServerAsync(TlsProfiles.Server(context, ca, new ClientCertificateCheck(), offerAlexLink: false));
-                    var request = new byte[requestSize];
-                    var reply = new byte[replySize];
-                    while (true)
-                    {
-                        try
-                        {
-                            await ssl.ReadExactlyAsync(request);
-                        }
-                        catch (EndOfStreamException)
-                        {
-                            break;
-                        }
+                start.ArgumentList.Add(typeof(Child).Assembly.Location);
+            }
 
-                        await ssl.WriteAsync(reply);
-                    }
+            start.ArgumentList.Add(name);
+            start.ArgumentList.Add(dir);
+            var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {name}");
+            var line = await process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            if (line is null || !line.StartsWith("ready ", StringComparison.Ordinal))
+            {
+                process.Kill();
+                throw new InvalidOperationException($"{name} did not start: '{line}'");
+            }
 
-                    await ssl.ShutdownAsync();
-                }
-            });
-            return Task.FromResult(new EchoServer(listener, serving));
+            return new Child(process, new IPEndPoint(IPAddress.Loopback, int.Parse(line[6..], CultureInfo.InvariantCulture)));
         }
 
         public async ValueTask DisposeAsync()
         {
-            await _serving;
-            _listener.Stop();
+            // Closing its stdin ends the child; killed if it does not end soon.
+            _process.StandardInput.Close();
+            try
+            {
+                await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
+            }
+            catch (TimeoutException)
+            {
+                _process.Kill(entireProcessTree: true);
+            }
+
+            _process.Dispose();
         }
     }
 }

@@ -197,11 +197,15 @@ public sealed class AuditLog : IDisposable
                 }
             }
 
-            foreach (var item in batch)
+            var written = Written;
+            if (_echo is not null || written is not null)
             {
-                var text = Encoding.UTF8.GetString(item.Line, 0, item.Line.Length - 1);
-                _echo?.Invoke(text);
-                Written?.Invoke(new AuditRecord(item.Event, text));
+                foreach (var item in batch)
+                {
+                    var text = Encoding.UTF8.GetString(item.Line, 0, item.Line.Length - 1);
+                    _echo?.Invoke(text);
+                    written?.Invoke(new AuditRecord(item.Event, text));
+                }
             }
 
             batch.Clear();

@@ -69,6 +69,7 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly DriverLease _lease;
     private readonly Lock _gate = new();
+    // Enumerated, never asked for .Keys: that takes every lock of the dictionary and copies it (once per STOP, measured).
     private readonly ConcurrentDictionary<ClientSession, TelemetryWish> _sessions = new();
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
@@ -236,7 +237,7 @@ public sealed class RobotHub : IAsyncDisposable
         {
             // Every other client learns who stopped the robot.
             var at = _time.GetUtcNow();
-            foreach (var s in _sessions.Keys)
+            foreach (var (s, _) in _sessions)
             {
                 if (!ReferenceEquals(s, session))
                 {
@@ -255,7 +256,7 @@ public sealed class RobotHub : IAsyncDisposable
         {
             var stopping = StopNowAsync(stop.Text);
             _audit.Write("dead-man", ("name", stop.Who), ("kind", stop.Reason.ToString()), ("reason", stop.Text));
-            foreach (var s in _sessions.Keys)
+            foreach (var (s, _) in _sessions)
             {
                 s.OnSafetyStop(stop.Reason, stop.Who, stop.Text, stop.At);
             }
@@ -267,7 +268,7 @@ public sealed class RobotHub : IAsyncDisposable
         {
             _audit.Write("lease", ("name", name), ("change", notice.Change.ToString().ToLowerInvariant()), ("holder", notice.Holder.Length == 0 ? null : notice.Holder), ("text", notice.Text));
             var since = notice.Since ?? _time.GetUtcNow();
-            foreach (var s in _sessions.Keys)
+            foreach (var (s, _) in _sessions)
             {
                 s.OnLeaseChanged(notice.Holder.Length == 0 ? null : notice.Holder, since, notice.Change);
             }
@@ -386,14 +387,14 @@ public sealed class RobotHub : IAsyncDisposable
         {
             var text = packet.Text;
             var data = packet.Data.ToArray();
-            foreach (var s in _sessions.Keys)
+            foreach (var (s, _) in _sessions)
             {
                 s.OnArduinoMessage(data, text);
             }
         }
         else if (packet.Type == PacketType.Error)
         {
-            foreach (var s in _sessions.Keys)
+            foreach (var (s, _) in _sessions)
             {
                 s.OnArduinoError(packet.Code);
             }
@@ -410,7 +411,7 @@ public sealed class RobotHub : IAsyncDisposable
             _ = StopNowAsync("serial port back while the robot may have been moving");
         }
 
-        foreach (var s in _sessions.Keys)
+        foreach (var (s, _) in _sessions)
         {
             s.OnLinkState(up, detail);
         }
