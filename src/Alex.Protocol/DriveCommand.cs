@@ -11,9 +11,12 @@ namespace Alex.Protocol;
 public readonly record struct DriveCommand(CommandCode Command, uint Param0 = 0, uint Param1 = 0)
 {
     /// <summary>True for commands that start the wheels (FORWARD, REVERSE, TURN_LEFT, TURN_RIGHT).</summary>
-    public bool IsMove => Command is CommandCode.Forward or CommandCode.Reverse or CommandCode.TurnLeft or CommandCode.TurnRight;
+    public bool IsMove => IsMoveCode(Command);
 
     public bool IsStop => Command == CommandCode.Stop;
+
+    /// <summary>True for the codes that start the wheels: what <see cref="IsMove"/> asks of a command.</summary>
+    public static bool IsMoveCode(CommandCode code) => code is CommandCode.Forward or CommandCode.Reverse or CommandCode.TurnLeft or CommandCode.TurnRight;
 
     /// <summary>The course's letter for the command, lower case, or '?' for codes students added.</summary>
     public char Letter => LetterOf(Command);
@@ -75,8 +78,7 @@ public readonly record struct DriveCommand(CommandCode Command, uint Param0 = 0,
             return false;
         }
 
-        var isMove = code is CommandCode.Forward or CommandCode.Reverse or CommandCode.TurnLeft or CommandCode.TurnRight;
-        if (!isMove)
+        if (!IsMoveCode(code))
         {
             if (words.Count > 1)
             {

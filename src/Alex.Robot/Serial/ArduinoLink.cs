@@ -13,6 +13,7 @@
 // a trailing OK is never taken for the next command's reply. MESSAGE packets, STATUS nobody asked
 // for and ERRORs with nothing in flight are surfaced through Unsolicited.
 using System.Threading.Channels;
+using Alex.Protocol;
 using Alex.Protocol.Serial;
 
 namespace Alex.Robot.Serial;
@@ -801,7 +802,7 @@ public sealed class ArduinoLink : IAsyncDisposable
             for (var node = queue.First; node is not null;)
             {
                 var next = node.Next;
-                if (node.Value.Command.Command is CommandCode.Forward or CommandCode.Reverse or CommandCode.TurnLeft or CommandCode.TurnRight)
+                if (DriveCommand.IsMoveCode(node.Value.Command.Command))
                 {
                     queue.Remove(node);
                     node.Value.Node = null;
