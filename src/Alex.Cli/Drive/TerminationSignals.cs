@@ -24,9 +24,6 @@ internal sealed class TerminationSignals : IDisposable
     /// <summary>Cancelled by the first termination signal (or by <c>outer</c>).</summary>
     public CancellationToken Token => _cancel.Token;
 
-    /// <summary>The signal that cancelled, if one did.</summary>
-    public PosixSignal? Received { get; private set; }
-
     public static TerminationSignals Watch(CancellationToken outer) => new(outer);
 
     public void Dispose()
@@ -49,7 +46,6 @@ internal sealed class TerminationSignals : IDisposable
         }
 
         context.Cancel = true;
-        Received ??= context.Signal;
         _cancel.Cancel();
     }
 }

@@ -31,8 +31,8 @@ internal sealed class DeadManTimer : IDisposable
         Rearm();
     }
 
-    /// <summary>When the timer is due next (null: nothing to watch), for tests and diagnostics.</summary>
-    public DateTimeOffset? DueAt { get; private set; }
+    /// <summary>When the timer is due next (with nobody to watch, an idle re-check one window ahead), for tests and diagnostics.</summary>
+    public DateTimeOffset DueAt { get; private set; }
 
     /// <summary>
     /// Arms the timer for the lease's next deadline. Call after the lease may have gained an earlier
