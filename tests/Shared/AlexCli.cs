@@ -5,11 +5,19 @@ namespace Alex.Tests.Shared;
 /// <summary>Runs the real `alex` executable (alex.dll in the test's output directory) to completion, bounded.</summary>
 public static class AlexCli
 {
-    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(TimeSpan limit, params string[] args)
+    public static Task<(int Code, string Stdout, string Stderr)> RunAsync(TimeSpan limit, params string[] args)
     {
         var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
+        return ToolRun.RunAsync(dotnet, [Path.Combine(AppContext.BaseDirectory, "alex.dll"), .. args], limit, "alex " + string.Join(' ', args));
+    }
+}
+
+/// <summary>Runs a program (alex, nmap, ...) to completion with its output captured, bounded; killed if it outlives the limit.</summary>
+public static class ToolRun
+{
+    public static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string program, IEnumerable<string> args, TimeSpan limit, string what)
+    {
+        var start = new ProcessStartInfo(program) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         foreach (var a in args)
         {
             start.ArgumentList.Add(a);
@@ -20,7 +28,7 @@ public static class AlexCli
         var stderr = process.StandardError.ReadToEndAsync();
         try
         {
-            await process.WaitForExitAsync().Within(limit, "alex " + string.Join(' ', args));
+            await process.WaitForExitAsync().Within(limit, what);
         }
         finally
         {

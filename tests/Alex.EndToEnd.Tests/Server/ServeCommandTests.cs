@@ -126,22 +126,8 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
 
     private static async Task<Run> AlexAsync(params string[] args)
     {
-        using var p = Process.Start(AlexProcess(args))!;
-        var stdout = p.StandardOutput.ReadToEndAsync();
-        var stderr = p.StandardError.ReadToEndAsync();
-        try
-        {
-            await p.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "alex to exit");
-        }
-        finally
-        {
-            if (!p.HasExited)
-            {
-                p.Kill(entireProcessTree: true);
-            }
-        }
-
-        return new Run(p.ExitCode, await stdout, await stderr);
+        var (code, stdout, stderr) = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), args);
+        return new Run(code, stdout, stderr);
     }
 
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]

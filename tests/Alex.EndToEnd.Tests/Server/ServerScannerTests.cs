@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Globalization;
 using System.Text.RegularExpressions;
 using Alex.Tests.Shared;
@@ -23,34 +22,12 @@ public sealed partial class ServerScannerTests : IClassFixture<TestPki>
     public async Task Nmap_SslEnumCiphers_EverySuiteRatedA_OnlyTls12And13()
     {
         await using var server = await TestServer.StartAsync(_pki);
-        var start = new ProcessStartInfo("nmap")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var a in new[] { "-Pn", "-n", "--script", "ssl-enum-ciphers", "-p", server.EndPoint.Port.ToString(CultureInfo.InvariantCulture), "127.0.0.1" })
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var nmap = Process.Start(start) ?? throw new InvalidOperationException("nmap did not start (apt-get install nmap)");
-        var stdout = nmap.StandardOutput.ReadToEndAsync();
-        var stderr = nmap.StandardError.ReadToEndAsync();
-        try
-        {
-            await nmap.WaitForExitAsync().Within(TimeSpan.FromSeconds(120), "nmap ssl-enum-ciphers");
-        }
-        finally
-        {
-            if (!nmap.HasExited)
-            {
-                nmap.Kill(entireProcessTree: true);
-            }
-        }
-
-        var report = await stdout.Within();
-        Assert.True(nmap.ExitCode == 0, report + await stderr.Within());
+        var (code, report, errors) = await ToolRun.RunAsync(
+            "nmap",
+            ["-Pn", "-n", "--script", "ssl-enum-ciphers", "-p", server.EndPoint.Port.ToString(CultureInfo.InvariantCulture), "127.0.0.1"],
+            TimeSpan.FromSeconds(120),
+            "nmap ssl-enum-ciphers");
+        Assert.True(code == 0, report + errors);
         Assert.Contains("least strength: A", report, StringComparison.Ordinal);
         var grades = SuiteGrade().Matches(report).Select(m => (Suite: m.Groups[1].Value, Grade: m.Groups[2].Value)).ToList();
         Assert.True(grades.Count >= 3, report);
