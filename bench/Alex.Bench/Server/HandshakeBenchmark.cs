@@ -26,7 +26,7 @@ internal static partial class HandshakeBenchmark
         var host = RobotHost.Start(pki.HostOptions() with { AuditPath = pki.Path("audit.jsonl") }, robot.Link, TimeProvider.System);
         await using (host.ConfigureAwait(false))
         {
-            var opensslPort = FreePort();
+            var opensslPort = Serving.BenchStats.FreePort();
             using var sServer = StartOpenSslServer(pki, opensslPort);
             await WaitForPortAsync(opensslPort);
 
@@ -113,15 +113,6 @@ internal static partial class HandshakeBenchmark
         _ = p.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
         _ = p.StandardError.BaseStream.CopyToAsync(Stream.Null);
         return p;
-    }
-
-    private static int FreePort()
-    {
-        var l = new TcpListener(IPAddress.Loopback, 0);
-        l.Start();
-        var port = ((IPEndPoint)l.LocalEndpoint).Port;
-        l.Stop();
-        return port;
     }
 
     private static async Task WaitForPortAsync(int port)
