@@ -53,9 +53,9 @@ internal static class RoundTripBenchmark
         }
 
         await using var classicSsl = await ConnectAsync(server.EndPoint, client, ca, alexLink: false);
-        await using var linkStopCase = await Case.StartAsync(echo.EndPoint, client, ca, linkSsl, stop, okSize, (byte)AlexLinkMessageType.Ok);
-        await using var linkStatsCase = await Case.StartAsync(echo.EndPoint, client, ca, linkSsl, stats, statusSize, (byte)AlexLinkMessageType.Status);
-        await using var classicCase = await Case.StartAsync(echo.EndPoint, client, ca, classicSsl, classicStop, ClassicResponse.Size, (byte)ClassicMessageType.Response);
+        await using var linkStopCase = await Case.StartAsync(server, echo, client, ca, linkSsl, stop, okSize, (byte)AlexLinkMessageType.Ok);
+        await using var linkStatsCase = await Case.StartAsync(server, echo, client, ca, linkSsl, stats, statusSize, (byte)AlexLinkMessageType.Status);
+        await using var classicCase = await Case.StartAsync(server, echo, client, ca, classicSsl, classicStop, ClassicResponse.Size, (byte)ClassicMessageType.Response);
         Case[] cases = [linkStopCase, linkStatsCase, classicCase];
         foreach (var c in cases)
         {
@@ -73,6 +73,15 @@ internal static class RoundTripBenchmark
 
         await linkSsl.ShutdownAsync();
         await classicSsl.ShutdownAsync();
+        foreach (var c in cases)
+        {
+            await c.DisposeAsync();
+        }
+
+        await server.StopAsync();
+        await echo.StopAsync();
+        var served = cases.Length * (warmup + (count / Rounds * Rounds));
+        Console.Write(linkStopCase.ThreadReport("STOP") + linkStatsCase.ThreadReport("GET_STATS") + classicCase.ThreadReport("classic"));
         var linkStop = linkStopCase.Result;
         var linkStats = linkStatsCase.Result;
         var classic = classicCase.Result;
@@ -118,6 +127,13 @@ internal static class RoundTripBenchmark
         md.AppendLine();
         md.AppendLine(CultureInfo.InvariantCulture, $"p50 ratio of ours to the floor round by round: STOP {linkStop.RoundRatios()}; GET_STATS {linkStats.RoundRatios()}; classic {classic.RoundRatios()}.");
         md.AppendLine();
+        string Cpu(string what, Pair pair) => string.Create(CultureInfo.InvariantCulture, $"{what} {BenchReport.F(pair.OursCpu.TotalMicroseconds)} µs against {BenchReport.F(pair.FloorCpu.TotalMicroseconds)} µs ({BenchReport.F(pair.OursCpu / pair.FloorCpu)}×)");
+        md.AppendLine(CultureInfo.InvariantCulture, $"CPU time of the server process per round trip (all its threads, from /proc/PID/task/*/schedstat, over the measured rounds), ours against the echo's: {Cpu("STOP", linkStop)}; {Cpu("GET_STATS", linkStats)}; {Cpu("classic", classic)}. This does not depend on scheduling: it is the work each server does per command.");
+        string Allocations(Child child) => child.Allocated is var (bytes, gen0, gen1, gen2)
+            ? string.Create(CultureInfo.InvariantCulture, $"{BenchReport.F((double)bytes / served, "0")} bytes per round trip ({gen0}/{gen1}/{gen2} collections of generation 0/1/2 in its life)")
+            : "not reported";
+        md.AppendLine(CultureInfo.InvariantCulture, $"Allocated over all {served} round trips of each server (warm-up included, the TLS handshakes too): ours {Allocations(server)}; the echo {Allocations(echo)}.");
+        md.AppendLine();
         string Verdict(string what, Pair pair)
         {
             var pooled = pair.Ours.Percentile(50) / pair.Floor.Percentile(50);
@@ -148,7 +164,7 @@ internal static class RoundTripBenchmark
     private const int Rounds = 20;
 
     /// <summary>Ours and the floor for one case, measured in alternating rounds so both see the same machine.</summary>
-    private sealed record Pair(Samples Ours, Samples Floor, List<double> Ratios)
+    private sealed record Pair(Samples Ours, Samples Floor, List<double> Ratios, TimeSpan OursCpu, TimeSpan FloorCpu)
     {
         public double MedianRatio => Ratios.Order().ToList()[Ratios.Count / 2];
 
@@ -171,9 +187,17 @@ internal static class RoundTripBenchmark
         private readonly Samples _oursSamples = new(0);
         private readonly Samples _floorSamples = new(0);
         private readonly List<double> _ratios = [];
+        private readonly Child _oursProcess;
+        private readonly Child _floorProcess;
+        private readonly Dictionary<string, (TimeSpan Cpu, long Switches)> _oursThreads = [];
+        private readonly Dictionary<string, (TimeSpan Cpu, long Switches)> _floorThreads = [];
+        private int _measured;
+        private bool _floorClosed;
 
-        private Case(SslStream ours, byte[] request, int replySize, byte replyType, SslStream floor)
+        private Case(SslStream ours, byte[] request, int replySize, byte replyType, SslStream floor, Child oursProcess, Child floorProcess)
         {
+            _oursProcess = oursProcess;
+            _floorProcess = floorProcess;
             _ours = ours;
             _request = request;
             _echoRequest = new byte[request.Length];
@@ -182,13 +206,43 @@ internal static class RoundTripBenchmark
             _floor = floor;
         }
 
-        public Pair Result => new(_oursSamples, _floorSamples, _ratios);
+        public Pair Result => new(_oursSamples, _floorSamples, _ratios, Sum(_oursThreads) / _measured, Sum(_floorThreads) / _measured);
 
-        public static async Task<Case> StartAsync(IPEndPoint echo, System.Security.Cryptography.X509Certificates.X509Certificate2 client, System.Security.Cryptography.X509Certificates.X509Certificate2 ca, SslStream ours, byte[] request, int replySize, byte replyType)
+        /// <summary>Per thread name of each server: CPU µs and context switches per round trip (console only).</summary>
+        public string ThreadReport(string what)
         {
-            var floor = await ConnectAsync(echo, client, ca, alexLink: false);
+            var sb = new StringBuilder();
+            foreach (var (side, threads) in new[] { ("ours", _oursThreads), ("floor", _floorThreads) })
+            {
+                sb.Append(CultureInfo.InvariantCulture, $"  {what} {side}:");
+                foreach (var (name, (cpu, switches)) in threads.Where(t => t.Value.Switches > 0 || t.Value.Cpu > TimeSpan.Zero).OrderByDescending(t => t.Value.Cpu))
+                {
+                    sb.Append(CultureInfo.InvariantCulture, $" {name} {BenchReport.F(cpu.TotalMicroseconds / _measured, "0.0")} µs/{BenchReport.F((double)switches / _measured, "0.00")} sw;");
+                }
+
+                sb.AppendLine();
+            }
+
+            return sb.ToString();
+        }
+
+        private static TimeSpan Sum(Dictionary<string, (TimeSpan Cpu, long Switches)> threads) => threads.Values.Aggregate(TimeSpan.Zero, (sum, t) => sum + t.Cpu);
+
+        private static void AddDelta(Dictionary<string, (TimeSpan Cpu, long Switches)> into, Dictionary<string, (TimeSpan Cpu, long Switches)> before, Dictionary<string, (TimeSpan Cpu, long Switches)> after)
+        {
+            foreach (var (name, (cpu, switches)) in after)
+            {
+                var (cpu0, switches0) = before.GetValueOrDefault(name);
+                var (had, hadSwitches) = into.GetValueOrDefault(name);
+                into[name] = (had + cpu - cpu0, hadSwitches + switches - switches0);
+            }
+        }
+
+        public static async Task<Case> StartAsync(Child server, Child echo, System.Security.Cryptography.X509Certificates.X509Certificate2 client, System.Security.Cryptography.X509Certificates.X509Certificate2 ca, SslStream ours, byte[] request, int replySize, byte replyType)
+        {
+            var floor = await ConnectAsync(echo.EndPoint, client, ca, alexLink: false);
             await floor.WriteAsync(new[] { checked((byte)request.Length), checked((byte)replySize) });
-            return new Case(ours, request, replySize, replyType, floor);
+            return new Case(ours, request, replySize, replyType, floor, server, echo);
         }
 
         public async Task WarmUpAsync(int iterations)
@@ -203,22 +257,44 @@ internal static class RoundTripBenchmark
             var f = new Samples(iterations);
             if (oursFirst)
             {
-                await MeasureAsync(_ours, _request, _replySize, _replyType, iterations, o);
-                await MeasureAsync(_floor, _echoRequest, _replySize, null, iterations, f);
+                await OursAsync();
+                await FloorAsync();
             }
             else
             {
-                await MeasureAsync(_floor, _echoRequest, _replySize, null, iterations, f);
-                await MeasureAsync(_ours, _request, _replySize, _replyType, iterations, o);
+                await FloorAsync();
+                await OursAsync();
             }
+
+            _measured += iterations;
 
             _ratios.Add(o.Percentile(50) / f.Percentile(50));
             _oursSamples.AddAll(o);
             _floorSamples.AddAll(f);
+
+            async Task OursAsync()
+            {
+                var before = _oursProcess.Threads();
+                await MeasureAsync(_ours, _request, _replySize, _replyType, iterations, o);
+                AddDelta(_oursThreads, before, _oursProcess.Threads());
+            }
+
+            async Task FloorAsync()
+            {
+                var before = _floorProcess.Threads();
+                await MeasureAsync(_floor, _echoRequest, _replySize, null, iterations, f);
+                AddDelta(_floorThreads, before, _floorProcess.Threads());
+            }
         }
 
         public async ValueTask DisposeAsync()
         {
+            if (_floorClosed)
+            {
+                return;
+            }
+
+            _floorClosed = true;
             await _floor.ShutdownAsync();
             await _floor.DisposeAsync();
         }
@@ -287,6 +363,43 @@ internal static class RoundTripBenchmark
 
         public int Id => _process.Id;
 
+        /// <summary>Per thread name: CPU time and context switches so far (/proc/PID/task/*).</summary>
+        public Dictionary<string, (TimeSpan Cpu, long Switches)> Threads()
+        {
+            var threads = new Dictionary<string, (TimeSpan Cpu, long Switches)>();
+            try
+            {
+                foreach (var task in Directory.EnumerateDirectories($"/proc/{_process.Id}/task"))
+                {
+                    try
+                    {
+                        var name = File.ReadAllText(Path.Combine(task, "comm")).Trim();
+                        var text = File.ReadAllText(Path.Combine(task, "schedstat"));
+                        var cpu = TimeSpan.FromTicks(long.Parse(text.AsSpan(0, text.IndexOf(' ', StringComparison.Ordinal)), CultureInfo.InvariantCulture) / 100);
+                        long switches = 0;
+                        foreach (var line in File.ReadLines(Path.Combine(task, "status")))
+                        {
+                            if (line.Contains("ctxt_switches:", StringComparison.Ordinal))
+                            {
+                                switches += long.Parse(line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim(), CultureInfo.InvariantCulture);
+                            }
+                        }
+
+                        threads[name] = threads.TryGetValue(name, out var had) ? (had.Cpu + cpu, had.Switches + switches) : (cpu, switches);
+                    }
+                    catch (IOException)
+                    {
+                        // The thread ended between the listing and the read.
+                    }
+                }
+            }
+            catch (DirectoryNotFoundException)
+            {
+            }
+
+            return threads;
+        }
+
         public static async Task<Child> StartAsync(string name, string dir)
         {
             // This bench again (its apphost, or dotnet + its dll), with the child's name.
@@ -310,19 +423,38 @@ internal static class RoundTripBenchmark
             return new Child(process, new IPEndPoint(IPAddress.Loopback, int.Parse(line[6..], CultureInfo.InvariantCulture)));
         }
 
-        public async ValueTask DisposeAsync()
+        /// <summary>What the child allocated over its life, once it has been stopped.</summary>
+        public (long Bytes, int Gen0, int Gen1, int Gen2)? Allocated { get; private set; }
+
+        /// <summary>Ends the child (closing its stdin) and reads what it allocated; killed if it does not end soon.</summary>
+        public async Task StopAsync()
         {
-            // Closing its stdin ends the child; killed if it does not end soon.
+            if (_process.HasExited)
+            {
+                return;
+            }
+
             _process.StandardInput.Close();
             try
             {
+                var line = await _process.StandardOutput.ReadLineAsync().WaitAsync(TimeSpan.FromSeconds(10));
+                var parts = line?.Split(' ');
+                if (parts is ["done", var bytes, var gen0, var gen1, var gen2])
+                {
+                    Allocated = (long.Parse(bytes, CultureInfo.InvariantCulture), int.Parse(gen0, CultureInfo.InvariantCulture), int.Parse(gen1, CultureInfo.InvariantCulture), int.Parse(gen2, CultureInfo.InvariantCulture));
+                }
+
                 await _process.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(10));
             }
             catch (TimeoutException)
             {
                 _process.Kill(entireProcessTree: true);
             }
+        }
 
+        public async ValueTask DisposeAsync()
+        {
+            await StopAsync();
             _process.Dispose();
         }
     }

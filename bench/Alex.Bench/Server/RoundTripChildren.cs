@@ -18,6 +18,7 @@ internal static class RoundTripChildren
     public static async Task<int> ServeAsync(string[] args)
     {
         var dir = Arguments(args);
+        using var ticks = Environment.GetEnvironmentVariable("ALEX_BENCH_ALLOCS") == "1" ? new AllocTicks() : null;
         await using var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing: null, TimeProvider.System, CancellationToken.None);
         var options = new RobotHostOptions
         {
@@ -98,11 +99,46 @@ internal static class RoundTripChildren
         return args[0];
     }
 
-    // "ready PORT" on stdout, then wait for the bench to close our stdin.
+    // "ready PORT" on stdout, then wait for the bench to close our stdin; then "done" with what this process allocated and
+    // collected: bytes, and garbage collections of generations 0, 1 and 2.
     private static async Task ReadyUntilStdinClosesAsync(int port)
     {
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"ready {port}"));
         await Console.Out.FlushAsync();
         await Console.In.ReadToEndAsync();
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"done {GC.GetTotalAllocatedBytes(precise: true)} {GC.CollectionCount(0)} {GC.CollectionCount(1)} {GC.CollectionCount(2)}"));
+        await Console.Out.FlushAsync();
+    }
+}
+
+internal sealed class AllocTicks : System.Diagnostics.Tracing.EventListener
+{
+    private readonly System.Collections.Concurrent.ConcurrentDictionary<string, long> _bytes = new();
+
+    protected override void OnEventSourceCreated(System.Diagnostics.Tracing.EventSource source)
+    {
+        if (source.Name == "Microsoft-Windows-DotNETRuntime")
+        {
+            EnableEvents(source, System.Diagnostics.Tracing.EventLevel.Verbose, (System.Diagnostics.Tracing.EventKeywords)0x1);
+        }
+    }
+
+    protected override void OnEventWritten(System.Diagnostics.Tracing.EventWrittenEventArgs e)
+    {
+        if (e.EventName?.StartsWith("GCAllocationTick", StringComparison.Ordinal) == true && e.Payload is { } p)
+        {
+            var name = e.PayloadNames!.IndexOf("TypeName") is var i and >= 0 ? p[i]?.ToString() ?? "?" : "?";
+            _bytes.AddOrUpdate(name, 1, (_, n) => n + 1);
+        }
+    }
+
+    public override void Dispose()
+    {
+        foreach (var (name, n) in _bytes.OrderByDescending(kv => kv.Value).Take(40))
+        {
+            Console.Error.WriteLine($"alloc {n,6} {name}");
+        }
+
+        base.Dispose();
     }
 }

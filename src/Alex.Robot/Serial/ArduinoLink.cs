@@ -377,13 +377,21 @@ public sealed class ArduinoLink : IAsyncDisposable
 
     private async Task<string?> WriteLoopAsync(Stream stream, CancellationToken ct)
     {
+        // The wait for work takes no token (a channel read with one allocates per wait, i.e. per command): the end of this
+        // port's service wakes it instead, and an extra wake-up left in the channel is only a look at empty queues.
+        using var wake = ct.UnsafeRegister(static queued => ((ChannelWriter<bool>)queued!).TryWrite(true), _queued.Writer);
         while (true)
         {
             try
             {
-                await _queued.Reader.ReadAsync(ct).ConfigureAwait(false);
+                await _queued.Reader.ReadAsync(CancellationToken.None).ConfigureAwait(false);
             }
-            catch (OperationCanceledException)
+            catch (ChannelClosedException)
+            {
+                return null;
+            }
+
+            if (ct.IsCancellationRequested)
             {
                 return null;
             }
@@ -487,7 +495,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                 }
                 else
                 {
-                    changed = request.Changed.Task;
+                    changed = request.Changed;
                 }
             }
 
@@ -538,6 +546,7 @@ public sealed class ArduinoLink : IAsyncDisposable
     private async Task<string> ReadLoopAsync(Stream stream, CancellationTokenSource serve)
     {
         var buffer = new byte[1024];
+        List<SerialReadResult> results = [];
         try
         {
             while (true)
@@ -561,7 +570,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                     return "the port closed (end of stream)";
                 }
 
-                List<SerialReadResult> results = [];
+                results.Clear();
                 lock (_gate)
                 {
                     _decoder.Append(buffer.AsSpan(0, n));
@@ -948,8 +957,24 @@ public sealed class ArduinoLink : IAsyncDisposable
         // thread that delivered it, instead of after a thread-pool hop. So it is only ever completed outside the lock.
         public TaskCompletionSource<ArduinoReply> Caller { get; } = new();
 
-        // Replaced on each Signal: the exchange loop waits on it to re-check the request.
-        public TaskCompletionSource Changed { get; private set; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private TaskCompletionSource? _changed;
+
+        // What the exchange loop waits on to re-check the request; completed and dropped on each Signal. Made only when
+        // someone waits: a request answered while it was being written (the simulator, a fast port) never needs one.
+        public Task Changed
+        {
+            get
+            {
+                var changed = Volatile.Read(ref _changed);
+                if (changed is null)
+                {
+                    var fresh = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+                    changed = Interlocked.CompareExchange(ref _changed, fresh, null) ?? fresh;
+                }
+
+                return changed.Task;
+            }
+        }
 
         public LinkedListNode<Request>? Node { get; set; }
 
@@ -963,11 +988,6 @@ public sealed class ArduinoLink : IAsyncDisposable
         /// <summary>Timestamp until which a trailing OK is awaited (GET_STATS answered by STATUS first).</summary>
         public long? GraceUntil { get; set; }
 
-        public void Signal()
-        {
-            var old = Changed;
-            Changed = new(TaskCreationOptions.RunContinuationsAsynchronously);
-            old.TrySetResult();
-        }
+        public void Signal() => Interlocked.Exchange(ref _changed, null)?.TrySetResult();
     }
 }

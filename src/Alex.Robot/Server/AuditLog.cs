@@ -15,6 +15,8 @@
 //   dead-man             name, reason
 //   link                 state, detail
 //   policy-reloaded      detail
+using System.Buffers;
+using System.Globalization;
 using System.Runtime.ExceptionServices;
 using System.Text;
 using System.Text.Json;
@@ -93,46 +95,48 @@ public sealed class AuditLog : IDisposable
         }
     }
 
-    private static byte[] Format(Entry entry)
+    // Appends one record and its newline to the batch's buffer; `json` writes into that buffer and is reset per record.
+    private static void Format(Entry entry, Utf8JsonWriter json, ArrayBufferWriter<byte> buffer)
     {
-        var buffer = new MemoryStream();
-        using (var json = new Utf8JsonWriter(buffer))
+        json.Reset(buffer);
+        json.WriteStartObject();
+        Span<char> time = stackalloc char[32];
+        entry.Time.UtcDateTime.TryFormat(time, out var length, "yyyy-MM-dd'T'HH:mm:ss.fff'Z'", CultureInfo.InvariantCulture);
+        json.WriteString("time", time[..length]);
+        json.WriteString("event", entry.Event);
+        foreach (var (key, value) in entry.Fields)
         {
-            json.WriteStartObject();
-            json.WriteString("time", entry.Time.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss.fff'Z'", System.Globalization.CultureInfo.InvariantCulture));
-            json.WriteString("event", entry.Event);
-            foreach (var (key, value) in entry.Fields)
+            switch (value)
             {
-                switch (value)
-                {
-                    case null:
-                        break;
-                    case bool b:
-                        json.WriteBoolean(key, b);
-                        break;
-                    case int i:
-                        json.WriteNumber(key, i);
-                        break;
-                    case long l:
-                        json.WriteNumber(key, l);
-                        break;
-                    case uint u:
-                        json.WriteNumber(key, u);
-                        break;
-                    case double d:
-                        json.WriteNumber(key, d);
-                        break;
-                    default:
-                        json.WriteString(key, value.ToString());
-                        break;
-                }
+                case null:
+                    break;
+                case bool b:
+                    json.WriteBoolean(key, b);
+                    break;
+                case int i:
+                    json.WriteNumber(key, i);
+                    break;
+                case long l:
+                    json.WriteNumber(key, l);
+                    break;
+                case uint u:
+                    json.WriteNumber(key, u);
+                    break;
+                case double d:
+                    json.WriteNumber(key, d);
+                    break;
+                case string text:
+                    json.WriteString(key, text);
+                    break;
+                default:
+                    json.WriteString(key, value.ToString());
+                    break;
             }
-
-            json.WriteEndObject();
         }
 
-        buffer.WriteByte((byte)'\n');
-        return buffer.ToArray();
+        json.WriteEndObject();
+        json.Flush();
+        buffer.Write("\n"u8);
     }
 
     /// <summary>Writes every queued line, then closes the file.</summary>
@@ -157,7 +161,10 @@ public sealed class AuditLog : IDisposable
     private async Task WriteLinesAsync()
     {
         var reader = _lines.Reader;
-        var batch = new List<(string Event, byte[] Line)>();
+        // One buffer and one JSON writer for every batch: formatting a record allocates nothing of its own.
+        var buffer = new ArrayBufferWriter<byte>(4096);
+        using var json = new Utf8JsonWriter(buffer);
+        var lines = new List<(string Event, int End)>();
         while (await reader.WaitToReadAsync().ConfigureAwait(false))
         {
             // Gather what arrives in the next moments and write it with one flush: a busy server (a command every few
@@ -169,20 +176,19 @@ public sealed class AuditLog : IDisposable
                 await Task.Delay(CoalesceWindow).ConfigureAwait(false);
             }
 
+            buffer.ResetWrittenCount();
+            lines.Clear();
             while (reader.TryRead(out var entry))
             {
-                batch.Add((entry.Event, Format(entry)));
+                Format(entry, json, buffer);
+                lines.Add((entry.Event, buffer.WrittenCount));
             }
 
             if (_stream is not null)
             {
                 try
                 {
-                    foreach (var item in batch)
-                    {
-                        _stream.Write(item.Line);
-                    }
-
+                    _stream.Write(buffer.WrittenSpan);
                     _stream.Flush();
                 }
                 catch (IOException e)
@@ -192,7 +198,6 @@ public sealed class AuditLog : IDisposable
                         _failure = ExceptionDispatchInfo.Capture(e);
                     }
 
-                    batch.Clear();
                     continue;
                 }
             }
@@ -200,15 +205,21 @@ public sealed class AuditLog : IDisposable
             var written = Written;
             if (_echo is not null || written is not null)
             {
-                foreach (var item in batch)
+                var start = 0;
+                foreach (var (name, end) in lines)
                 {
-                    var text = Encoding.UTF8.GetString(item.Line, 0, item.Line.Length - 1);
+                    var text = Encoding.UTF8.GetString(buffer.WrittenSpan[start..(end - 1)]);
+                    start = end;
                     _echo?.Invoke(text);
-                    written?.Invoke(new AuditRecord(item.Event, text));
+                    written?.Invoke(new AuditRecord(name, text));
                 }
             }
 
-            batch.Clear();
+            // A burst (a reconnect storm, a flood of refusals) may grow the buffer: do not keep that for the quiet hours.
+            if (buffer.Capacity > 1 << 20)
+            {
+                buffer = new ArrayBufferWriter<byte>(4096);
+            }
         }
     }
 }

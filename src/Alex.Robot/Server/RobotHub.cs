@@ -237,11 +237,13 @@ public sealed class RobotHub : IAsyncDisposable
         {
             // Every other client learns who stopped the robot.
             var at = _time.GetUtcNow();
+            var who = session.Identity.Name;
+            string? text = null;
             foreach (var (s, _) in _sessions)
             {
                 if (!ReferenceEquals(s, session))
                 {
-                    s.OnSafetyStop(AlexLinkStopReason.StopRequested, session.Identity.Name, $"{session.Identity.Name} sent STOP", at);
+                    s.OnSafetyStop(AlexLinkStopReason.StopRequested, who, text ??= who + " sent STOP", at);
                 }
             }
         }

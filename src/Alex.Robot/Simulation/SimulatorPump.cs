@@ -119,8 +119,13 @@ public sealed class SimulatorPump
     private async Task WriteLoopAsync(CancellationToken ct)
     {
         var frame = new byte[SerialFrame.Size];
-        await foreach (var packet in _outbound.Reader.ReadAllAsync(ct).ConfigureAwait(false))
+        // Waits without a token (a channel wait with one allocates each time, i.e. per reply): the end of the run closes
+        // the queue instead. The pump runs once; nothing queued after that would be written anyway.
+        using var end = ct.UnsafeRegister(static outbound => ((ChannelWriter<SerialPacket>)outbound!).TryComplete(), _outbound.Writer);
+        var reader = _outbound.Reader;
+        while (await reader.WaitToReadAsync(CancellationToken.None).ConfigureAwait(false) && reader.TryRead(out var packet))
         {
+            ct.ThrowIfCancellationRequested();
             if (_pacing is not null)
             {
                 var start = Max(Now(), _outboundFreeAt);
