@@ -22,8 +22,16 @@ public static class AlexLinkWriter
     public static byte[] Encode(AlexLinkMessage message)
     {
         ArgumentNullException.ThrowIfNull(message);
+        return Encode(message, message.RequestId);
+    }
+
+    /// <summary>One frame's bytes, with <paramref name="requestId"/> in the header instead of the message's own (a reply, without a copy of the message).</summary>
+    public static byte[] Encode(AlexLinkMessage message, uint requestId)
+    {
+        ArgumentNullException.ThrowIfNull(message);
         var bytes = new byte[FrameSize(message)];
         WriteFrame(message, bytes);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(AlexLinkFrame.RequestIdOffset), requestId);
         return bytes;
     }
 

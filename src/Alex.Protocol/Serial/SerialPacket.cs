@@ -58,6 +58,12 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
     public const int ParamsOffset = 36;
     public const int ParamCount = 16;
 
+    private static readonly SerialPacket s_ok = new(PacketType.Response, (byte)ResponseCode.Ok, default, default);
+
+    // Packets are immutable, so the ones with no data and no params (OK, STOP, GET_STATS...) are read as shared instances:
+    // every command's reply on the serial path would otherwise allocate one (bench `roundtrip`). Index: type * 8 + code.
+    private static readonly SerialPacket?[] s_bare = new SerialPacket?[5 * 8];
+
     private readonly byte[] _data;
     private readonly uint[] _params;
 
@@ -120,7 +126,8 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
     public static SerialPacket Hello() => new(PacketType.Hello, 0, default, default);
 
-    public static SerialPacket Ok() => new(PacketType.Response, (byte)ResponseCode.Ok, default, default);
+    /// <summary>RESPONSE OK (the same immutable instance every time).</summary>
+    public static SerialPacket Ok() => s_ok;
 
     public static SerialPacket Error(ResponseCode code) => new(PacketType.Error, (byte)code, default, default);
 
@@ -166,13 +173,20 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
             throw new ArgumentException($"need {Size} bytes", nameof(source));
         }
 
+        var type = source[TypeOffset];
+        var code = source[CodeOffset];
+        if (type * 8 + code < s_bare.Length && code < 8 && source[DataOffset..Size].IndexOfAnyExcept((byte)0) < 0)
+        {
+            return s_bare[type * 8 + code] ??= new SerialPacket((PacketType)type, code, default, default);
+        }
+
         Span<uint> p = stackalloc uint[ParamCount];
         for (var i = 0; i < ParamCount; i++)
         {
             p[i] = BinaryPrimitives.ReadUInt32LittleEndian(source.Slice(ParamsOffset + (4 * i), 4));
         }
 
-        return new SerialPacket((PacketType)source[TypeOffset], source[CodeOffset], source.Slice(DataOffset, DataLength), p);
+        return new SerialPacket((PacketType)type, code, source.Slice(DataOffset, DataLength), p);
     }
 
     public bool Equals(SerialPacket? other) =>

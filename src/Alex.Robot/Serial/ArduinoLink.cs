@@ -72,6 +72,7 @@ public sealed class ArduinoLink : IAsyncDisposable
 
     // One frame on the wire at a time: the write loop's and a chasing STOP's writes never interleave.
     private readonly SemaphoreSlim _writing = new(1, 1);
+    private byte[]? _frame; // under _writing: see WriteFrameAsync
     private bool _helloWindow;
     private StatsOrder _statsOrder;
 
@@ -749,7 +750,6 @@ public sealed class ArduinoLink : IAsyncDisposable
 
     private async Task<string?> WriteFrameAsync(Stream stream, SerialPacket packet, CancellationToken ct)
     {
-        var frame = SerialFrame.Encode(packet);
         try
         {
             await _writing.WaitAsync(ct).ConfigureAwait(false);
@@ -761,9 +761,19 @@ public sealed class ArduinoLink : IAsyncDisposable
 
         try
         {
+            // One frame buffer, used under _writing; a write that does not complete at once may still hold it after a
+            // timeout, so it is then left to that write and the next frame gets a new one.
+            var frame = _frame ??= new byte[SerialFrame.Size];
+            SerialFrame.Write(packet, frame);
+
             // Most writes complete at once (the driver's buffer takes 140 bytes): only one that does not is given a
             // timer, so the common case costs no timer (measured in bench `roundtrip`).
             var write = stream.WriteAsync(frame, ct);
+            if (!write.IsCompletedSuccessfully)
+            {
+                _frame = null;
+            }
+
             if (write.IsCompletedSuccessfully)
             {
                 var flush = stream.FlushAsync(ct);

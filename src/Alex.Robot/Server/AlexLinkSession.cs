@@ -19,6 +19,8 @@ namespace Alex.Robot.Server;
 
 internal sealed class AlexLinkSession : ClientSession
 {
+    private static readonly AlexLinkOk s_ok = new();
+
     private readonly ConcurrentDictionary<uint, byte> _inFlight = new();
     private readonly string _serverName;
     private volatile AlexLinkTopics _topics = AlexLinkTopics.Default;
@@ -243,7 +245,7 @@ internal sealed class AlexLinkSession : ClientSession
         {
             return ok.Status is { } counters
                 ? new AlexLinkStatus(Time.GetUtcNow().ToUnixTimeMilliseconds(), counters)
-                : new AlexLinkOk();
+                : s_ok;
         }
 
         if (result.Reply is { Kind: RobotReplyKind.ArduinoError } error)
@@ -265,7 +267,7 @@ internal sealed class AlexLinkSession : ClientSession
         holder ?? "",
         holder is null ? "the lease is free" : $"{holder} holds the lease");
 
-    private void Reply(uint id, AlexLinkMessage message) => Send(AlexLinkWriter.Encode(message with { RequestId = id }));
+    private void Reply(uint id, AlexLinkMessage message) => Send(AlexLinkWriter.Encode(message, id));
 
     private void Push(AlexLinkMessage message) => Send(AlexLinkWriter.Encode(message));
 }

@@ -161,18 +161,22 @@ internal abstract class ClientSession : IDisposable
     /// Runs a command for this session: STOP at once (it must not wait behind this client's own queue),
     /// anything else in arrival order. <paramref name="reply"/> renders the result to the client.
     /// </summary>
-    protected async Task SubmitAsync(Alex.Protocol.DriveCommand command, Action<CommandResult> reply, CancellationToken cancellationToken)
+    protected Task SubmitAsync(Alex.Protocol.DriveCommand command, Action<CommandResult> reply, CancellationToken cancellationToken)
     {
         // Noted on arrival: a move still queued here when a STOP goes out (anyone's) is dropped, not sent after it.
         var stops = Hub.StopCount;
         if (command.IsStop)
         {
             _ = RunCommandAsync(command, stops, reply);
-            return;
+            return Task.CompletedTask;
         }
 
-        await _commands.Writer.WriteAsync(() => RunCommandAsync(command, stops, reply), cancellationToken).ConfigureAwait(false);
+        return EnqueueAsync(command, stops, reply, cancellationToken);
     }
+
+    // Apart from SubmitAsync so that a STOP does not pay for this closure.
+    private Task EnqueueAsync(Alex.Protocol.DriveCommand command, long stops, Action<CommandResult> reply, CancellationToken cancellationToken) =>
+        _commands.Writer.WriteAsync(() => RunCommandAsync(command, stops, reply), cancellationToken).AsTask();
 
     protected virtual Task OnStartAsync() => Task.CompletedTask;
 

@@ -48,6 +48,9 @@ public enum RobotReplyKind
 /// <summary>The Arduino's answer to one command.</summary>
 public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounters? Status = null, string Detail = "")
 {
+    /// <summary>A plain OK (the same instance every time: immutable, and the reply to most commands).</summary>
+    public static RobotReply Ok { get; } = new(RobotReplyKind.Ok);
+
     public bool IsOk => Kind == RobotReplyKind.Ok;
 
     public override string ToString() => Kind switch

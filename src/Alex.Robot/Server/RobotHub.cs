@@ -8,7 +8,6 @@
 // The lease, the dead-man and the limits are pure decisions (Alex.Protocol.Safety.DriverLease) over the
 // injected TimeProvider; the hub feeds them events (commands, frames, departures, the lease's deadline)
 // and acts on what they return: refuse, tell everyone about the lease, send STOP now.
-using System.Collections.Concurrent;
 using System.Globalization;
 using Alex.Pki;
 using Alex.Protocol;
@@ -44,8 +43,11 @@ public sealed record CommandResult(RobotReply? Reply, AlexLinkErrorCode? Error, 
 {
     public bool IsOk => Reply is { IsOk: true };
 
+    private static readonly CommandResult s_ok = new(RobotReply.Ok, null, RobotReply.Ok.ToString());
+
     public static CommandResult Done(RobotReply reply) => reply.Kind switch
     {
+        _ when ReferenceEquals(reply, RobotReply.Ok) => s_ok,
         RobotReplyKind.LinkDown => new(reply, AlexLinkErrorCode.LinkDown, "the Arduino is not connected: " + reply.Detail),
         RobotReplyKind.Timeout => new(reply, AlexLinkErrorCode.Timeout, "the Arduino did not answer in time"),
         RobotReplyKind.Stopped => new(reply, AlexLinkErrorCode.Stopped, "not sent: a STOP came while this move was still queued"),
@@ -69,8 +71,10 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly TimeProvider _time;
     private readonly DriverLease _lease;
     private readonly Lock _gate = new();
-    // Enumerated, never asked for .Keys: that takes every lock of the dictionary and copies it (once per STOP, measured).
-    private readonly ConcurrentDictionary<ClientSession, TelemetryWish> _sessions = new();
+    // The connected sessions, copied on attach and detach (rare) so that telling everyone (every STOP, every telemetry
+    // sample) is a walk over an array: a concurrent dictionary's enumerator is an allocation and a lock each time.
+    private readonly Lock _attaching = new();
+    private volatile Attached[] _sessions = [];
     private readonly CancellationTokenSource _stopping = new();
     private readonly SemaphoreSlim _wake = new(0);
     private readonly DeadManTimer _deadMan;
@@ -133,12 +137,25 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
-    internal void Attach(ClientSession session) => _sessions.TryAdd(session, new TelemetryWish());
+    internal void Attach(ClientSession session)
+    {
+        lock (_attaching)
+        {
+            if (Find(session) is null)
+            {
+                _sessions = [.. _sessions, new Attached(session, new TelemetryWish())];
+            }
+        }
+    }
 
     /// <summary>A session ended: if it was driving, the robot is stopped now and the lease freed.</summary>
     internal void Detach(ClientSession session, string reason)
     {
-        _sessions.TryRemove(session, out _);
+        lock (_attaching)
+        {
+            _sessions = Array.FindAll(_sessions, a => !ReferenceEquals(a.Session, session));
+        }
+
         Act(session.Identity.Name, _lease.Departed(session.LeaseClient));
     }
 
@@ -156,7 +173,7 @@ public sealed class RobotHub : IAsyncDisposable
     /// <summary>The telemetry interval a session wants (null: none).</summary>
     internal TimeSpan? Subscribe(ClientSession session, TimeSpan? interval)
     {
-        if (!_sessions.TryGetValue(session, out var wish))
+        if (Find(session) is not { } wish)
         {
             return null;
         }
@@ -208,7 +225,7 @@ public sealed class RobotHub : IAsyncDisposable
         _wake.Dispose();
     }
 
-    private async Task<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
+    private async ValueTask<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
     {
         if (command.IsMove && StopCount != stopsWhenReceived)
         {
@@ -353,7 +370,7 @@ public sealed class RobotHub : IAsyncDisposable
     private TimeSpan? NextPollInterval()
     {
         TimeSpan? best = null;
-        foreach (var wish in _sessions.Values)
+        foreach (var (_, wish) in _sessions)
         {
             if (wish.Interval is { } i && (best is null || i < best))
             {
@@ -418,6 +435,21 @@ public sealed class RobotHub : IAsyncDisposable
             s.OnLinkState(up, detail);
         }
     }
+
+    private TelemetryWish? Find(ClientSession session)
+    {
+        foreach (var (s, wish) in _sessions)
+        {
+            if (ReferenceEquals(s, session))
+            {
+                return wish;
+            }
+        }
+
+        return null;
+    }
+
+    private sealed record Attached(ClientSession Session, TelemetryWish Wish);
 
     private sealed class TelemetryWish
     {

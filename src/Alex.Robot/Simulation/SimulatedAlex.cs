@@ -46,6 +46,9 @@ public sealed class SimulatedAlex
     private readonly TimeProvider _time;
     private readonly SerialFrameDecoder _decoder = new();
     private readonly byte[] _block = new byte[SerialFrame.Size];
+
+    // The reply to most commands, shared (packets are immutable): one list per command was most of the simulator's garbage.
+    private static readonly SerialPacket[] JustOk = [SerialPacket.Ok()];
     private int _blockFill;
 
     // Counters, as in the firmware (unsigned long, so they wrap like it).
@@ -171,28 +174,28 @@ public sealed class SimulatedAlex
         }
     }
 
-    private List<SerialPacket> Answer(SerialReadResult result) => result.Kind switch
+    private IReadOnlyList<SerialPacket> Answer(SerialReadResult result) => result.Kind switch
     {
         SerialReadKind.Frame => HandleLocked(result.Packet!),
         SerialReadKind.BadChecksum => [SerialPacket.Error(ResponseCode.BadChecksum)],
         _ => [SerialPacket.Error(ResponseCode.BadPacket)],
     };
 
-    private List<SerialPacket> HandleLocked(SerialPacket packet)
+    private IReadOnlyList<SerialPacket> HandleLocked(SerialPacket packet)
     {
         switch (packet.Type)
         {
             case PacketType.Command:
                 return HandleCommand(packet);
             case PacketType.Hello when Settings.HelloReply == HelloReply.Ok:
-                return [SerialPacket.Ok()];
+                return JustOk;
             default:
                 // The firmware's handlePacket ignores RESPONSE, ERROR, MESSAGE, HELLO and unknown types.
                 return [];
         }
     }
 
-    private List<SerialPacket> HandleCommand(SerialPacket command)
+    private IReadOnlyList<SerialPacket> HandleCommand(SerialPacket command)
     {
         var p0 = command.Params[0];
         var p1 = command.Params[1];
@@ -200,19 +203,19 @@ public sealed class SimulatedAlex
         {
             case CommandCode.Forward:
                 Start(MotionKind.Forward, p1, p0 == 0 ? null : _forwardDistanceCm + p0);
-                return [SerialPacket.Ok()];
+                return JustOk;
             case CommandCode.Reverse:
                 Start(MotionKind.Reverse, p1, p0 == 0 ? null : _reverseDistanceCm + p0);
-                return [SerialPacket.Ok()];
+                return JustOk;
             case CommandCode.TurnLeft:
                 Start(MotionKind.TurnLeft, p1, p0 == 0 ? null : _leftReverseTurnTicks + Odometry.TurnTicks(p0, Settings));
-                return [SerialPacket.Ok()];
+                return JustOk;
             case CommandCode.TurnRight:
                 Start(MotionKind.TurnRight, p1, p0 == 0 ? null : _rightReverseTurnTicks + Odometry.TurnTicks(p0, Settings));
-                return [SerialPacket.Ok()];
+                return JustOk;
             case CommandCode.Stop:
                 StopMotors();
-                return [SerialPacket.Ok()];
+                return JustOk;
             case CommandCode.GetStats:
                 var status = SerialPacket.StatusReply(Snapshot());
                 return Settings.GetStatsReplyOrder switch
@@ -225,7 +228,7 @@ public sealed class SimulatedAlex
                 _leftForwardTicks = _rightForwardTicks = _leftReverseTicks = _rightReverseTicks = 0;
                 _leftForwardTurnTicks = _rightForwardTurnTicks = _leftReverseTurnTicks = _rightReverseTurnTicks = 0;
                 _forwardDistanceCm = _reverseDistanceCm = 0;
-                return [SerialPacket.Ok()];
+                return JustOk;
             default:
                 return [SerialPacket.Error(ResponseCode.BadCommand)];
         }

@@ -103,14 +103,17 @@ public sealed class SimulatorPump
                 await DelayUntil(_inboundFreeAt, ct).ConfigureAwait(false);
             }
 
-            foreach (var exchange in _alex.Receive(buffer.AsSpan(0, n)))
+            // Indexed, not foreach: an interface's enumerator is an allocation per frame.
+            var exchanges = _alex.Receive(buffer.AsSpan(0, n));
+            for (var e = 0; e < exchanges.Count; e++)
             {
                 // Reported before the replies go out: with synchronous continuations the Pi side may act on a reply
                 // before this loop resumes, and whoever watches the log should see the frame first.
+                var exchange = exchanges[e];
                 Exchanged?.Invoke(exchange);
-                foreach (var reply in exchange.Replies)
+                for (var r = 0; r < exchange.Replies.Count; r++)
                 {
-                    _outbound.Writer.TryWrite(reply);
+                    _outbound.Writer.TryWrite(exchange.Replies[r]);
                 }
             }
         }
