@@ -62,7 +62,7 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
     // Packets are immutable, so the ones with no data and no params (OK, STOP, GET_STATS...) are read as shared instances:
     // every command's reply on the serial path would otherwise allocate one (bench `roundtrip`). Index: type * 8 + code.
-    private static readonly SerialPacket?[] s_bare = new SerialPacket?[5 * 8];
+    private static readonly SerialPacket?[] s_bare = BareWithOk();
 
     private readonly byte[] _data;
     private readonly uint[] _params;
@@ -146,6 +146,13 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
         return new(PacketType.Message, 0, bytes.AsSpan(0, Math.Min(bytes.Length, DataLength)), default);
     }
 
+    private static SerialPacket?[] BareWithOk()
+    {
+        var bare = new SerialPacket?[5 * 8];
+        bare[((int)PacketType.Response * 8) + (int)ResponseCode.Ok] = s_ok;
+        return bare;
+    }
+
     /// <summary>Writes the 100 bytes; padding is zero.</summary>
     public void WriteTo(Span<byte> destination)
     {
@@ -175,9 +182,9 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
         var type = source[TypeOffset];
         var code = source[CodeOffset];
-        if (type * 8 + code < s_bare.Length && code < 8 && source[DataOffset..Size].IndexOfAnyExcept((byte)0) < 0)
+        if ((type * 8) + code < s_bare.Length && code < 8 && source[DataOffset..Size].IndexOfAnyExcept((byte)0) < 0)
         {
-            return s_bare[type * 8 + code] ??= new SerialPacket((PacketType)type, code, default, default);
+            return s_bare[(type * 8) + code] ??= new SerialPacket((PacketType)type, code, default, default);
         }
 
         Span<uint> p = stackalloc uint[ParamCount];

@@ -57,6 +57,11 @@ public sealed class InMemorySerialLine
         {
             // A registration of an earlier read that has finished: its callback would find no reader of its version.
             _registration.Unregister();
+            if (cancellationToken.IsCancellationRequested)
+            {
+                return ValueTask.FromCanceled<int>(cancellationToken);
+            }
+
             lock (_gate)
             {
                 if (_chunks.Count > 0)
@@ -72,11 +77,6 @@ public sealed class InMemorySerialLine
                 if (_closed || destination.IsEmpty)
                 {
                     return new ValueTask<int>(0); // the other end was disposed: end of stream
-                }
-
-                if (cancellationToken.IsCancellationRequested)
-                {
-                    return ValueTask.FromCanceled<int>(cancellationToken);
                 }
 
                 if (_waiting)
