@@ -769,11 +769,6 @@ public sealed class ArduinoLink : IAsyncDisposable
             // Most writes complete at once (the driver's buffer takes 140 bytes): only one that does not is given a
             // timer, so the common case costs no timer (measured in bench `roundtrip`).
             var write = stream.WriteAsync(frame, ct);
-            if (!write.IsCompletedSuccessfully)
-            {
-                _frame = null;
-            }
-
             if (write.IsCompletedSuccessfully)
             {
                 var flush = stream.FlushAsync(ct);
@@ -786,6 +781,7 @@ public sealed class ArduinoLink : IAsyncDisposable
                 return null;
             }
 
+            _frame = null; // this write may still hold its buffer after a timeout
             await write.AsTask().WaitAsync(_options.ReplyTimeout, _time, ct).ConfigureAwait(false);
             await stream.FlushAsync(ct).WaitAsync(_options.ReplyTimeout, _time, ct).ConfigureAwait(false);
             return null;

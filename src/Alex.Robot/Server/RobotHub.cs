@@ -41,9 +41,9 @@ public sealed class HubOptions
 /// <summary>The outcome of one command: the Arduino's reply, or an error (the hub's refusal, or the link's trouble) with its text.</summary>
 public sealed record CommandResult(RobotReply? Reply, AlexLinkErrorCode? Error, string Text)
 {
-    public bool IsOk => Reply is { IsOk: true };
-
     private static readonly CommandResult s_ok = new(RobotReply.Ok, null, RobotReply.Ok.ToString());
+
+    public bool IsOk => Reply is { IsOk: true };
 
     public static CommandResult Done(RobotReply reply) => reply.Kind switch
     {
