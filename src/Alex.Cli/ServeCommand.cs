@@ -225,11 +225,16 @@ internal static class ServeCommand
                 c.Cancel = true;
                 host.Reload("SIGHUP");
             });
-            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c =>
+            // Ctrl+C and `kill` end the server the same way: connections closed, the robot stopped if it may be moving
+            // (and that STOP written before the serial port closes), then the audit log's last record.
+            void Stop(PosixSignalContext c)
             {
                 c.Cancel = true;
                 stop.TrySetResult();
-            });
+            }
+
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var cancel = cancellationToken.Register(() => stop.TrySetResult());
             Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}); Ctrl+C stops");
             await stop.Task.ConfigureAwait(false);

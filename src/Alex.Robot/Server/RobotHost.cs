@@ -31,6 +31,7 @@ public sealed record RobotHostOptions
 public sealed class RobotHost : IAsyncDisposable
 {
     private readonly PolicyFiles _policyFiles;
+    private int _disposed;
 
     private RobotHost(PolicyFiles policyFiles, AuditLog audit, RobotHub hub, RobotServer server, X509Certificate2 certificate)
     {
@@ -122,8 +123,14 @@ public sealed class RobotHost : IAsyncDisposable
     /// <summary>Re-reads the CRL and allow-list now (SIGHUP) and re-checks every connected client.</summary>
     public void Reload(string why) => _policyFiles.Reload(why);
 
+    /// <summary>Closes every connection, stops the robot if a driver left it moving (and waits for that STOP), then the log. Once.</summary>
     public async ValueTask DisposeAsync()
     {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+
         _policyFiles.Dispose();
         await Server.DisposeAsync().ConfigureAwait(false);
         await Hub.DisposeAsync().ConfigureAwait(false);

@@ -87,7 +87,15 @@ public sealed class RobotHub : IAsyncDisposable
     private long _stops;
     private readonly Lock _sending = new();
 
+    // The server's own latest STOP (dead-man, revocation, a driver gone, the port back): disposing waits for it, so that
+    // closing the serial link right after (`alex serve` on Ctrl+C) cannot leave it unsent behind a slow request.
+    private Task _serverStop = Task.CompletedTask;
+
     private static readonly CommandResult Superseded = CommandResult.Done(new RobotReply(RobotReplyKind.Stopped));
+
+    // How long disposing waits for the server's last STOP: a request already on a 9600-baud line and the STOP's own
+    // exchange take well under a second; a dead port answers LinkDown at once or times out within the link's reply timeout.
+    private static readonly TimeSpan ShutdownStopWait = TimeSpan.FromSeconds(3);
 
     public RobotHub(IRobotLink link, HubOptions options, AuditLog audit, TimeProvider time)
     {
@@ -213,8 +221,14 @@ public sealed class RobotHub : IAsyncDisposable
         _audit.Write("command", ("name", session.Identity.Name), ("command", command), ("result", result));
     }
 
+    /// <summary>
+    /// Stops telemetry and the dead-man. A STOP the server has sent is waited for (bounded), and one is sent if the robot
+    /// may still be moving: call this before closing the link, after the sessions are gone.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
+        var stopping = MayBeMoving ? StopNowAsync("server shutting down") : Volatile.Read(ref _serverStop);
+        await stopping.WaitAsync(ShutdownStopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _link.Unsolicited -= OnUnsolicited;
         _link.StateChanged -= OnLinkStateChanged;
         await _stopping.CancelAsync().ConfigureAwait(false);
@@ -318,7 +332,14 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
-    private async Task StopNowAsync(string why)
+    private Task StopNowAsync(string why)
+    {
+        var stopping = StopAndAuditAsync(why);
+        Volatile.Write(ref _serverStop, stopping);
+        return stopping;
+    }
+
+    private async Task StopAndAuditAsync(string why)
     {
         var reply = await Queue(DriveCommand.Stop, StopCount, CancellationToken.None)!.ConfigureAwait(false);
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));

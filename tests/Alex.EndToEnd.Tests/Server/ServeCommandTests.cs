@@ -75,6 +75,26 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task Serve_CtrlC_StopsTheMovingRobotAndEndsTheLog()
+    {
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeProcess.StartAsync(_pki, audit, "--simulate");
+        Assert.False(serve.IgnoresSigint(), "alex serve started with SIGINT ignored: Ctrl+C could not be tested");
+        var client = await ConnectAsync(serve);
+        Assert.IsType<AlexLinkWelcome>(await client.ReadAsync());
+        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 50)));
+
+        // Ctrl+C while the driver is still connected and the robot moving (no distance given: it runs until stopped).
+        serve.Signal("INT");
+        Assert.Equal(0, await serve.WaitForExitAsync());
+        await client.DisposeAsync();
+        var lines = File.ReadAllLines(audit);
+        Assert.Contains(lines, l => l.Contains("\"event\":\"dead-man\"", StringComparison.Ordinal) && l.Contains("\"DriverLeft\"", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains("\"name\":\"server\",\"command\":\"s\",\"result\":\"ok\"", StringComparison.Ordinal));
+        Assert.Contains("\"server-stopped\"", lines[^1], StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_SerialPty_CommandsReachTheSimulatorBehindThePty()
     {
         await using var pty = PtySimulator.Start(new SimulatorSettings(), new SerialLinePacing(9600), null, TimeProvider.System, null);
@@ -152,7 +172,14 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         {
             var args = new List<string> { "serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet" };
             args.AddRange(robot);
-            var process = Process.Start(AlexProcess([.. args]))!;
+            // Through python3, which puts SIGINT back to its default before it execs alex (same process id): as a shell
+            // starts a foreground job, whatever this test runner inherited (a background job ignores SIGINT).
+            var start = AlexProcess([.. args]);
+            start.ArgumentList.Insert(0, start.FileName);
+            start.ArgumentList.Insert(0, "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+            start.ArgumentList.Insert(0, "-c");
+            start.FileName = "python3";
+            var process = Process.Start(start)!;
             _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
             var port = 0;
             try
@@ -177,6 +204,13 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
 
             _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
             return new ServeProcess(process, pki, port);
+        }
+
+        /// <summary>True when the process ignores SIGINT (SigIgn in /proc/PID/status has bit 1 set).</summary>
+        public bool IgnoresSigint()
+        {
+            var line = File.ReadLines($"/proc/{_process.Id}/status").First(l => l.StartsWith("SigIgn:", StringComparison.Ordinal));
+            return (Convert.ToUInt64(line["SigIgn:".Length..].Trim(), 16) & 0x2) != 0;
         }
 
         public void Signal(string name)

@@ -139,6 +139,34 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task ServerStopsWhileTheDriverMoves_TheStopReachesTheArduinoBeforeTheServerIsGone()
+    {
+        // 9600 baud: a frame takes 146 ms, so the server's STOP has to wait behind the GET_STATS on the line.
+        await using var server = await TestServer.StartAsync(_pki, pacing: new SerialLinePacing(9600));
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+        Assert.Equal(MotionKind.Forward, server.Robot.Alex.Motion);
+        var statsArrived = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        server.Robot.Pump.Exchanged += e =>
+        {
+            if (e.Received.Packet is { Type: PacketType.Command, Command: CommandCode.GetStats })
+            {
+                statsArrived.TrySetResult();
+            }
+        };
+        await driver.SendAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0) { RequestId = driver.NextId() });
+        await statsArrived.Task.Within(what: "the GET_STATS to reach the Arduino");
+
+        // Ctrl+C on `alex serve`: the host goes first, then the serial link (ServeCommand). Nothing may be left for later.
+        await server.Host.DisposeAsync().AsTask().Within(TimeSpan.FromSeconds(10));
+
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        Assert.Contains(server.Records, r => r.Event == "command" && r.Field("name") == "server" && r.Field("command") == "s" && r.Field("result") == "ok");
+        Assert.Equal("server-stopped", server.Records.Last().Event);
+    }
+
+    [Fact]
     public async Task DriverSilentPastTheLease_DeadManStopsTheRobotAndTellsWatchers()
     {
         var lease = TimeSpan.FromMilliseconds(500);
