@@ -27,19 +27,8 @@ public readonly record struct DriveCommand(CommandCode Command, uint Param0 = 0,
 
     public static DriveCommand ClearStats { get; } = new(CommandCode.ClearStats);
 
-    // Packets are immutable: the ones without parameters (STOP, GET_STATS, CLEAR_STATS...) are made once, not per command.
-    private static readonly SerialPacket?[] s_bare = new SerialPacket?[8];
-
-    /// <summary>The serial COMMAND packet for this command (unused fields zero).</summary>
-    public SerialPacket ToPacket()
-    {
-        if (Param0 != 0 || Param1 != 0 || (byte)Command >= s_bare.Length)
-        {
-            return SerialPacket.ForRawCommand((byte)Command, Param0, Param1);
-        }
-
-        return s_bare[(byte)Command] ??= SerialPacket.ForRawCommand((byte)Command);
-    }
+    /// <summary>The serial COMMAND packet for this command (unused fields zero; without params, a shared instance).</summary>
+    public SerialPacket ToPacket() => SerialPacket.ForRawCommand((byte)Command, Param0, Param1);
 
     /// <summary>Maps a course letter (either case) to its command: PROTOCOL.md §4.</summary>
     public static bool TryGetCommand(char letter, out CommandCode command)

@@ -58,11 +58,10 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
     public const int ParamsOffset = 36;
     public const int ParamCount = 16;
 
-    private static readonly SerialPacket s_ok = new(PacketType.Response, (byte)ResponseCode.Ok, default, default);
-
-    // Packets are immutable, so the ones with no data and no params (OK, STOP, GET_STATS...) are read as shared instances:
-    // every command's reply on the serial path would otherwise allocate one (bench `roundtrip`). Index: type * 8 + code.
-    private static readonly SerialPacket?[] s_bare = BareWithOk();
+    // Packets are immutable, so the bare ones (no data, no params: OK, STOP, GET_STATS...) are shared instances, made once,
+    // whether built or read: every command and its reply on the serial path would otherwise allocate one each (bench
+    // `roundtrip`). Index: type * 8 + code, for the course's types and codes 0-7.
+    private static readonly SerialPacket?[] s_bare = new SerialPacket?[5 * 8];
 
     private readonly byte[] _data;
     private readonly uint[] _params;
@@ -118,18 +117,19 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
     public StatusCounters Status => StatusCounters.FromParams(_params);
 
-    public static SerialPacket ForCommand(CommandCode command, uint param0 = 0, uint param1 = 0) =>
-        new(PacketType.Command, (byte)command, default, [param0, param1]);
+    public static SerialPacket ForCommand(CommandCode command, uint param0 = 0, uint param1 = 0) => ForRawCommand((byte)command, param0, param1);
 
     public static SerialPacket ForRawCommand(byte command, uint param0 = 0, uint param1 = 0) =>
-        new(PacketType.Command, command, default, [param0, param1]);
+        param0 == 0 && param1 == 0 && Bare(PacketType.Command, command) is { } bare
+            ? bare
+            : new(PacketType.Command, command, default, [param0, param1]);
 
-    public static SerialPacket Hello() => new(PacketType.Hello, 0, default, default);
+    public static SerialPacket Hello() => Bare(PacketType.Hello, 0)!;
 
     /// <summary>RESPONSE OK (the same immutable instance every time).</summary>
-    public static SerialPacket Ok() => s_ok;
+    public static SerialPacket Ok() => Bare(PacketType.Response, (byte)ResponseCode.Ok)!;
 
-    public static SerialPacket Error(ResponseCode code) => new(PacketType.Error, (byte)code, default, default);
+    public static SerialPacket Error(ResponseCode code) => Bare(PacketType.Error, (byte)code) ?? new(PacketType.Error, (byte)code, default, default);
 
     public static SerialPacket StatusReply(in StatusCounters status)
     {
@@ -146,11 +146,21 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
         return new(PacketType.Message, 0, bytes.AsSpan(0, Math.Min(bytes.Length, DataLength)), default);
     }
 
-    private static SerialPacket?[] BareWithOk()
+    // The shared bare packet of this type and code; null outside the table (unknown types, codes from 8).
+    private static SerialPacket? Bare(PacketType type, byte code)
     {
-        var bare = new SerialPacket?[5 * 8];
-        bare[((int)PacketType.Response * 8) + (int)ResponseCode.Ok] = s_ok;
-        return bare;
+        if ((byte)type >= 5 || code >= 8)
+        {
+            return null;
+        }
+
+        ref var slot = ref s_bare[((int)type * 8) + code];
+        if (slot is null)
+        {
+            Interlocked.CompareExchange(ref slot, new SerialPacket(type, code, default, default), null);
+        }
+
+        return slot;
     }
 
     /// <summary>Writes the 100 bytes; padding is zero.</summary>
@@ -182,9 +192,9 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
         var type = source[TypeOffset];
         var code = source[CodeOffset];
-        if ((type * 8) + code < s_bare.Length && code < 8 && source[DataOffset..Size].IndexOfAnyExcept((byte)0) < 0)
+        if (source[DataOffset..Size].IndexOfAnyExcept((byte)0) < 0 && Bare((PacketType)type, code) is { } bare)
         {
-            return s_bare[(type * 8) + code] ??= new SerialPacket((PacketType)type, code, default, default);
+            return bare;
         }
 
         Span<uint> p = stackalloc uint[ParamCount];
