@@ -44,7 +44,10 @@ internal static class ServeCommand
         var legacy = new Option<bool>("--legacy-certs") { Description = "Accept the course's X.509 v1 client certificates (no extensions, RSA 1024)" };
         var handshakeMs = new Option<int>("--handshake-timeout-ms") { Description = "Absolute limit for a client's TLS handshake", DefaultValueFactory = _ => 5000 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not echo audit records to standard output" };
-        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, audit, legacy, handshakeMs, quiet })
+        var auditMaxSize = new Option<string>("--audit-max-size") { Description = "Rotate the audit file before it grows past this size (bytes, or with K, M, G; 0: never)", DefaultValueFactory = _ => "16M" };
+        var auditKeep = new Option<int>("--audit-keep") { Description = "Rotated audit files to keep (FILE.1 newest ... FILE.N)", DefaultValueFactory = _ => AuditFileOptions.DefaultKeep };
+        var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => RobotServerOptions.DefaultMaxSessions };
+        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions })
         {
             cmd.Options.Add(o);
         }
@@ -57,6 +60,7 @@ internal static class ServeCommand
                 pr.GetValue(serial), pr.GetValue(baud), pr.GetValue(simulate), pr.GetValue(listen),
                 pr.GetValue(leaseMs), pr.GetValue(maxSpeed), pr.GetValue(maxDistance), pr.GetValue(audit),
                 pr.GetValue(legacy), pr.GetValue(handshakeMs));
+            settings.Host = WithCapacity(settings.Host, pr.GetValue(maxSessions), pr.GetValue(auditMaxSize)!, pr.GetValue(auditKeep));
             return await RunAsync(settings, pr.GetValue(quiet), ct).ConfigureAwait(false);
         });
         return cmd;
@@ -174,6 +178,47 @@ internal static class ServeCommand
         return (host, new RobotLinkSpec(serial, baud, simulate));
     }
 
+    /// <summary>Checks and applies the session limit and the audit file's size cap.</summary>
+    internal static RobotHostOptions WithCapacity(RobotHostOptions host, int maxSessions, string auditMaxSize, int auditKeep)
+    {
+        if (maxSessions is < 1 or > 10_000)
+        {
+            throw new CliException($"--max-sessions {maxSessions}: must be between 1 and 10000", hint: $"the default is {RobotServerOptions.DefaultMaxSessions}");
+        }
+
+        if (auditKeep is < 0 or > 1000)
+        {
+            throw new CliException($"--audit-keep {auditKeep}: must be between 0 and 1000");
+        }
+
+        if (ParseSize(auditMaxSize) is not { } maxBytes)
+        {
+            throw new CliException($"--audit-max-size {auditMaxSize}: not a size", hint: "e.g. --audit-max-size 16M (K, M and G are powers of 1024; 0 never rotates)");
+        }
+
+        return host with
+        {
+            MaxSessions = maxSessions,
+            AuditFile = new AuditFileOptions { MaxBytes = maxBytes, Keep = auditKeep },
+        };
+    }
+
+    // "1048576", "512K", "16M", "1G" (powers of 1024); null when not a size.
+    internal static long? ParseSize(string text)
+    {
+        var shift = text.Length == 0 ? 0 : char.ToUpperInvariant(text[^1]) switch
+        {
+            'K' => 10,
+            'M' => 20,
+            'G' => 30,
+            _ => 0,
+        };
+        var digits = shift == 0 ? text : text[..^1];
+        return long.TryParse(digits, NumberStyles.None, CultureInfo.InvariantCulture, out var n) && n <= (long.MaxValue >> 30)
+            ? n << shift
+            : null;
+    }
+
     internal static IPEndPoint ParseListen(string? listen)
     {
         if (string.IsNullOrEmpty(listen))
@@ -210,7 +255,7 @@ internal static class ServeCommand
         RobotHost host;
         try
         {
-            host = RobotHost.Start(settings.Host, link.Link, time, quiet ? null : Console.Out.WriteLine);
+            host = RobotHost.Start(settings.Host, link.Link, time, quiet ? null : Console.Out.WriteLine, warn: w => Console.Error.WriteLine("alex serve: " + w));
         }
         catch (PkiException e)
         {

@@ -23,8 +23,17 @@ public sealed record RobotHostOptions
 
     public int MaxUnauthenticated { get; init; } = 32;
 
+    /// <summary>From this many connections in their handshake on, new ones are refused at random (null: half of MaxUnauthenticated).</summary>
+    public int? EarlyDropStart { get; init; }
+
+    /// <summary>Authenticated sessions allowed at once (watchers are refused first: see RobotServerOptions).</summary>
+    public int MaxSessions { get; init; } = RobotServerOptions.DefaultMaxSessions;
+
     /// <summary>JSON-lines audit file (appended); null: audit only to <c>echo</c>.</summary>
     public string? AuditPath { get; init; }
+
+    /// <summary>Size cap and rotation of the audit file.</summary>
+    public AuditFileOptions AuditFile { get; init; } = new();
 }
 
 /// <summary>A running robot server: policy files (watched), audit log, hub and accept loop.</summary>
@@ -55,9 +64,10 @@ public sealed class RobotHost : IAsyncDisposable
 
     /// <summary>
     /// Loads every file (each failure is a PkiException naming the file), opens the audit log, and starts
-    /// listening. The link is owned by the caller.
+    /// listening. The link is owned by the caller. <paramref name="echo"/> hears every audit record; <paramref name="warn"/>
+    /// hears that audit records are being lost (and when writing resumes).
     /// </summary>
-    public static RobotHost Start(RobotHostOptions options, IRobotLink link, TimeProvider time, Action<string>? echo = null)
+    public static RobotHost Start(RobotHostOptions options, IRobotLink link, TimeProvider time, Action<string>? echo = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(link);
@@ -70,7 +80,7 @@ public sealed class RobotHost : IAsyncDisposable
         AuditLog audit;
         try
         {
-            audit = options.AuditPath is null ? new AuditLog(null, time, echo) : AuditLog.OpenFile(options.AuditPath, time, echo);
+            audit = options.AuditPath is null ? new AuditLog(time, echo) : AuditLog.OpenFile(options.AuditPath, time, echo, options.AuditFile, warn);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
@@ -87,6 +97,8 @@ public sealed class RobotHost : IAsyncDisposable
                 Ca = ca,
                 HandshakeTimeout = options.HandshakeTimeout,
                 MaxUnauthenticated = options.MaxUnauthenticated,
+                EarlyDropStart = options.EarlyDropStart,
+                MaxSessions = options.MaxSessions,
             },
             policy,
             hub,

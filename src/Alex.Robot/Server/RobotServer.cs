@@ -1,23 +1,30 @@
-// The robot server's accept loop (issue 4 item 2). In order, for every TCP connection:
-//   1. Cap: more than MaxUnauthenticated connections still in their handshake → close at once
-//      (logged), so a flood of half-open handshakes cannot exhaust the Pi.
+// The robot server's accept loop. In order, for every TCP connection:
+//   1. Admission (Alex.Protocol.Admission.HandshakeAdmission, after OpenSSH MaxStartups): at most
+//      PerSourceUnauthenticated connections in their handshake per source address, at most MaxUnauthenticated in all,
+//      and past EarlyDropStart a rising chance of refusal; a refused connection is closed at once. One address
+//      flooding or holding slots (slowloris) thus fills only its own share: the laptop still gets in.
 //   2. TLS handshake with an ABSOLUTE deadline (not a per-read timeout: a client trickling one byte
 //      a second would never trip that). Each connection runs on its own task, so a stalled client
 //      never blocks another (the course server's defect, PROTOCOL.md §5).
 //   3. TLS-level check (TlsProfiles): a certificate is required and must chain to our CA.
 //   4. Trust policy (Alex.Pki TrustPolicy): validity, EKU, key strength, CRL,
 //      allow-list and role. Refused → an AlexLink/1 client gets a refusal frame with the reason
-//      (under TLS 1.3 it would otherwise only see EOF); a classic client is closed; both are logged.
-//   5. The session for the protocol ALPN chose: AlexLink/1 or classic.
+//      (under TLS 1.3 it would otherwise only see EOF); a classic client is closed.
+//   5. A seat (Alex.Protocol.Admission.SessionSeats): watchers are refused before the seats kept for drivers.
+//   6. The session for the protocol ALPN chose: AlexLink/1 or classic.
+// Refusals are audited through RefusalTally: per source, the first of a window in full, the rest summed up when the
+// window ends, so nobody unauthenticated can write the log full (docs/security.md "Audit log").
 // Every SslStream is shut down (close_notify) before it is disposed.
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
+using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
 using Alex.Pki.Tls;
+using Alex.Protocol.Admission;
 using Alex.Protocol.AlexLink;
 
 namespace Alex.Robot.Server;
@@ -45,8 +52,32 @@ public sealed class RobotServerOptions
     /// <summary>Connections allowed in their handshake at once; more are closed at once.</summary>
     public int MaxUnauthenticated { get; init; } = 32;
 
+    /// <summary>Connections allowed in their handshake at once from one source (an IPv4 address, an IPv6 /64).</summary>
+    public int PerSourceUnauthenticated { get; init; } = 8;
+
+    /// <summary>From this many connections in their handshake on, new ones are refused at random (null: half of MaxUnauthenticated).</summary>
+    public int? EarlyDropStart { get; init; }
+
     /// <summary>Authenticated sessions allowed at once.</summary>
-    public int MaxSessions { get; init; } = 64;
+    public int MaxSessions { get; init; } = DefaultMaxSessions;
+
+    public const int DefaultMaxSessions = 64;
+
+    /// <summary>Seats only drivers may take (null: SessionSeats.DefaultDriverSeats).</summary>
+    public int? DriverSeats { get; init; }
+
+    /// <summary>Refusals from one source within this window are audited as one record plus one summary.</summary>
+    public TimeSpan RefusalWindow { get; init; } = TimeSpan.FromSeconds(10);
+
+    internal StartupLimits Startups
+    {
+        get
+        {
+            var full = MaxUnauthenticated;
+            var start = Math.Clamp(EarlyDropStart ?? full / 2, 1, full);
+            return new StartupLimits(start, 30, full, Math.Clamp(PerSourceUnauthenticated, 1, full));
+        }
+    }
 }
 
 /// <summary>Accepts TLS connections, admits clients by the trust policy and runs their sessions against the hub.</summary>
@@ -62,9 +93,14 @@ public sealed class RobotServer : IAsyncDisposable
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
     private TrustPolicy _policy;
+    // Admission, seats and the refusal tally: small pure decisions, each call a few lines under this lock.
+    private readonly Lock _admitting = new();
+    private readonly HandshakeAdmission _admission;
+    private readonly SessionSeats _seats;
+    private readonly RefusalTally _refusals;
+    private readonly ITimer _refusalFlush;
     private TcpListener? _listener;
     private Task? _acceptLoop;
-    private int _unauthenticated;
 
     public RobotServer(RobotServerOptions options, TrustPolicy policy, RobotHub hub, AuditLog audit, TimeProvider time)
     {
@@ -78,6 +114,10 @@ public sealed class RobotServer : IAsyncDisposable
         _hub = hub;
         _audit = audit;
         _time = time;
+        _admission = new HandshakeAdmission(options.Startups);
+        _seats = new SessionSeats(options.MaxSessions, options.DriverSeats);
+        _refusals = new RefusalTally(options.RefusalWindow);
+        _refusalFlush = time.CreateTimer(static s => ((RobotServer)s!).FlushRefusals(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _serverContext = TlsProfiles.CreateServerContext(options.Certificate, options.Intermediates);
         _serverName = options.Certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false) is { Length: > 0 } dns
             ? dns
@@ -88,7 +128,16 @@ public sealed class RobotServer : IAsyncDisposable
     public IPEndPoint LocalEndPoint => (IPEndPoint?)_listener?.LocalEndpoint ?? throw new InvalidOperationException("not started");
 
     /// <summary>Connections in their handshake right now.</summary>
-    public int Unauthenticated => Volatile.Read(ref _unauthenticated);
+    public int Unauthenticated
+    {
+        get
+        {
+            lock (_admitting)
+            {
+                return _admission.InHandshake;
+            }
+        }
+    }
 
     /// <summary>Sessions connected right now.</summary>
     public int SessionCount => _sessions.Count;
@@ -147,6 +196,8 @@ public sealed class RobotServer : IAsyncDisposable
         }
 
         await Task.WhenAll(_connections.Keys).WaitAsync(TimeSpan.FromSeconds(5), _time).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        await _refusalFlush.DisposeAsync().ConfigureAwait(false);
+        FlushRefusals(force: true);
         _listener?.Dispose();
         _stopping.Dispose();
     }
@@ -176,44 +227,68 @@ public sealed class RobotServer : IAsyncDisposable
                 continue;
             }
 
-            var peer = socket.RemoteEndPoint?.ToString() ?? "unknown";
-            if (Interlocked.Increment(ref _unauthenticated) > _options.MaxUnauthenticated)
+            var remote = socket.RemoteEndPoint as IPEndPoint;
+            var peer = remote?.ToString() ?? "unknown";
+            var source = HandshakeAdmission.SourceOf(remote?.Address);
+            AdmissionVerdict verdict;
+            int inHandshake;
+            lock (_admitting)
             {
-                Interlocked.Decrement(ref _unauthenticated);
-                _audit.Write("connection-refused", ("peer", peer), ("reason", $"too many connections in their handshake (limit {_options.MaxUnauthenticated})"));
+                verdict = _admission.TryAdmit(source, RandomNumberGenerator.GetInt32(100));
+                inHandshake = _admission.InHandshake;
+            }
+
+            if (verdict != AdmissionVerdict.Admitted)
+            {
+                var limits = _options.Startups;
+                Refused(source, peer, RefusalKind.Busy, null, verdict switch
+                {
+                    AdmissionVerdict.SourceFull => $"too many connections in their handshake from {source} (limit {limits.PerSource})",
+                    AdmissionVerdict.Full => $"too many connections in their handshake (limit {limits.Full})",
+                    _ => $"too many connections in their handshake ({inHandshake}, limit {limits.Full}): refused at random",
+                });
                 socket.Dispose();
                 continue;
             }
 
             socket.NoDelay = true;
-            var task = Task.Run(() => HandleConnectionAsync(socket, peer, cancellationToken), CancellationToken.None);
+            var task = Task.Run(() => HandleConnectionAsync(socket, peer, source, cancellationToken), CancellationToken.None);
             _connections.TryAdd(task, 0);
             _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
         }
     }
 
-    private async Task HandleConnectionAsync(Socket socket, string peer, CancellationToken cancellationToken)
+    private async Task HandleConnectionAsync(Socket socket, string peer, string source, CancellationToken cancellationToken)
     {
         var counted = true;
         var check = new ClientCertificateCheck();
         var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
         try
         {
-            var admitted = await HandshakeAndAdmitAsync(ssl, socket, check, peer, cancellationToken).ConfigureAwait(false);
+            var admitted = await HandshakeAndAdmitAsync(ssl, socket, check, peer, source, cancellationToken).ConfigureAwait(false);
             if (admitted is null)
             {
                 return;
             }
 
             var (identity, protocol) = admitted.Value;
-            Interlocked.Decrement(ref _unauthenticated);
-            counted = false;
-            if (_sessions.Count >= _options.MaxSessions)
+            var role = identity.Role == PeerRole.Drive ? AlexLinkRole.Driver : AlexLinkRole.Watcher;
+            string? full;
+            lock (_admitting)
             {
-                _audit.Write("connection-refused", ("peer", peer), ("name", identity.Name), ("reason", $"server full ({_options.MaxSessions} sessions)"));
+                _admission.Finished(source);
+                counted = false;
+                full = _seats.TryTake(role) ? null : _seats.FullText(role);
+            }
+
+            if (full is not null)
+            {
+                // An authenticated client: written in full (it is accountable, and it has a name).
+                _audit.Write("connection-refused", ("peer", peer), ("name", identity.Name), ("reason", full));
                 if (protocol == SessionProtocol.AlexLink1)
                 {
-                    await SendRefusalAsync(ssl, AlexLinkRefusalCode.Busy, $"server full ({_options.MaxSessions} sessions)", cancellationToken).ConfigureAwait(false);
+                    using var refusalDeadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
+                    await SendRefusalAsync(ssl, AlexLinkRefusalCode.Busy, full, refusalDeadline.Token).ConfigureAwait(false);
                 }
 
                 return;
@@ -242,6 +317,11 @@ public sealed class RobotServer : IAsyncDisposable
             finally
             {
                 _sessions.TryRemove(session, out _);
+                lock (_admitting)
+                {
+                    _seats.Leave(role);
+                }
+
                 session.Dispose();
                 _audit.Write("connection-closed", ("peer", peer), ("name", identity.Name), ("reason", session.CloseReason));
             }
@@ -254,7 +334,10 @@ public sealed class RobotServer : IAsyncDisposable
         {
             if (counted)
             {
-                Interlocked.Decrement(ref _unauthenticated);
+                lock (_admitting)
+                {
+                    _admission.Finished(source);
+                }
             }
 
             await CloseAsync(ssl).ConfigureAwait(false);
@@ -263,7 +346,7 @@ public sealed class RobotServer : IAsyncDisposable
 
     // Returns the identity and protocol, or null when the client was refused (already logged and told).
     private async Task<(ClientIdentity Identity, SessionProtocol Protocol)?> HandshakeAndAdmitAsync(
-        SslStream ssl, Socket socket, ClientCertificateCheck check, string peer, CancellationToken cancellationToken)
+        SslStream ssl, Socket socket, ClientCertificateCheck check, string peer, string source, CancellationToken cancellationToken)
     {
         using var deadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
         using var linked = CancellationTokenSource.CreateLinkedTokenSource(deadline.Token, cancellationToken);
@@ -276,25 +359,15 @@ public sealed class RobotServer : IAsyncDisposable
             }
             catch (Exception e) when (e is OperationCanceledException or IOException or AuthenticationException or ObjectDisposedException or SocketException)
             {
-                string reason;
-                if (deadline.IsCancellationRequested && !cancellationToken.IsCancellationRequested)
+                var (kind, reason) = (deadline.IsCancellationRequested, cancellationToken.IsCancellationRequested, check.Status) switch
                 {
-                    reason = $"TLS handshake not finished within {_options.HandshakeTimeout.TotalMilliseconds:0} ms";
-                }
-                else if (cancellationToken.IsCancellationRequested)
-                {
-                    reason = "server shutting down";
-                }
-                else if (check.Status is ClientChainStatus.Missing or ClientChainStatus.NotOurCa)
-                {
-                    reason = check.Reason;
-                }
-                else
-                {
-                    reason = "TLS handshake failed: " + Innermost(e).Message;
-                }
-
-                Refused(peer, check.Certificate, reason);
+                    (true, false, _) => (RefusalKind.Timeout, $"TLS handshake not finished within {_options.HandshakeTimeout.TotalMilliseconds:0} ms"),
+                    (_, true, _) => (RefusalKind.ShuttingDown, "server shutting down"),
+                    (_, _, ClientChainStatus.Missing) => (RefusalKind.NoCertificate, check.Reason),
+                    (_, _, ClientChainStatus.NotOurCa) => (RefusalKind.UntrustedCertificate, check.Reason),
+                    _ => (RefusalKind.HandshakeFailed, "TLS handshake failed: " + Innermost(e).Message),
+                };
+                Refused(source, peer, kind, check.Certificate, reason);
                 return null;
             }
         }
@@ -304,14 +377,14 @@ public sealed class RobotServer : IAsyncDisposable
         if (certificate is null)
         {
             // The handshake completed without our callback seeing a certificate: never admit that.
-            Refused(peer, null, "no client certificate");
+            Refused(source, peer, RefusalKind.NoCertificate, null, "no client certificate");
             return null;
         }
 
         var decision = Volatile.Read(ref _policy).EvaluateClient(certificate, check.ExtraCertificates);
         if (!decision.Accepted)
         {
-            Refused(peer, certificate, decision.Reason);
+            Refused(source, peer, RefusalKind.Policy, certificate, decision.Reason);
             if (protocol == SessionProtocol.AlexLink1)
             {
                 using var refusalDeadline = new CancellationTokenSource(_options.HandshakeTimeout, _time);
@@ -355,13 +428,67 @@ public sealed class RobotServer : IAsyncDisposable
         _ => AlexLinkRefusalCode.Other,
     };
 
-    private void Refused(string peer, X509Certificate2? certificate, string reason) =>
-        _audit.Write(
-            "connection-refused",
-            ("peer", peer),
-            ("subject", certificate?.Subject),
-            ("fingerprint", certificate is null ? null : CertificateText.Fingerprint(certificate)),
-            ("reason", reason));
+    // A refusal: the first from its source in a window is written in full, the rest are counted (RefusalTally).
+    private void Refused(string source, string peer, RefusalKind kind, X509Certificate2? certificate, string reason)
+    {
+        var now = _time.GetUtcNow();
+        bool inFull;
+        IReadOnlyList<RefusalSummary> due;
+        lock (_admitting)
+        {
+            // A timer that fires late must not let a window grow: end it here when it is due.
+            due = _refusals.Flush(now);
+            var armed = _refusals.FlushDueAt is not null;
+            inFull = _refusals.Refused(now, source, kind);
+            if (!armed && _refusals.FlushDueAt is { } at)
+            {
+                _refusalFlush.Change(at - now, Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        WriteSummaries(due);
+        if (inFull)
+        {
+            _audit.Write(
+                "connection-refused",
+                ("peer", peer),
+                ("subject", certificate?.Subject),
+                ("fingerprint", certificate is null ? null : CertificateText.Fingerprint(certificate)),
+                ("reason", reason));
+        }
+    }
+
+    private void FlushRefusals() => FlushRefusals(force: false);
+
+    private void FlushRefusals(bool force)
+    {
+        IReadOnlyList<RefusalSummary> due;
+        lock (_admitting)
+        {
+            var now = _time.GetUtcNow();
+            due = _refusals.Flush(force && _refusals.FlushDueAt is { } at && at > now ? at : now);
+            if (!force && _refusals.FlushDueAt is { } still)
+            {
+                // The timer came early: wait for the rest of the window.
+                _refusalFlush.Change(still > now ? still - now : TimeSpan.FromMilliseconds(1), Timeout.InfiniteTimeSpan);
+            }
+        }
+
+        WriteSummaries(due);
+    }
+
+    private void WriteSummaries(IReadOnlyList<RefusalSummary> summaries)
+    {
+        foreach (var s in summaries)
+        {
+            _audit.Write(
+                "connection-refused-summary",
+                ("source", s.Source),
+                ("count", s.Count),
+                ("from", s.From),
+                ("reasons", s.Reasons));
+        }
+    }
 
     // close_notify first, then dispose (issue 4: never dispose a live SslStream without ShutdownAsync).
     private async Task CloseAsync(SslStream ssl)

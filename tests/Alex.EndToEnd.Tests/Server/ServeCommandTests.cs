@@ -45,6 +45,17 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         Assert.Contains("does not belong", run.Stderr, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("--max-sessions", "0", "alex: --max-sessions 0: must be between 1 and 10000")]
+    [InlineData("--audit-max-size", "12Q", "alex: --audit-max-size 12Q: not a size")]
+    [InlineData("--audit-keep", "-1", "alex: --audit-keep -1: must be between 0 and 1000")]
+    public async Task Serve_BadCapacity_OneLineExit2(string option, string value, string error)
+    {
+        var run = await AlexAsync("serve", "--pki", _pki.Dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(error, run.Stderr.Split('\n')[0]);
+    }
+
     [Fact]
     public async Task Serve_NoRobot_SaysSerialOrSimulate()
     {

@@ -50,10 +50,13 @@ public sealed class TestServer : IAsyncDisposable
         int maxUnauthenticated = 32,
         string? allowFile = null,
         bool crl = true,
-        SerialLinePacing? pacing = null)
+        SerialLinePacing? pacing = null,
+        string? auditPath = null,
+        int maxSessions = RobotServerOptions.DefaultMaxSessions,
+        int? earlyDropStart = null)
     {
         var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing, TimeProvider.System, CancellationToken.None).Within();
-        var audit = System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
+        var audit = auditPath ?? System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
         var server = new TestServer(pki, robot, audit);
         var options = new RobotHostOptions
         {
@@ -69,6 +72,8 @@ public sealed class TestServer : IAsyncDisposable
             },
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
             MaxUnauthenticated = maxUnauthenticated,
+            EarlyDropStart = earlyDropStart,
+            MaxSessions = maxSessions,
             AuditPath = audit,
         };
         server.Host = RobotHost.Start(options, robot.Link, TimeProvider.System);
@@ -98,9 +103,10 @@ public sealed class TestServer : IAsyncDisposable
     public async Task<SslStream> ConnectAsync(string? clientStem, bool alexLink) => (await ConnectWithSocketAsync(clientStem, alexLink)).Ssl;
 
     /// <summary>As ConnectAsync, with the TCP connection itself (to kill it without a TLS close).</summary>
-    public async Task<(SslStream Ssl, TcpClient Tcp)> ConnectWithSocketAsync(string? clientStem, bool alexLink)
+    public async Task<(SslStream Ssl, TcpClient Tcp)> ConnectWithSocketAsync(string? clientStem, bool alexLink, IPAddress? from = null)
     {
-        var client = new TcpClient();
+        // The whole of 127.0.0.0/8 is loopback: another local address plays another machine.
+        var client = from is null ? new TcpClient() : new TcpClient(new IPEndPoint(from, 0));
         await client.ConnectAsync(EndPoint.Address, EndPoint.Port).Within();
         var ssl = new SslStream(client.GetStream(), leaveInnerStreamOpen: false);
         var ca = Pki.LoadCa();
