@@ -21,7 +21,16 @@ public sealed record IssueRequest
     public int Days { get; init; } = CertificateAuthority.DefaultDeviceDays;
 
     public KeySpec Key { get; init; } = KeySpec.EcdsaP256;
+
+    /// <summary>The team it is for (recorded in the ledger, for `alex pki list --team` and `revoke --team`), or null.</summary>
+    public string? Team { get; init; }
 }
+
+/// <summary>One certificate to issue and where its key and certificate go.</summary>
+public sealed record IssueOrder(IssueRequest Request, string KeyPath, string CertificatePath, string? KeyPassphrase = null);
+
+/// <summary>What <see cref="CertificateAuthority.RebuildLedger"/> did: certificates found in the folder, the new CRL, where the old ledger was kept.</summary>
+public sealed record LedgerRebuild(int CertificatesFound, CertificateRevocationList Crl, string? OldLedgerKeptAs);
 
 /// <summary>A certificate just issued, with where it went and anything the user should know.</summary>
 public sealed record IssuedCertificate(X509Certificate2 Certificate, LedgerEntry Entry, string CertificatePath, string? KeyPath, IReadOnlyList<string> Notes);
@@ -115,13 +124,14 @@ public sealed class CertificateAuthority
         request.CertificateExtensions.Add(X509AuthorityKeyIdentifierExtension.CreateFromSubjectKeyIdentifier(ski));
         using var certificate = request.Create(subject, KeySpec.SignerFor(key), now - Backdate, now.AddDays(days), NewSerial());
 
+        PkiFile.CreateDirectory(dir);
+        using var caLock = CaLock.Acquire(dir);
         PrivateKeyFile.Save(keyPath, key, passphrase, overwrite: force);
         PkiFile.WriteAtomic(certPath, CertificateFile.ToPem(certificate), secret: false, overwrite: true);
 
         var ca = new CertificateAuthority(dir, X509CertificateLoader.LoadCertificate(certificate.RawData), () => passphrase, time) { _key = key };
-        var entry = EntryFor(certificate, name, CertificateRole.Authority, certPath);
-        CertificateLedger.Update(dir, _ => (new LedgerDocument { Certificates = [entry] }, 0));
-        ca.WriteCrl(DefaultCrlDays);
+        var entry = EntryFor(certificate, name, CertificateRole.Authority, certPath, team: null);
+        ca.Publish(new LedgerDocument { Certificates = [entry] }, DefaultCrlDays);
         return ca;
     }
 
@@ -149,43 +159,69 @@ public sealed class CertificateAuthority
     /// <summary>True when the CA's key file is passphrase-encrypted.</summary>
     public bool KeyIsEncrypted => File.Exists(KeyPath) && PrivateKeyFile.IsEncrypted(KeyPath);
 
-    /// <summary>Makes a key and a certificate for a device and writes them to <paramref name="keyPath"/> (0600) and <paramref name="certificatePath"/>.</summary>
-    public IssuedCertificate Issue(IssueRequest request, string keyPath, string certificatePath, string? keyPassphrase, bool force)
+    /// <summary>
+    /// Makes a key and a certificate for a device and writes them to <paramref name="keyPath"/> (0600) and
+    /// <paramref name="certificatePath"/>. A transaction under the CA's lock: the ledger records the
+    /// certificate before either file exists, and a failure removes what was written and the record.
+    /// </summary>
+    public IssuedCertificate Issue(IssueRequest request, string keyPath, string certificatePath, string? keyPassphrase, bool force) =>
+        IssueAll([new IssueOrder(request, keyPath, certificatePath, keyPassphrase)], force)[0];
+
+    /// <summary>Issues several certificates in one transaction: one ledger write, then the files; all or nothing.</summary>
+    public IReadOnlyList<IssuedCertificate> IssueAll(IReadOnlyList<IssueOrder> orders, bool force)
     {
-        ArgumentNullException.ThrowIfNull(request);
-        CheckName(request.Name);
-        CheckDays(request.Days);
+        ArgumentNullException.ThrowIfNull(orders);
+        foreach (var order in orders)
+        {
+            CheckName(order.Request.Name);
+            CheckDays(order.Request.Days);
+        }
+
+        using var caLock = CaLock.Acquire(Directory);
+        var ledger = CertificateLedger.Read(Directory);
         if (!force)
         {
-            RefuseExisting(keyPath, "key");
-            RefuseExisting(certificatePath, "certificate");
+            foreach (var order in orders)
+            {
+                RefuseExisting(order.KeyPath, "key");
+                RefuseExisting(order.CertificatePath, "certificate");
+            }
         }
 
         var signer = SigningKey();
-        using var key = request.Key.Create();
-        var publicKey = key switch
-        {
-            RSA rsa => new CertificateRequest(Subject(request.Name), rsa, HashAlgorithmName.SHA256, RSASignaturePadding.Pkcs1).PublicKey,
-            ECDsa ecdsa => new CertificateRequest(Subject(request.Name), ecdsa, HashAlgorithmName.SHA256).PublicKey,
-            _ => throw new PkiException("unsupported key type"),
-        };
-        var notes = new List<string>();
-        var certificate = SignDevice(signer, publicKey, request.Role, request.Name, request.DnsNames, request.IpAddresses, request.Days, notes);
-
-        PrivateKeyFile.Save(keyPath, key, keyPassphrase, overwrite: force);
+        var made = new List<(IssueOrder Order, AsymmetricAlgorithm Key, IssuedCertificate Issued)>();
         try
         {
-            PkiFile.WriteAtomic(certificatePath, CertificateFile.ToPem(certificate), secret: false, overwrite: force);
-        }
-        catch (PkiException)
-        {
-            // Never leave a key without its certificate: the next run would refuse to overwrite it.
-            File.Delete(keyPath);
-            throw;
-        }
+            foreach (var order in orders)
+            {
+                var request = order.Request;
+                var key = request.Key.Create();
+                var publicKey = NewRequest(Subject(request.Name), key).PublicKey;
+                var notes = new List<string>();
+                var certificate = SignDevice(signer, publicKey, request.Role, request.Name, request.DnsNames, request.IpAddresses, request.Days, notes);
+                var entry = EntryFor(certificate, request.Name, request.Role, order.CertificatePath, request.Team);
+                made.Add((order, key, new IssuedCertificate(certificate, entry, order.CertificatePath, order.KeyPath, notes)));
+            }
 
-        var entry = Record(certificate, request.Name, request.Role, certificatePath);
-        return new IssuedCertificate(certificate, entry, certificatePath, keyPath, notes);
+            Commit(ledger, made.Select(m => m.Issued.Entry).ToList(), written =>
+            {
+                foreach (var (order, key, issued) in made)
+                {
+                    written.Add(order.KeyPath);
+                    PrivateKeyFile.Save(order.KeyPath, key, order.KeyPassphrase, overwrite: force);
+                    written.Add(order.CertificatePath);
+                    PkiFile.WriteAtomic(order.CertificatePath, CertificateFile.ToPem(issued.Certificate), secret: false, overwrite: force);
+                }
+            });
+            return made.Select(m => m.Issued).ToList();
+        }
+        finally
+        {
+            foreach (var m in made)
+            {
+                m.Key.Dispose();
+            }
+        }
     }
 
     /// <summary>
@@ -243,73 +279,144 @@ public sealed class CertificateAuthority
             ips.Clear();
         }
 
+        using var caLock = CaLock.Acquire(Directory);
+        var ledger = CertificateLedger.Read(Directory);
         if (!force)
         {
             RefuseExisting(certificatePath, "certificate");
         }
 
         var certificate = SignDevice(SigningKey(), request.PublicKey, role, name, dns, ips, days, notes);
-        PkiFile.WriteAtomic(certificatePath, CertificateFile.ToPem(certificate), secret: false, overwrite: force);
-        var entry = Record(certificate, name, role, certificatePath);
+        var entry = EntryFor(certificate, name, role, certificatePath, team: null);
+        Commit(ledger, [entry], written =>
+        {
+            written.Add(certificatePath);
+            PkiFile.WriteAtomic(certificatePath, CertificateFile.ToPem(certificate), secret: false, overwrite: force);
+        });
         return new IssuedCertificate(certificate, entry, certificatePath, null, notes);
     }
 
     /// <summary>Marks a certificate revoked in the ledger and writes a new CRL. Returns the ledger entry.</summary>
-    public LedgerEntry Revoke(string serialHex, X509RevocationReason reason, int crlDays = DefaultCrlDays)
+    public LedgerEntry Revoke(string serialHex, X509RevocationReason reason, int crlDays = DefaultCrlDays) =>
+        RevokeAll([serialHex], reason, crlDays)[0];
+
+    /// <summary>Marks certificates revoked in the ledger and writes one new CRL that lists them all. Returns their ledger entries.</summary>
+    /// <remarks>
+    /// A certificate file this CA signed but the ledger lacks (issued before a restore, or by a copy of
+    /// the CA) can be given in <paramref name="files"/>: it is recorded, then revoked.
+    /// </remarks>
+    public IReadOnlyList<LedgerEntry> RevokeAll(IReadOnlyList<string> serials, X509RevocationReason reason, int crlDays = DefaultCrlDays, IReadOnlyList<(string Path, X509Certificate2 Certificate)>? files = null)
     {
-        ArgumentNullException.ThrowIfNull(serialHex);
-        var serial = CertificateRevocationList.NormalizeSerial(serialHex);
+        ArgumentNullException.ThrowIfNull(serials);
+        CheckDays(crlDays);
         var now = _time.GetUtcNow();
+        using var caLock = CaLock.Acquire(Directory);
+        var ledger = CertificateLedger.Read(Directory);
         SigningKey();
-        var entry = CertificateLedger.Update(Directory, doc =>
+        var certificates = new List<LedgerEntry>(ledger.Certificates);
+        foreach (var (path, certificate) in files ?? [])
         {
-            var index = doc.Certificates.FindIndex(c => CertificateRevocationList.NormalizeSerial(c.Serial) == serial);
+            var serial = CertificateRevocationList.NormalizeSerial(certificate.SerialNumber);
+            if (CertificateSignature.IsSignedBy(certificate, Certificate) && !certificates.Exists(c => CertificateRevocationList.NormalizeSerial(c.Serial) == serial))
+            {
+                certificates.Add(EntryForFound(path, certificate));
+            }
+        }
+
+        var result = new List<LedgerEntry>();
+        foreach (var serialHex in serials)
+        {
+            var serial = CertificateRevocationList.NormalizeSerial(serialHex);
+            var index = certificates.FindIndex(c => CertificateRevocationList.NormalizeSerial(c.Serial) == serial);
             if (index < 0)
             {
-                throw new PkiException($"serial {serial} was not issued by the CA in {Directory}", hint: "see the serials with: alex pki list");
+                throw new PkiException($"serial {serial} was not issued by the CA in {Directory}", hint: $"see the serials with: alex pki list --dir {Directory}");
             }
 
-            var found = doc.Certificates[index];
+            var found = certificates[index];
             if (found.Role == CertificateRole.Authority)
             {
-                throw new PkiException($"serial {serial} is the CA's own certificate; a CA cannot revoke itself", hint: "to retire the CA, make a new one with alex pki init --force");
+                throw new PkiException($"serial {serial} is the CA's own certificate; a CA cannot revoke itself", hint: $"to retire the CA, make a new one with alex pki init --force --dir {Directory}");
             }
 
-            if (found.IsRevoked)
+            if (!found.IsRevoked)
             {
-                return (doc, found);
+                found = found with { RevokedAt = now, RevocationReason = reason };
+                certificates[index] = found;
             }
 
-            var revoked = found with { RevokedAt = now, RevocationReason = reason };
-            doc.Certificates[index] = revoked;
-            return (doc, revoked);
-        });
-        WriteCrl(crlDays);
-        return entry;
+            result.Add(found);
+        }
+
+        Publish(ledger with { Certificates = certificates }, crlDays);
+        return result;
     }
 
-    /// <summary>Writes crl.pem afresh from the ledger, with the next CRL number, valid for <paramref name="days"/>.</summary>
+    /// <summary>
+    /// Writes crl.pem afresh, valid for <paramref name="days"/>: every revocation the ledger or the CRL
+    /// now published knows, with a number above both (<see cref="NextCrl"/>).
+    /// </summary>
     public CertificateRevocationList WriteCrl(int days = DefaultCrlDays)
     {
         CheckDays(days);
-        var key = SigningKey();
-        var now = _time.GetUtcNow();
-        using var signer = KeySpec.WithKey(Certificate, key);
-        var der = CertificateLedger.Update(Directory, doc =>
-        {
-            var number = doc.LastCrlNumber + 1;
-            var builder = new CertificateRevocationListBuilder();
-            foreach (var revoked in doc.Certificates.Where(c => c.IsRevoked))
-            {
-                builder.AddEntry(Convert.FromHexString(PadHex(revoked.Serial)), revoked.RevokedAt!.Value, revoked.RevocationReason);
-            }
+        using var caLock = CaLock.Acquire(Directory);
+        var ledger = CertificateLedger.Read(Directory);
+        return Publish(ledger, days);
+    }
 
-            var padding = key is RSA ? RSASignaturePadding.Pkcs1 : null;
-            var bytes = builder.Build(signer, new BigInteger(number), now.AddDays(days), HashAlgorithmName.SHA256, padding, now - Backdate);
-            return (doc with { LastCrlNumber = number }, bytes);
-        });
-        PkiFile.WriteAtomic(CrlPath, PemFile.Write("X509 CRL", der), secret: false, overwrite: true);
-        return CertificateRevocationList.Parse(der);
+    /// <summary>
+    /// Recovery for a missing or damaged ledger: a new one from the CRL now published (its number and
+    /// revocations; it must be signed by this CA) and the certificates this CA signed that lie in its
+    /// folder, then a new CRL. The old ledger, if any, is kept beside as issued.json.damaged-TIME.
+    /// </summary>
+    public LedgerRebuild RebuildLedger(int days = DefaultCrlDays)
+    {
+        CheckDays(days);
+        using var caLock = CaLock.Acquire(Directory);
+        SigningKey();
+        if (!File.Exists(CrlPath))
+        {
+            throw new PkiException($"{CrlPath}: no CRL to rebuild the ledger from", hint: $"restore {CertificateLedger.FileName} or {CrlFileName} from a backup into {Directory}");
+        }
+
+        var published = CertificateRevocationList.Load(CrlPath);
+        if (!published.IsSignedBy(Certificate))
+        {
+            throw new PkiException($"{CrlPath}: not signed by this CA; refusing to rebuild the ledger from it", hint: $"restore {CertificateLedger.FileName} or {CrlFileName} from a backup into {Directory}");
+        }
+
+        var certificates = new List<LedgerEntry> { EntryFor(Certificate, DistinguishedNames.CommonNames(Certificate.SubjectName) is { Count: > 0 } cn ? cn[0] : Certificate.Subject, CertificateRole.Authority, CertificatePath, team: null) };
+        var found = 0;
+        foreach (var (path, certificate) in CaFolder.CertificatesSignedBy(Directory, Certificate))
+        {
+            using (certificate)
+            {
+                if (certificates.Any(c => CertificateRevocationList.NormalizeSerial(c.Serial) == CertificateRevocationList.NormalizeSerial(certificate.SerialNumber)))
+                {
+                    continue;
+                }
+
+                var revoked = published.Find(certificate.SerialNumber);
+                certificates.Add(EntryForFound(path, certificate) with
+                {
+                    RevokedAt = revoked?.RevocationDate,
+                    RevocationReason = revoked?.Reason,
+                });
+                found++;
+            }
+        }
+
+        var ledgerPath = Path.Combine(Directory, CertificateLedger.FileName);
+        string? keptAs = null;
+        if (File.Exists(ledgerPath))
+        {
+            keptAs = $"{ledgerPath}.damaged-{_time.GetUtcNow():yyyyMMddTHHmmssZ}";
+            File.Move(ledgerPath, keptAs, overwrite: true);
+        }
+
+        var rebuilt = new LedgerDocument { LastCrlNumber = (long)BigInteger.Min(published.CrlNumber ?? 0, long.MaxValue - 1), Certificates = certificates };
+        var crl = Publish(rebuilt, days);
+        return new LedgerRebuild(found, crl, keptAs);
     }
 
     /// <summary>Finds the serial of a certificate file, for `revoke FILE`.</summary>
@@ -486,19 +593,91 @@ public sealed class CertificateAuthority
         return request.Create(Certificate.SubjectName, KeySpec.SignerFor(signer), notBefore, notAfter, NewSerial());
     }
 
-    private LedgerEntry Record(X509Certificate2 certificate, string name, CertificateRole role, string path)
+    /// <summary>
+    /// The issuing transaction: the ledger records <paramref name="entries"/> first, then
+    /// <paramref name="writeFiles"/> runs (adding each path before it writes it); if that fails, the
+    /// files written are deleted and the ledger is put back, so nothing unrecorded and nothing half-made stays.
+    /// </summary>
+    private void Commit(LedgerDocument ledger, IReadOnlyList<LedgerEntry> entries, Action<List<string>> writeFiles)
     {
-        var entry = EntryFor(certificate, name, role, path);
-        CertificateLedger.Update(Directory, doc =>
+        CertificateLedger.Write(Directory, ledger with { Certificates = [.. ledger.Certificates, .. entries] });
+        var written = new List<string>();
+        try
         {
-            doc.Certificates.Add(entry);
-            return (doc, 0);
-        });
-        return entry;
+            writeFiles(written);
+        }
+        catch (PkiException)
+        {
+            foreach (var path in written)
+            {
+                PkiFile.TryDelete(path);
+            }
+
+            CertificateLedger.Write(Directory, ledger);
+            throw;
+        }
     }
 
-    private static LedgerEntry EntryFor(X509Certificate2 certificate, string name, CertificateRole role, string path) => new()
+    /// <summary>Signs the CRL that <see cref="NextCrl"/> decides, records it in the ledger, then publishes crl.pem. The caller holds the lock.</summary>
+    private CertificateRevocationList Publish(LedgerDocument ledger, int days)
     {
+        var key = SigningKey();
+        BigInteger publishedNumber = 0;
+        IReadOnlyList<RevokedCertificate> publishedRevoked = [];
+        if (PublishedCrl() is { } published)
+        {
+            publishedNumber = published.CrlNumber ?? 0;
+            publishedRevoked = published.Revoked;
+        }
+
+        var contents = NextCrl.Decide(ledger, publishedNumber, publishedRevoked);
+        var now = _time.GetUtcNow();
+        var builder = new CertificateRevocationListBuilder();
+        foreach (var revoked in contents.Revoked)
+        {
+            builder.AddEntry(Convert.FromHexString(PadHex(revoked.SerialHex)), revoked.RevocationDate, revoked.Reason);
+        }
+
+        using var signer = KeySpec.WithKey(Certificate, key);
+        var padding = key is RSA ? RSASignaturePadding.Pkcs1 : null;
+        var der = builder.Build(signer, new BigInteger(contents.Number), now.AddDays(days), HashAlgorithmName.SHA256, padding, now - Backdate);
+
+        // The ledger first: if the CRL write fails, the number is still used up and the next CRL is above it.
+        CertificateLedger.Write(Directory, NextCrl.Record(ledger, contents));
+        PkiFile.WriteAtomic(CrlPath, PemFile.Write("X509 CRL", der), secret: false, overwrite: true);
+        return CertificateRevocationList.Parse(der);
+    }
+
+    /// <summary>The CRL now in crl.pem, when it is readable and signed by this CA; otherwise null (the ledger alone then decides).</summary>
+    private CertificateRevocationList? PublishedCrl()
+    {
+        if (!File.Exists(CrlPath))
+        {
+            return null;
+        }
+
+        try
+        {
+            var crl = CertificateRevocationList.Load(CrlPath);
+            return crl.IsSignedBy(Certificate) ? crl : null;
+        }
+        catch (PkiException)
+        {
+            return null;
+        }
+    }
+
+    /// <summary>A ledger entry for a certificate found on disk: its first name, and server when it is for serverAuth.</summary>
+    private static LedgerEntry EntryForFound(string path, X509Certificate2 certificate)
+    {
+        var facts = CertificateFacts.From(certificate);
+        var role = facts.ExtendedKeyUsages is { } eku && eku.Contains(Oids.ServerAuth) ? CertificateRole.Server : CertificateRole.Client;
+        return EntryFor(certificate, facts.PeerNames is { Count: > 0 } names ? names[0] : certificate.Subject, role, path, team: null);
+    }
+
+    private static LedgerEntry EntryFor(X509Certificate2 certificate, string name, CertificateRole role, string path, string? team) => new()
+    {
+        Team = team,
         Serial = certificate.SerialNumber,
         Name = name,
         Role = role,

@@ -17,6 +17,9 @@ public static class PkiFile
 
     internal const UnixFileMode Public = OwnerOnly | UnixFileMode.GroupRead | UnixFileMode.OtherRead;
 
+    /// <summary>Directories we make are owner-only (0700) whatever the umask: a CA folder holds its key.</summary>
+    internal const UnixFileMode OwnerOnlyDirectory = OwnerOnly | UnixFileMode.UserExecute;
+
     /// <summary>Reads a whole file with a size limit; every failure is a one-line <see cref="PkiException"/> naming the file.</summary>
     public static byte[] ReadAll(string path, string what)
     {
@@ -35,7 +38,32 @@ public static class PkiFile
                 throw new PkiException($"{path}: {info.Length} bytes is too large for a {what} file");
             }
 
-            return File.ReadAllBytes(path);
+            // Devices (/dev/zero) and pipes report no length: read at most one byte past the limit.
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, bufferSize: 1);
+            var buffer = new byte[(int)Math.Min(info.Length == 0 ? 64 * 1024 : info.Length + 1, MaxFileBytes + 1L)];
+            var total = 0;
+            while (true)
+            {
+                if (total == buffer.Length)
+                {
+                    if (buffer.Length > MaxFileBytes)
+                    {
+                        throw new PkiException($"{path}: more than {MaxFileBytes} bytes is too large for a {what} file");
+                    }
+
+                    Array.Resize(ref buffer, (int)Math.Min(buffer.Length * 2L, MaxFileBytes + 1L));
+                }
+
+                var read = stream.Read(buffer, total, buffer.Length - total);
+                if (read == 0)
+                {
+                    break;
+                }
+
+                total += read;
+            }
+
+            return buffer[..total];
         }
         catch (UnauthorizedAccessException e)
         {
@@ -64,7 +92,7 @@ public static class PkiFile
         var temp = Path.Combine(dir, $".{Path.GetFileName(full)}.{Convert.ToHexString(RandomNumberGenerator.GetBytes(6)).ToLowerInvariant()}.tmp");
         try
         {
-            Directory.CreateDirectory(dir);
+            CreateDirectory(dir);
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows())
             {
@@ -109,7 +137,27 @@ public static class PkiFile
         return (mode & (UnixFileMode.GroupRead | UnixFileMode.OtherRead | UnixFileMode.GroupWrite | UnixFileMode.OtherWrite)) != 0;
     }
 
-    private static void TryDelete(string path)
+    /// <summary>Makes a directory (and its missing parents) owner-only, 0700, under any umask.</summary>
+    public static void CreateDirectory(string dir)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(dir);
+        }
+        else if (!Directory.Exists(dir))
+        {
+            // Parents first, each with the mode: CreateDirectory(path, mode) gives it to the last one only.
+            var parent = Path.GetDirectoryName(Path.GetFullPath(dir));
+            if (parent is not null)
+            {
+                CreateDirectory(parent);
+            }
+
+            Directory.CreateDirectory(dir, OwnerOnlyDirectory);
+        }
+    }
+
+    internal static void TryDelete(string path)
     {
         try
         {
