@@ -19,9 +19,12 @@ public static class CertificateFile
     }
 
     /// <summary>Every certificate in the file, in order (a leaf followed by its chain, or several CAs).</summary>
-    public static X509Certificate2Collection LoadAll(string path)
+    public static X509Certificate2Collection LoadAll(string path) => ParseAll(PkiFile.ReadAll(path, "certificate"), path);
+
+    /// <summary>Every certificate in a file's bytes (PEM or DER); <paramref name="path"/> names it in errors.</summary>
+    public static X509Certificate2Collection ParseAll(byte[] bytes, string path)
     {
-        var blocks = PemFile.Read(path, "certificate");
+        var blocks = PemFile.Parse(bytes, path, "certificate");
         var collection = new X509Certificate2Collection();
         foreach (var block in blocks)
         {

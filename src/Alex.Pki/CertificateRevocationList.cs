@@ -84,9 +84,12 @@ public sealed class CertificateRevocationList
     }
 
     /// <summary>Reads a CRL file (PEM "X509 CRL" or DER); one-line errors name the file.</summary>
-    public static CertificateRevocationList Load(string path)
+    public static CertificateRevocationList Load(string path) => ParseFile(PkiFile.ReadAll(path, "CRL"), path);
+
+    /// <summary>Reads a CRL file's bytes (PEM or DER); <paramref name="path"/> names it in errors.</summary>
+    public static CertificateRevocationList ParseFile(byte[] bytes, string path)
     {
-        var blocks = PemFile.Read(path, "CRL");
+        var blocks = PemFile.Parse(bytes, path, "CRL");
         var block = blocks.FirstOrDefault(b => b.Label is "X509 CRL" or "");
         if (block is null)
         {

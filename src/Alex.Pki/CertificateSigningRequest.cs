@@ -64,9 +64,12 @@ public static class CertificateSigningRequest
     }
 
     /// <summary>Reads a CSR and checks its self-signature (proof that the requester holds the key).</summary>
-    public static CertificateRequest Load(string path)
+    public static CertificateRequest Load(string path) => Parse(PkiFile.ReadAll(path, "certificate signing request"), path);
+
+    /// <summary>Parses a CSR file's bytes (PEM or DER) and checks its self-signature; <paramref name="path"/> names it in errors.</summary>
+    public static CertificateRequest Parse(byte[] bytes, string path)
     {
-        var blocks = PemFile.Read(path, "certificate signing request");
+        var blocks = PemFile.Parse(bytes, path, "certificate signing request");
         var block = blocks.FirstOrDefault(b => b.Label is "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST" or "");
         if (block is null)
         {
@@ -84,6 +87,15 @@ public static class CertificateSigningRequest
         catch (CryptographicException e)
         {
             throw new PkiException($"{path}: not a valid certificate signing request, or its signature does not verify ({e.Message.TrimEnd('.')})", hint: null, e);
+        }
+        catch (NotSupportedException e)
+        {
+            // .NET checks RSA and ECDSA signatures only; Ed25519, Ed448 and DSA requests end here.
+            throw new PkiException($"{path}: the request's key or signature algorithm is not supported ({e.Message.TrimEnd('.')}); only RSA and ECDSA keys can be signed", hint: "make the key with: openssl ecparam -name prime256v1 -genkey (or alex pki csr NAME)", e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new PkiException($"{path}: not a valid certificate signing request ({e.Message.TrimEnd('.')})", hint: null, e);
         }
     }
 }

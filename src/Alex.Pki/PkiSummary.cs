@@ -13,9 +13,12 @@ public sealed record PkiSummary(string Kind, IReadOnlyList<KeyValuePair<string, 
 /// </summary>
 public static class PkiDescriber
 {
-    public static IReadOnlyList<PkiSummary> Describe(string path, DateTimeOffset now)
+    public static IReadOnlyList<PkiSummary> Describe(string path, DateTimeOffset now) => Describe(PkiFile.ReadAll(path, "certificate, CSR, CRL or key"), path, now);
+
+    /// <summary>Summaries of every block in a file's bytes; <paramref name="path"/> names it in errors.</summary>
+    public static IReadOnlyList<PkiSummary> Describe(byte[] bytes, string path, DateTimeOffset now)
     {
-        var blocks = PemFile.Read(path, "certificate, CSR, CRL or key");
+        var blocks = PemFile.Parse(bytes, path, "certificate, CSR, CRL or key");
         var result = new List<PkiSummary>();
         foreach (var block in blocks)
         {
@@ -24,10 +27,10 @@ public static class PkiDescriber
                 var summary = block.Label switch
                 {
                     "CERTIFICATE" or "TRUSTED CERTIFICATE" => DescribeCertificate(CertificateFile.FromDer(block.Der, path), now),
-                    "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST" => DescribeRequest(path),
+                    "CERTIFICATE REQUEST" or "NEW CERTIFICATE REQUEST" => DescribeRequest(bytes, path),
                     "X509 CRL" => DescribeCrl(CertificateRevocationList.Parse(block.Der), now),
-                    "PRIVATE KEY" or "RSA PRIVATE KEY" or "EC PRIVATE KEY" => DescribeKey(path, encrypted: false),
-                    "ENCRYPTED PRIVATE KEY" => DescribeKey(path, encrypted: true),
+                    "PRIVATE KEY" or "RSA PRIVATE KEY" or "EC PRIVATE KEY" => DescribeKey(bytes, path, encrypted: false),
+                    "ENCRYPTED PRIVATE KEY" => DescribeKey(bytes, path, encrypted: true),
                     "" => DescribeDer(block.Der, path, now),
                     _ => new PkiSummary(block.Label, [new("content", $"a {block.Label} block, not described")]),
                 };
@@ -99,9 +102,9 @@ public static class PkiDescriber
         return new PkiSummary("CRL", fields);
     }
 
-    private static PkiSummary DescribeRequest(string path)
+    private static PkiSummary DescribeRequest(byte[] bytes, string path)
     {
-        var request = CertificateSigningRequest.Load(path);
+        var request = CertificateSigningRequest.Parse(bytes, path);
         var names = new List<string>();
         var dns = new List<string>();
         var ips = new List<System.Net.IPAddress>();
@@ -126,7 +129,7 @@ public static class PkiDescriber
         ]);
     }
 
-    private static PkiSummary DescribeKey(string path, bool encrypted)
+    private static PkiSummary DescribeKey(byte[] bytes, string path, bool encrypted)
     {
         var fields = new List<KeyValuePair<string, string>>();
         if (encrypted)
@@ -135,7 +138,7 @@ public static class PkiDescriber
         }
         else
         {
-            using var key = PrivateKeyFile.Load(path);
+            using var key = PrivateKeyFile.Parse(bytes, path);
             fields.Add(new("key", key is RSA ? $"RSA {key.KeySize} bits" : key.KeySize == 256 ? "ECDSA P-256" : $"ECDSA {key.KeySize} bits"));
             fields.Add(new("encrypted", "no"));
         }
@@ -168,12 +171,12 @@ public static class PkiDescriber
         {
             CertificateRequest.LoadSigningRequest(der, HashAlgorithmName.SHA256, CertificateRequestLoadOptions.SkipSignatureValidation);
         }
-        catch (CryptographicException)
+        catch (Exception e) when (e is CryptographicException or NotSupportedException or ArgumentException)
         {
-            throw new PkiException($"{path}: DER data that is neither a certificate, a CRL nor a certificate signing request");
+            throw new PkiException($"{path}: DER data that is neither a certificate, a CRL nor a certificate signing request", hint: null, e);
         }
 
-        return DescribeRequest(path);
+        return DescribeRequest(der, path);
     }
 
     private static string Role(CertificateFacts facts)

@@ -23,9 +23,12 @@ public static class PrivateKeyFile
         PemFile.Read(path, "private key").Any(b => b.Label == "ENCRYPTED PRIVATE KEY");
 
     /// <summary>Loads an RSA or ECDSA private key. <paramref name="passphrase"/> is needed only for an encrypted key.</summary>
-    public static AsymmetricAlgorithm Load(string path, string? passphrase = null)
+    public static AsymmetricAlgorithm Load(string path, string? passphrase = null) => Parse(PkiFile.ReadAll(path, "private key"), path, passphrase);
+
+    /// <summary>Loads a key from a file's bytes; <paramref name="path"/> names it in errors.</summary>
+    public static AsymmetricAlgorithm Parse(byte[] bytes, string path, string? passphrase = null)
     {
-        var blocks = PemFile.Read(path, "private key");
+        var blocks = PemFile.Parse(bytes, path, "private key");
         var block = blocks.FirstOrDefault(b => b.Label is "PRIVATE KEY" or "ENCRYPTED PRIVATE KEY" or "RSA PRIVATE KEY" or "EC PRIVATE KEY" || b.Label.Length == 0);
         if (block is null)
         {
@@ -50,6 +53,10 @@ public static class PrivateKeyFile
         catch (AsnContentException e)
         {
             throw new PkiException($"{path}: the private key is damaged (bad DER)", hint: null, e);
+        }
+        catch (ArgumentException e)
+        {
+            throw new PkiException($"{path}: the private key is damaged ({e.Message.TrimEnd('.')})", hint: null, e);
         }
     }
 
