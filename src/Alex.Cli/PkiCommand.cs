@@ -35,7 +35,8 @@ internal static class PkiCommand
             "  alex pki revoke laptop --reason keyCompromise    and a new pki/crl.pem\n" +
             "  alex pki list                                    everything the CA issued\n" +
             "  alex pki show pki/laptop.crt                     a readable summary\n" +
-            "  alex pki verify pki/laptop.crt                   would the robot accept it? why not?\n\n" +
+            "  alex pki verify pki/laptop.crt                   would the robot accept it? why not?\n" +
+            "  alex pki check                                   audit the CA folder: ledger, CRL, file modes\n\n" +
             "Files are PEM, as OpenSSL and the course's C programs expect. Keys are ECDSA P-256 unless --rsa is given,\n" +
             "written owner-only (0600), and never overwritten without --force.");
         pki.Subcommands.Add(InitCommand());
@@ -47,6 +48,7 @@ internal static class PkiCommand
         pki.Subcommands.Add(ListCommand());
         pki.Subcommands.Add(ShowCommand());
         pki.Subcommands.Add(VerifyCommand());
+        pki.Subcommands.Add(CheckCommand());
         return pki;
     }
 
@@ -93,7 +95,7 @@ internal static class PkiCommand
             Say($"  {Esc(ca.KeyPath)}  the CA's private key (owner-only{(passphrase is null ? string.Empty : ", encrypted")}): keep it on this machine, back it up");
             Say($"  {Esc(ca.CertificatePath)}  the CA certificate: copy it to the robot and every laptop");
             Say($"  {Esc(ca.CrlPath)}  the revocation list (valid {CertificateAuthority.DefaultCrlDays} days; renew with alex pki crl)");
-            Say($"next: alex pki issue server alex.epp.com --dir {Esc(directory)}   and   alex pki issue client laptop --dir {Esc(directory)}");
+            Say($"next: alex pki issue server alex.epp.com --dir {Esc(Quote(directory))}   and   alex pki issue client laptop --dir {Esc(Quote(directory))}");
             return AlexCommandLine.ExitOk;
         }));
         return cmd;
@@ -106,20 +108,22 @@ internal static class PkiCommand
             "Examples:\n" +
             "  alex pki issue server alex.epp.com --ip 192.168.1.50    pki/alex.key, pki/alex.crt\n" +
             "  alex pki issue client laptop                            pki/laptop.key, pki/laptop.crt\n" +
-            "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt");
-        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Server, "alex"));
-        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Client, "laptop"));
+            "  alex pki issue client mallory                           pki/mallory.key, pki/mallory.crt\n" +
+            "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt\n" +
+            "Files are named after NAME's first label in lower case (alex.epp.com gives alex.*), unless --out says otherwise.");
+        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Server));
+        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Client));
         return issue;
     }
 
-    private static Command IssueRoleCommand(CertificateRole role, string defaultStem)
+    private static Command IssueRoleCommand(CertificateRole role)
     {
         var server = role == CertificateRole.Server;
         var nameArg = new Argument<string>("NAME") { Description = server ? "The robot's host name (CN and SAN), e.g. alex.epp.com" : "The laptop's name (CN and SAN), the name the robot's allow-list uses" };
         var dir = DirOption();
         var dns = new Option<string[]>("--dns") { Description = "Another DNS name for the certificate (repeatable)" };
         var ip = new Option<string[]>("--ip") { Description = "An IP address for the certificate (repeatable), to connect by address" };
-        var outOption = new Option<string>("--out", "-o") { Description = $"File name stem: STEM.key and STEM.crt (default {defaultStem}, the course's names)", DefaultValueFactory = _ => defaultStem };
+        var outOption = new Option<string?>("--out", "-o") { Description = $"File name stem: STEM.key and STEM.crt (default: from NAME, its first label in lower case: {(server ? "alex.epp.com gives alex" : "laptop gives laptop, \"Alex Laptop\" gives alex-laptop")})" };
         var days = DaysOption();
         var rsa = RsaOption();
         var encrypt = EncryptOption();
@@ -145,7 +149,7 @@ internal static class PkiCommand
         {
             var directory = pr.GetValue(dir)!;
             var ca = OpenCa(directory, pr.GetValue(caPassFile));
-            var stem = Stem(directory, pr.GetValue(outOption)!);
+            var stem = Stem(directory, pr.GetValue(outOption) ?? FileStem.ForName(pr.GetValue(nameArg)!));
             var request = new IssueRequest
             {
                 Role = role,
@@ -174,8 +178,8 @@ internal static class PkiCommand
         var nameArg = new Argument<string>("NAME") { Description = "The name to ask for (CN and SAN)" };
         var dir = DirOption();
         dir.Description = "Where to write the key and the CSR (bare --out names go here)";
-        var outOption = new Option<string?>("--out", "-o") { Description = "File name stem: STEM.key and STEM.csr (default laptop, or alex with --server)" };
-        var serverFlag = new Option<bool>("--server") { Description = "The request is for the robot (only changes the default file names)" };
+        var outOption = new Option<string?>("--out", "-o") { Description = "File name stem: STEM.key and STEM.csr (default: NAME's first label in lower case, e.g. laptop, or alex for alex.epp.com)" };
+        var serverFlag = new Option<bool>("--server") { Description = "The request is for the robot (only changes the sign command printed)" };
         var dns = new Option<string[]>("--dns") { Description = "Another DNS name to ask for (repeatable)" };
         var ip = new Option<string[]>("--ip") { Description = "An IP address to ask for (repeatable)" };
         var rsa = RsaOption();
@@ -185,20 +189,20 @@ internal static class PkiCommand
         var cmd = new Command("csr",
             "Make a key and a certificate signing request on this machine, so the key never leaves it; the CA signs the .csr.\n\n" +
             "Examples:\n" +
-            "  alex pki csr laptop --out laptop                 pki/laptop.key + pki/laptop.csr; send laptop.csr to the CA\n" +
-            "  alex pki csr alex.epp.com --server --ip 192.168.1.50\n" +
-            "then on the CA: alex pki sign laptop.csr --client, and copy laptop.crt and signing.pem back")
+            "  alex pki csr laptop                              pki/laptop.key + pki/laptop.csr; send laptop.csr to the CA\n" +
+            "  alex pki csr alex.epp.com --server --ip 192.168.1.50 --dir robot   robot/alex.key + robot/alex.csr\n" +
+            "then on the CA: alex pki sign pki/laptop.csr --client (where the .csr is there), and copy laptop.crt and signing.pem back")
         {
             nameArg, dir, outOption, serverFlag, dns, ip, rsa, encrypt, passFile, force,
         };
         cmd.SetAction(int (pr) => Run(() =>
         {
             var directory = pr.GetValue(dir)!;
-            var stem = Stem(directory, pr.GetValue(outOption) ?? (pr.GetValue(serverFlag) ? "alex" : "laptop"));
+            var stem = Stem(directory, pr.GetValue(outOption) ?? FileStem.ForName(pr.GetValue(nameArg)!));
             var passphrase = pr.GetValue(encrypt) ? NewPassphrase(pr.GetValue(passFile), "new key") : null;
             CertificateSigningRequest.Create(pr.GetValue(nameArg)!, pr.GetValue(dns) ?? [], ParseIps(pr.GetValue(ip)), Key(pr.GetValue(rsa)), stem + ".key", stem + ".csr", passphrase, pr.GetValue(force));
             Say($"[green]made[/] {Esc(stem)}.key (owner-only, stays here) and {Esc(stem)}.csr");
-            Say($"next: send {Esc(stem)}.csr to the CA, who runs: alex pki sign {Esc(Path.GetFileName(stem))}.csr --{(pr.GetValue(serverFlag) ? "server" : "client")}");
+            Say($"next: send {Esc(stem)}.csr to the CA, who runs: alex pki sign {Esc(Quote(stem + ".csr"))} --{(pr.GetValue(serverFlag) ? "server" : "client")}");
             return AlexCommandLine.ExitOk;
         }));
         return cmd;
@@ -261,8 +265,19 @@ internal static class PkiCommand
         {
             var directory = pr.GetValue(dir)!;
             var ca = OpenCa(directory, pr.GetValue(caPassFile));
-            var serial = ResolveSerial(ca, pr.GetValue(what)!);
-            var entry = ca.Revoke(serial, ParseReason(pr.GetValue(reason)!), pr.GetValue(crlDays));
+            var target = pr.GetValue(what)!;
+            var reasonValue = ParseReason(pr.GetValue(reason)!);
+            LedgerEntry entry;
+            if (File.Exists(target))
+            {
+                using var certificate = CertificateFile.Load(target);
+                entry = ca.RevokeAll([certificate.SerialNumber], reasonValue, pr.GetValue(crlDays), [(target, certificate)])[0];
+            }
+            else
+            {
+                entry = ca.Revoke(ResolveSerial(ca, target), reasonValue, pr.GetValue(crlDays));
+            }
+
             Say($"[green]revoked[/] '{Esc(entry.Name)}' ({entry.Role.ToString().ToLowerInvariant()}, serial {entry.Serial}) on {entry.RevokedAt:yyyy-MM-dd HH:mm} UTC");
             Say($"wrote {Esc(ca.CrlPath)}: copy it to the robot (alex serve re-reads it when it changes)");
             return AlexCommandLine.ExitOk;
@@ -275,17 +290,30 @@ internal static class PkiCommand
         var dir = DirOption();
         var days = new Option<int>("--days") { Description = $"How long the CRL is valid (default {CertificateAuthority.DefaultCrlDays}); a robot refuses everyone once its CRL is stale", DefaultValueFactory = _ => CertificateAuthority.DefaultCrlDays };
         var caPassFile = CaPassphraseFileOption();
+        var rebuild = new Option<bool>("--rebuild-from-crl") { Description = $"Recovery when {CertificateLedger.FileName} is lost or damaged: rebuild it from crl.pem and the certificates in the CA folder (the old file is kept beside)" };
         var cmd = new Command("crl",
-            "Write a fresh crl.pem (same revocations, new dates and number) before the old one goes stale.\n\n" +
+            "Write a fresh crl.pem before the old one goes stale: every revocation the ledger or the current crl.pem knows, and a higher number.\n" +
+            "Refuses when the ledger is missing or damaged (a CRL without it would forget revocations).\n\n" +
             "Examples:\n" +
             "  alex pki crl\n" +
-            "  alex pki crl --dir class --days 30")
+            "  alex pki crl --dir class --days 30\n" +
+            "  alex pki crl --rebuild-from-crl                  after issued.json was lost")
         {
-            dir, days, caPassFile,
+            dir, days, caPassFile, rebuild,
         };
         cmd.SetAction(int (pr) => Run(() =>
         {
             var ca = OpenCa(pr.GetValue(dir)!, pr.GetValue(caPassFile));
+            if (pr.GetValue(rebuild))
+            {
+                var result = ca.RebuildLedger(pr.GetValue(days));
+                Say($"[green]rebuilt[/] {Esc(Path.Combine(ca.Directory, CertificateLedger.FileName))}: {result.CertificatesFound} certificates found in {Esc(ca.Directory)}, {result.Crl.Revoked.Count} revoked" +
+                    (result.OldLedgerKeptAs is { } kept ? $" (the old one is kept as {Esc(kept)})" : string.Empty));
+                Say($"[green]wrote[/] {Esc(ca.CrlPath)}: CRL number {result.Crl.CrlNumber}, {result.Crl.Revoked.Count} revoked, next update {result.Crl.NextUpdate:yyyy-MM-dd}");
+                Say($"certificates issued into other folders are not in it: check with alex pki check --dir {Esc(ca.Directory)}, record and revoke one with alex pki revoke FILE --dir {Esc(ca.Directory)}");
+                return AlexCommandLine.ExitOk;
+            }
+
             var crl = ca.WriteCrl(pr.GetValue(days));
             Say($"[green]wrote[/] {Esc(ca.CrlPath)}: CRL number {crl.CrlNumber}, {crl.Revoked.Count} revoked, next update {crl.NextUpdate:yyyy-MM-dd}");
             return AlexCommandLine.ExitOk;
@@ -447,6 +475,43 @@ internal static class PkiCommand
         return cmd;
     }
 
+    private static Command CheckCommand()
+    {
+        var dir = DirOption();
+        var cmd = new Command("check",
+            "Audit a CA folder: every certificate it signed there is in the ledger, crl.pem is signed by it, fresh and lists\n" +
+            "exactly the ledger's revocations, keys are owner-only and nothing is writable by others. Exit 0 when all is well, 1 if not.\n\n" +
+            "Examples:\n" +
+            "  alex pki check\n" +
+            "  alex pki check --dir class")
+        {
+            dir,
+        };
+        cmd.SetAction(int (pr) => Run(() =>
+        {
+            var ca = CertificateAuthority.Open(pr.GetValue(dir)!);
+            var findings = CaFolder.Audit(ca);
+            foreach (var finding in findings)
+            {
+                switch (finding.Level)
+                {
+                    case Alex.Pki.Diagnostics.FindingLevel.Ok:
+                        Say($"[green]ok[/]      {Esc(finding.Message)}");
+                        break;
+                    case Alex.Pki.Diagnostics.FindingLevel.Warning:
+                        Say($"[yellow]warning[/] {Esc(finding.Message)}" + (finding.Fix is { } wf ? $"\n        fix: {Esc(wf)}" : string.Empty));
+                        break;
+                    default:
+                        Console.Error.WriteLine($"alex: {finding.Message}" + (finding.Fix is { } pf ? $"\nfix: {pf}" : string.Empty));
+                        break;
+                }
+            }
+
+            return Alex.Pki.Diagnostics.Finding.ExitCode(findings) == 0 ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+        }));
+        return cmd;
+    }
+
     private static int VerifyCrl(string path, string caPath)
     {
         var crl = CertificateRevocationList.Load(path);
@@ -542,11 +607,6 @@ internal static class PkiCommand
 
     private static string ResolveSerial(CertificateAuthority ca, string what)
     {
-        if (File.Exists(what))
-        {
-            return CertificateAuthority.SerialOf(what);
-        }
-
         var issued = ca.Issued();
         var byName = issued.Where(e => string.Equals(e.Name, what, StringComparison.OrdinalIgnoreCase) && e.Role != CertificateRole.Authority && !e.IsRevoked).ToList();
         if (byName.Count == 1)
@@ -667,4 +727,7 @@ internal static class PkiCommand
     }
 
     private static string Esc(string text) => Markup.Escape(text);
+
+    /// <summary>A path or name as a shell word, so a printed command works as printed.</summary>
+    private static string Quote(string text) => text.Any(c => c is ' ' or '"' or '\'' or '$' or '`' or '\\' or '(' or ')' or '&' or ';' or '|' or '<' or '>' or '*' or '?') ? "'" + text.Replace("'", "'\\''", StringComparison.Ordinal) + "'" : text;
 }

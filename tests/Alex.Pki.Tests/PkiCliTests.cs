@@ -123,26 +123,51 @@ public sealed class PkiCliTests : IDisposable
     }
 
     [Fact]
+    public void Issue_FilesNamedAfterName_NeverAnotherDevicesKey()
+    {
+        Ok("pki", "init", "--dir", "pki");
+        Ok("pki", "issue", "server", "alex.epp.com", "--ip", "127.0.0.1");
+        Ok("pki", "issue", "client", "laptop");
+        var laptopKey = File.ReadAllBytes(_dir["pki/laptop.key"]);
+        Ok("pki", "issue", "client", "mallory");
+        Ok("pki", "issue", "client", "laptop2");
+        Ok("pki", "issue", "client", "Team 7 Laptop");
+        foreach (var stem in new[] { "alex", "laptop", "mallory", "laptop2", "team-7-laptop" })
+        {
+            Assert.True(File.Exists(_dir[$"pki/{stem}.key"]), stem);
+            Assert.True(File.Exists(_dir[$"pki/{stem}.crt"]), stem);
+        }
+
+        Assert.Equal(laptopKey, File.ReadAllBytes(_dir["pki/laptop.key"]));
+        Ok("pki", "issue", "client", "Mallory", "--out", "elsewhere/m");
+        Assert.True(File.Exists(_dir["elsewhere/m.crt"]));
+    }
+
+    [Fact]
     public void CsrThenSign_KeyStaysHome_EncryptedKeyReadByOpenSsl()
     {
         Ok("pki", "init", "--dir", "ca");
         File.WriteAllText(_dir["pw"], "laptop passphrase\n");
-        Ok("pki", "csr", "Alex Laptop", "--dir", "home", "--encrypt-key", "--passphrase-file", "pw");
-        Assert.Contains("verify OK", OpenSsl.Ok(_dir.Path, "req", "-in", "home/laptop.csr", "-verify", "-noout").All, StringComparison.Ordinal);
-        OpenSsl.Ok(_dir.Path, "pkey", "-in", "home/laptop.key", "-passin", "pass:laptop passphrase", "-noout");
+        var csr = Ok("pki", "csr", "Alex Laptop", "--dir", "home", "--encrypt-key", "--passphrase-file", "pw").Output;
+        Assert.Contains("verify OK", OpenSsl.Ok(_dir.Path, "req", "-in", "home/alex-laptop.csr", "-verify", "-noout").All, StringComparison.Ordinal);
+        OpenSsl.Ok(_dir.Path, "pkey", "-in", "home/alex-laptop.key", "-passin", "pass:laptop passphrase", "-noout");
 
-        var noRole = Alex("pki", "sign", "home/laptop.csr", "--dir", "ca");
+        var noRole = Alex("pki", "sign", "home/alex-laptop.csr", "--dir", "ca");
         Assert.Equal(2, noRole.ExitCode);
         Assert.StartsWith("alex: say what the certificate is for", noRole.Error, StringComparison.Ordinal);
 
-        Ok("pki", "sign", "home/laptop.csr", "--client", "--dir", "ca");
-        OpenSsl.Ok(_dir.Path, "verify", "-CAfile", "ca/signing.pem", "-purpose", "sslclient", "home/laptop.crt");
-        Ok("pki", "verify", "home/laptop.crt", "--dir", "ca", "--key", "home/laptop.key", "--passphrase-file", "pw", "--allow", "alex laptop=watch");
+        // The sign command the csr step printed works as printed (here the CA is in ca/).
+        var printed = csr.Split('\n').Single(l => l.StartsWith("next: ", StringComparison.Ordinal));
+        var command = printed[(printed.IndexOf("runs: alex ", StringComparison.Ordinal) + "runs: alex ".Length)..];
+        Assert.Equal("pki sign home/alex-laptop.csr --client", command);
+        Ok([.. RevocationDurabilityTests.Words(command), "--dir", "ca"]);
+        OpenSsl.Ok(_dir.Path, "verify", "-CAfile", "ca/signing.pem", "-purpose", "sslclient", "home/alex-laptop.crt");
+        Ok("pki", "verify", "home/alex-laptop.crt", "--dir", "ca", "--key", "home/alex-laptop.key", "--passphrase-file", "pw", "--allow", "alex laptop=watch");
 
         File.WriteAllText(_dir["bad"], "wrong\n");
-        var wrong = Alex("pki", "verify", "home/laptop.crt", "--dir", "ca", "--key", "home/laptop.key", "--passphrase-file", "bad");
+        var wrong = Alex("pki", "verify", "home/alex-laptop.crt", "--dir", "ca", "--key", "home/alex-laptop.key", "--passphrase-file", "bad");
         Assert.Equal(2, wrong.ExitCode);
-        Assert.StartsWith("alex: home/laptop.key: wrong passphrase", wrong.Error, StringComparison.Ordinal);
+        Assert.StartsWith("alex: home/alex-laptop.key: wrong passphrase", wrong.Error, StringComparison.Ordinal);
     }
 
     [Fact]

@@ -503,14 +503,23 @@ public static class CertificateCheckup
 
         private string IssueFix(CertificateFacts? facts) => $"issue a {Kind} certificate: {IssueCommand(facts is { PeerNames.Count: > 0 } f ? f.PeerNames[0] : null)}";
 
+        /// <summary>The command that issues this certificate again: the same names and addresses, into the same files.</summary>
         private string IssueCommand(X509Certificate2? certificate)
         {
             string? name = null;
+            var extra = string.Empty;
             if (certificate is not null)
             {
                 try
                 {
-                    name = CertificateFacts.From(certificate).PeerNames is { Count: > 0 } names ? names[0] : null;
+                    var facts = CertificateFacts.From(certificate);
+                    name = facts.PeerNames is { Count: > 0 } names ? names[0] : null;
+                    if (set.Role == DeviceRole.Robot)
+                    {
+                        // A client certificate carries only its name; a server keeps every name and address it had.
+                        extra = string.Concat(facts.DnsNames.Where(d => !string.Equals(d, name, StringComparison.OrdinalIgnoreCase)).Select(d => $" --dns {Quote(d)}"))
+                            + string.Concat(facts.IpAddresses.Where(a => a.ToString() != name).Select(a => $" --ip {a}"));
+                    }
                 }
                 catch (PkiException)
                 {
@@ -518,19 +527,30 @@ public static class CertificateCheckup
                 }
             }
 
-            return IssueCommand(name);
+            return IssueCommand(name, extra);
         }
 
-        private string IssueCommand(string? name)
+        /// <summary>
+        /// `alex pki issue` writing into the files being checked (--out when NAME would name them
+        /// otherwise, see <see cref="FileStem"/>), so --force replaces this device's own files and nobody else's.
+        /// </summary>
+        private string IssueCommand(string? name, string extra = "")
         {
             name ??= set.Role == DeviceRole.Laptop ? "laptop" : "alex.epp.com";
             var stem = Path.GetFileNameWithoutExtension(set.CertificatePath);
-            var defaultStem = set.Role == DeviceRole.Laptop ? "laptop" : "alex";
-            var outOption = stem == defaultStem ? string.Empty : $" --out {Quote(stem)}";
-            var command = $"alex pki issue {Kind} {Quote(name)}{outOption} --force";
-            return LocalCaDirectory is { } dir
-                ? $"{command} --dir {Quote(dir)}"
-                : $"{command} (on the CA machine, then copy {CertName} and {KeyName} to {Directory})";
+            var command = $"alex pki issue {Kind} {Quote(name)}{extra}";
+            if (LocalCaDirectory is not { } dir)
+            {
+                var outOption = stem == FileStem.ForName(name) ? string.Empty : $" --out {Quote(stem)}";
+                return $"{command}{outOption} --force (on the CA machine, then copy {CertName} and {KeyName} to {Directory})";
+            }
+
+            // Into the very files checked: a bare stem lands in the CA folder, a path where it says.
+            var certificateFolder = Path.GetDirectoryName(Path.GetFullPath(set.CertificatePath));
+            var inCaFolder = string.Equals(certificateFolder, Path.GetFullPath(dir), StringComparison.Ordinal);
+            var target = inCaFolder ? stem : Path.Combine(DirectoryOf(set.CertificatePath), stem);
+            var option = inCaFolder && stem == FileStem.ForName(name) ? string.Empty : $" --out {Quote(target.Contains('/', StringComparison.Ordinal) ? target : "./" + target)}";
+            return $"{command}{option} --force --dir {Quote(dir)}";
         }
 
         private static string DirectoryOf(string path) => Path.GetDirectoryName(path) is { Length: > 0 } d ? d : ".";
