@@ -15,6 +15,7 @@ internal static class Program
         ["serve-serial-latency"] = ("command round trip through alex serve + pty + alex sim at 9600/115200 baud vs two frames' wire time", Serving.ServingBenchmarks.SerialLatencyAsync),
         ["serve-deadman"] = ("driver vanishes (TCP reset / silence) → STOP frame on the serial line, vs lease window + 50 ms", Serving.ServingBenchmarks.DeadmanAsync),
         ["serve-memory"] = ("alex serve RSS idle and with 50 watchers at 10 Hz", Serving.ServingBenchmarks.MemoryAsync),
+        ["serve-watchers"] = ("driver round trip at 50 commands/s with 50 watchers at 10 Hz vs none, same run [rounds]", Serving.ServingBenchmarks.WatchersAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 

@@ -5,6 +5,7 @@
 //   serve-deadman         driver vanishes → STOP frame on the serial line (goal ≤ lease window + 50 ms)
 //   serve-memory          the server's RSS idle and with 50 watchers at 10 Hz (goal idle < 60 MB)
 //   cli-startup           `alex --version` wall time
+//   serve-watchers        driver latency with 50 watchers at 10 Hz vs none, same run (goal ≤ 1.3×)
 using System.Diagnostics;
 using System.Globalization;
 using System.Net;
@@ -364,6 +365,124 @@ internal static class ServingBenchmarks
         }
 
         return BenchStats.Median(samples);
+    }
+
+    // ---- (e) watchers off the driver's path ----
+
+    public static async Task<int> WatchersAsync(string[] args)
+    {
+        var rounds = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 3;
+        const int Commands = 300;
+        const int Watchers = 50;
+        using var pki = new ServingPki();
+        var port = BenchStats.FreePort();
+        var serve = AlexProcess.Start("serve", "--pki", pki.Dir, "--allow", "laptop=drive", "--allow", "watcher=watch", "--simulate", "--baud", "2000000", "--listen", $"127.0.0.1:{port}", "--quiet");
+        var alone = new List<double>();
+        var watched = new List<double>();
+        var received = 0L;
+        await using (serve.ConfigureAwait(false))
+        {
+            await serve.WaitForLineAsync("listening on", StartTimeout).ConfigureAwait(false);
+            using var driverCredentials = AlexCredentials.FromPkiDirectory(pki.Dir);
+            using var watcherCredentials = AlexCredentials.FromPkiDirectory(pki.WatcherDir);
+            var driver = await AlexLinkClient.ConnectAsync(Client(pki.Dir, port, driverCredentials), CancellationToken.None).ConfigureAwait(false);
+            await using (driver.ConfigureAwait(false))
+            {
+                // Warm-up: JIT, TLS session, the simulator.
+                await DriveAsync(driver, Commands).ConfigureAwait(false);
+                for (var round = 0; round < rounds; round++)
+                {
+                    alone.Add(BenchStats.Median(await DriveAsync(driver, Commands).ConfigureAwait(false)));
+                    var watchers = new List<AlexLinkClient>();
+                    try
+                    {
+                        for (var i = 0; i < Watchers; i++)
+                        {
+                            var w = await AlexLinkClient.ConnectAsync(Client(pki.WatcherDir, port, watcherCredentials), CancellationToken.None).ConfigureAwait(false);
+                            watchers.Add(w);
+                            await w.SubscribeAsync(AlexLinkTopics.Status | AlexLinkTopics.Default, TimeSpan.FromMilliseconds(100), CancellationToken.None).ConfigureAwait(false);
+                            _ = CountAsync(w);
+                        }
+
+                        await Task.Delay(TimeSpan.FromSeconds(1)).ConfigureAwait(false);
+                        Interlocked.Exchange(ref received, 0);
+                        watched.Add(BenchStats.Median(await DriveAsync(driver, Commands).ConfigureAwait(false)));
+                    }
+                    finally
+                    {
+                        foreach (var w in watchers)
+                        {
+                            await w.DisposeAsync().ConfigureAwait(false);
+                        }
+                    }
+
+                    Console.WriteLine($"round {round + 1}: driver p50 alone {alone[^1]:0.000} ms, with {Watchers} watchers {watched[^1]:0.000} ms ({watched[^1] / alone[^1]:0.00}x)");
+                }
+            }
+        }
+
+        var ratios = alone.Zip(watched, (a, w) => w / a).ToList();
+        var ratio = BenchStats.Median(ratios);
+        WriteSection("serve-watchers", $"""
+            ## Watchers off the driver's path (issue 16)
+
+            {BenchReport.Machine()}
+
+            `alex serve --simulate --baud 2000000` as its own process; one driver sends {Commands} commands at 50/s
+            (STOP and GET_STATS in turn: every STOP is pushed to every other client as SafetyStop, every GET_STATS feeds
+            the status telemetry), first alone, then with {Watchers} watchers connected, each subscribed to status at
+            10 Hz plus the default topics. Per round the driver's median round trip alone and with the watchers;
+            {rounds} rounds in one run after a warm-up round; the ratio is per round, watchers / alone.
+            The hub posts what everyone is told to one fan-out task (each broadcast encoded once), so the driver's
+            reply no longer waits for the watchers' TLS writes.
+
+            | rounds | p50 alone (median, range) | p50 with {Watchers} watchers (median, range) | ratio (median, range) | goal ≤ 1.3× |
+            |---:|---:|---:|---:|:--:|
+            | {rounds} | {BenchStats.Ms(BenchStats.Median(alone))} ms ({BenchStats.Ms(alone.Min())}–{BenchStats.Ms(alone.Max())}) | {BenchStats.Ms(BenchStats.Median(watched))} ms ({BenchStats.Ms(watched.Min())}–{BenchStats.Ms(watched.Max())}) | {ratio:0.00}× ({ratios.Min():0.00}–{ratios.Max():0.00}) | {(ratio <= 1.3 ? "met" : "missed")} |
+            """);
+        return 0;
+
+        async Task CountAsync(AlexLinkClient client)
+        {
+            try
+            {
+                await foreach (var message in client.Telemetry.ReadAllAsync().ConfigureAwait(false))
+                {
+                    Interlocked.Increment(ref received);
+                }
+            }
+            catch (AlexConnectException)
+            {
+                // closed at the end of the round
+            }
+        }
+    }
+
+    // Commands at 50/s, STOP and GET_STATS in turn; the round trip of each, in ms.
+    private static async Task<List<double>> DriveAsync(AlexLinkClient driver, int count)
+    {
+        var times = new List<double>(count);
+        var period = TimeSpan.FromMilliseconds(20);
+        var next = Stopwatch.GetTimestamp();
+        for (var i = 0; i < count; i++)
+        {
+            var started = Stopwatch.GetTimestamp();
+            var reply = await driver.SendAsync(i % 2 == 0 ? Alex.Protocol.DriveCommand.Stop : Alex.Protocol.DriveCommand.GetStats, CancellationToken.None).ConfigureAwait(false);
+            times.Add(Stopwatch.GetElapsedTime(started).TotalMilliseconds);
+            if (!reply.Acknowledged)
+            {
+                throw new InvalidOperationException($"the driver's command failed: {reply.Text}");
+            }
+
+            next += (long)(period.TotalSeconds * Stopwatch.Frequency);
+            var wait = Stopwatch.GetElapsedTime(Stopwatch.GetTimestamp(), next);
+            if (wait > TimeSpan.Zero)
+            {
+                await Task.Delay(wait).ConfigureAwait(false);
+            }
+        }
+
+        return times;
     }
 
     // ---- (d) `alex --version` start-up ----

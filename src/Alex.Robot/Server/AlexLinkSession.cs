@@ -42,53 +42,9 @@ internal sealed class AlexLinkSession : ClientSession
         base.Refuse(code, reason);
     }
 
-    public override void OnArduinoMessage(ReadOnlyMemory<byte> data, string text)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.ArduinoText))
-        {
-            Push(new AlexLinkArduinoText(text));
-        }
-    }
+    protected override bool Wants(Broadcast broadcast) => _topics.HasFlag(broadcast.Topic);
 
-    public override void OnArduinoError(byte code)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.ArduinoText))
-        {
-            Push(new AlexLinkError(AlexLinkErrorCode.ArduinoError, code, $"the Arduino reported error {DescribeArduinoCode(code)}"));
-        }
-    }
-
-    public override void OnLinkState(bool up, string detail)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.Link))
-        {
-            Push(new AlexLinkLinkState(up ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down, detail));
-        }
-    }
-
-    public override void OnLeaseChanged(string? holder, DateTimeOffset since, AlexLinkLeaseChange change)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.Lease))
-        {
-            Push(LeaseState(holder, since, change));
-        }
-    }
-
-    public override void OnSafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.Safety))
-        {
-            Push(new AlexLinkSafetyStop(reason, at.ToUnixTimeMilliseconds(), who, text));
-        }
-    }
-
-    public override void OnTelemetry(in StatusCounters counters, DateTimeOffset at)
-    {
-        if (_topics.HasFlag(AlexLinkTopics.Status))
-        {
-            Push(new AlexLinkStatus(at.ToUnixTimeMilliseconds(), counters));
-        }
-    }
+    protected override ReadOnlyMemory<byte> Render(Broadcast broadcast) => AlexLinkWriter.Encode(broadcast.Message);
 
     protected override Task OnStartAsync()
     {
@@ -258,10 +214,10 @@ internal sealed class AlexLinkSession : ClientSession
 
     private static AlexLinkError ToError(CommandResult result) => new(result.Error ?? AlexLinkErrorCode.Internal, 0, result.Text);
 
-    private static string DescribeArduinoCode(byte code) =>
+    internal static string DescribeArduinoCode(byte code) =>
         Enum.IsDefined((ResponseCode)code) ? ((ResponseCode)code).ToString() : $"#{code}";
 
-    private static AlexLinkLeaseState LeaseState(string? holder, DateTimeOffset since, AlexLinkLeaseChange change) => new(
+    internal static AlexLinkLeaseState LeaseState(string? holder, DateTimeOffset since, AlexLinkLeaseChange change) => new(
         change,
         since.ToUnixTimeMilliseconds(),
         holder ?? "",

@@ -32,33 +32,17 @@ internal sealed class ClassicSession : ClientSession
 
     public override SessionProtocol Protocol => SessionProtocol.Classic;
 
-    public override void OnArduinoMessage(ReadOnlyMemory<byte> data, string text) => Send(new ClassicText(data.Span).Encode());
+    // Arduino MESSAGE packets as the course server forwards them; a safety stop is worth a line in the course client's
+    // output (it prints every message it gets). The rest has no way to be said in the classic protocol.
+    protected override bool Wants(Broadcast broadcast) =>
+        broadcast.Kind == BroadcastKind.ArduinoText
+        || (broadcast.Kind == BroadcastKind.SafetyStop && broadcast.Message is AlexLinkSafetyStop { Reason: not AlexLinkStopReason.StopRequested });
 
-    // The classic protocol has no way to say these; the course client would print them as noise.
-    public override void OnLinkState(bool up, string detail)
+    protected override ReadOnlyMemory<byte> Render(Broadcast broadcast) => broadcast.Message switch
     {
-    }
-
-    public override void OnLeaseChanged(string? holder, DateTimeOffset since, AlexLinkLeaseChange change)
-    {
-    }
-
-    public override void OnArduinoError(byte code)
-    {
-    }
-
-    public override void OnTelemetry(in StatusCounters counters, DateTimeOffset at)
-    {
-    }
-
-    // A safety stop is worth a line in the course client's output: it prints every message it gets.
-    public override void OnSafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at)
-    {
-        if (reason != AlexLinkStopReason.StopRequested)
-        {
-            Send(new ClassicText(Cut("STOPPED: " + text)).Encode());
-        }
-    }
+        AlexLinkSafetyStop stop => new ClassicText(Cut("STOPPED: " + stop.Text)).Encode(),
+        _ => new ClassicText(broadcast.ArduinoData.Span).Encode(),
+    };
 
     protected override async Task ReadLoopAsync(CancellationToken cancellationToken)
     {

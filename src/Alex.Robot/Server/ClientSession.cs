@@ -1,8 +1,12 @@
 // One authenticated connection: one read loop (in the subclass) and one serialized writer.
 // SslStream must never see two concurrent writes (STYLE.md 3), and the hub must never wait for a
-// slow client: everything to the client goes through a bounded queue that one writer task drains;
-// a client that stops reading until the queue is full is disconnected rather than allowed to hold
-// up telemetry or the dead-man for everyone else.
+// slow client: everything to the client goes through bounded queues that one writer task drains.
+// - Replies (and what the session says on its own: Welcome, refusals) queue in order; a client that
+//   stops reading until that queue is full is disconnected.
+// - What the hub tells everyone (Broadcast: telemetry, lease, safety stops...) goes into a small push
+//   queue that drops the oldest when full, so a slow watcher loses stale telemetry instead of holding
+//   anyone up; one that keeps not reading (PushDropLimit drops in a row) is disconnected as above.
+//   A marker in the reply queue tells the writer that pushes wait, so replies queued before it go first.
 using System.Net.Security;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Safety;
@@ -23,11 +27,21 @@ internal abstract class ClientSession : IDisposable
 {
     private const int OutboundCapacity = 256;
 
+    // Pushes held for a client; older ones are dropped when more come (telemetry is only worth its latest value).
+    private const int PushCapacity = 64;
+
+    // Pushes dropped in a row (nothing written to the client in between) before it counts as not reading.
+    private const int PushDropLimit = 256;
+
     // Synchronous continuations: the writer loop picks a message up on the thread that queued it instead
     // of a thread-pool hop (a small TLS write to a socket completes at once; if it cannot, it goes async
     // and the producer is released). Measured in bench `roundtrip`.
     private readonly Channel<ReadOnlyMemory<byte>> _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(
         new BoundedChannelOptions(OutboundCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
+
+    private readonly Channel<ReadOnlyMemory<byte>> _pushes;
+    private int _pushPending;
+    private int _pushDrops;
 
     private readonly CancellationTokenSource _closing = new();
     private string? _closeReason;
@@ -37,6 +51,9 @@ internal abstract class ClientSession : IDisposable
         new BoundedChannelOptions(16) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private static long s_nextConnectionId;
+
+    // In the reply queue: "pushes are waiting". No message is empty.
+    private static readonly ReadOnlyMemory<byte> PushMarker = ReadOnlyMemory<byte>.Empty;
 
     protected ClientSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, bool sendsHeartbeats)
     {
@@ -52,6 +69,9 @@ internal abstract class ClientSession : IDisposable
         ExtraCertificates = extraCertificates;
         Hub = hub;
         Time = time;
+        _pushes = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+            new BoundedChannelOptions(PushCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest, AllowSynchronousContinuations = false },
+            _ => Interlocked.Increment(ref _pushDrops));
     }
 
     public ClientIdentity Identity { get; }
@@ -154,6 +174,37 @@ internal abstract class ClientSession : IDisposable
         return false;
     }
 
+    /// <summary>
+    /// Queues what the hub tells everyone, if this client wants it (called by the hub's fan-out task only). Never waits:
+    /// the oldest push is dropped when the client is behind; one that stays behind is closed.
+    /// </summary>
+    internal void Push(Broadcast broadcast)
+    {
+        if (!Wants(broadcast))
+        {
+            return;
+        }
+
+        _pushes.Writer.TryWrite(broadcast.EncodedFor(Protocol, Render));
+        if (Volatile.Read(ref _pushDrops) > PushDropLimit)
+        {
+            Close("client is not reading (send queue full)");
+            return;
+        }
+
+        // One marker at a time in the reply queue: the writer takes every waiting push when it reaches it.
+        if (Interlocked.Exchange(ref _pushPending, 1) == 0)
+        {
+            Send(PushMarker);
+        }
+    }
+
+    /// <summary>Whether this client gets <paramref name="broadcast"/> (its protocol can say it, it subscribed).</summary>
+    protected abstract bool Wants(Broadcast broadcast);
+
+    /// <summary>The bytes of <paramref name="broadcast"/> in this protocol: the same for every session of the protocol.</summary>
+    protected abstract ReadOnlyMemory<byte> Render(Broadcast broadcast);
+
     /// <summary>The client is no longer allowed (revoked, taken off the list): tell it why if the protocol can, then close.</summary>
     public virtual void Refuse(AlexLinkRefusalCode code, string reason) => Close("no longer allowed: " + reason);
 
@@ -185,26 +236,6 @@ internal abstract class ClientSession : IDisposable
     /// <summary>Tell the client what it did wrong before the close, if the protocol can say it.</summary>
     protected virtual Task OnProtocolViolationAsync(string reason) => Task.CompletedTask;
 
-    // --- what the hub tells every session; each protocol renders what it can ---
-
-    /// <summary>A MESSAGE packet from the Arduino.</summary>
-    public abstract void OnArduinoMessage(ReadOnlyMemory<byte> data, string text);
-
-    /// <summary>The serial link went down or came back.</summary>
-    public abstract void OnLinkState(bool up, string detail);
-
-    /// <summary>The lease changed hands (holder null: free).</summary>
-    public abstract void OnLeaseChanged(string? holder, DateTimeOffset since, AlexLinkLeaseChange change);
-
-    /// <summary>The robot was stopped: by the server on its own (dead-man, revocation) or by another client's STOP.</summary>
-    public abstract void OnSafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at);
-
-    /// <summary>An ERROR packet from the Arduino that answered no request.</summary>
-    public abstract void OnArduinoError(byte code);
-
-    /// <summary>Fresh counters from telemetry polling.</summary>
-    public abstract void OnTelemetry(in Alex.Protocol.Serial.StatusCounters counters, DateTimeOffset at);
-
     // Commands already sent to the Arduino finish even if this client leaves: the reply is dropped.
     private Task RunCommandAsync(Alex.Protocol.DriveCommand command, long stops, Action<CommandResult> reply) =>
         Hub.ExecuteAsync(this, command, stops, reply, CancellationToken.None);
@@ -231,7 +262,19 @@ internal abstract class ClientSession : IDisposable
             {
                 while (_outbound.Reader.TryRead(out var message))
                 {
-                    await Stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
+                    if (message.Length > 0)
+                    {
+                        await Stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
+                        continue;
+                    }
+
+                    // The push marker: cleared first, so a push queued while these are written brings a new one.
+                    Volatile.Write(ref _pushPending, 0);
+                    while (_pushes.Reader.TryRead(out var push))
+                    {
+                        await Stream.WriteAsync(push, CancellationToken.None).ConfigureAwait(false);
+                        Volatile.Write(ref _pushDrops, 0);
+                    }
                 }
 
                 await Stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);

@@ -5,10 +5,14 @@
 // - limits on speed and distance, refused with a clear error before anything reaches the Arduino;
 // - telemetry polling (GET_STATS) through the link's low-priority path, so it never delays a command;
 // - the Arduino's MESSAGE packets and the link's state fan out to every session.
+// Telling everyone never holds up the requester: the hub posts a Broadcast (one object, encoded once per protocol)
+// and one fan-out task hands it to each session's push queue (ClientSession.Push), so the driver's reply does not
+// wait for fifty watchers' TLS writes. Telemetry is paced per session there, at the interval each one asked for.
 // The lease, the dead-man and the limits are pure decisions (Alex.Protocol.Safety.DriverLease) over the
 // injected TimeProvider; the hub feeds them events (commands, frames, departures, the lease's deadline)
 // and acts on what they return: refuse, tell everyone about the lease, send STOP now.
 using System.Globalization;
+using System.Threading.Channels;
 using Alex.Pki;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
@@ -79,6 +83,10 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly SemaphoreSlim _wake = new(0);
     private readonly DeadManTimer _deadMan;
     private readonly Task _telemetryLoop;
+    private readonly Channel<Broadcast> _broadcasts = Channel.CreateUnbounded<Broadcast>(
+        new UnboundedChannelOptions { SingleReader = true, AllowSynchronousContinuations = false });
+
+    private readonly Task _broadcastLoop;
     private StatusCounters? _lastCounters;
     private DateTimeOffset _lastCountersAt;
 
@@ -112,6 +120,7 @@ public sealed class RobotHub : IAsyncDisposable
         _link.StateChanged += OnLinkStateChanged;
         _deadMan = new DeadManTimer(_lease, time, (holder, decision) => Act(holder?.Name ?? "", decision));
         _telemetryLoop = TelemetryLoopAsync(_stopping.Token);
+        _broadcastLoop = Task.Run(BroadcastLoopAsync);
     }
 
     public HubOptions Options => _options;
@@ -235,6 +244,8 @@ public sealed class RobotHub : IAsyncDisposable
         _wake.Release();
         _deadMan.Dispose();
         await _telemetryLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
+        _broadcasts.Writer.TryComplete();
+        await _broadcastLoop.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();
         _wake.Dispose();
     }
@@ -267,16 +278,8 @@ public sealed class RobotHub : IAsyncDisposable
         if (command.IsStop && reply.IsOk)
         {
             // Every other client learns who stopped the robot.
-            var at = _time.GetUtcNow();
             var who = session.Identity.Name;
-            string? text = null;
-            foreach (var (s, _) in _sessions)
-            {
-                if (!ReferenceEquals(s, session))
-                {
-                    s.OnSafetyStop(AlexLinkStopReason.StopRequested, who, text ??= who + " sent STOP", at);
-                }
-            }
+            Post(Broadcast.SafetyStop(AlexLinkStopReason.StopRequested, who, who + " sent STOP", _time.GetUtcNow(), except: session));
         }
 
         return CommandResult.Done(reply);
@@ -289,22 +292,14 @@ public sealed class RobotHub : IAsyncDisposable
         {
             var stopping = StopNowAsync(stop.Text);
             _audit.Write("dead-man", ("name", stop.Who), ("kind", stop.Reason.ToString()), ("reason", stop.Text));
-            foreach (var (s, _) in _sessions)
-            {
-                s.OnSafetyStop(stop.Reason, stop.Who, stop.Text, stop.At);
-            }
-
+            Post(Broadcast.SafetyStop(stop.Reason, stop.Who, stop.Text, stop.At));
             _ = stopping;
         }
 
         if (decision.Notice is { } notice)
         {
             _audit.Write("lease", ("name", name), ("change", notice.Change.ToString().ToLowerInvariant()), ("holder", notice.Holder.Length == 0 ? null : notice.Holder), ("text", notice.Text));
-            var since = notice.Since ?? _time.GetUtcNow();
-            foreach (var (s, _) in _sessions)
-            {
-                s.OnLeaseChanged(notice.Holder.Length == 0 ? null : notice.Holder, since, notice.Change);
-            }
+            Post(Broadcast.Lease(notice.Holder.Length == 0 ? null : notice.Holder, notice.Since ?? _time.GetUtcNow(), notice.Change));
 
             // A lease taken brings a deadline the dead-man timer must be armed for.
             _deadMan.Rearm();
@@ -411,33 +406,18 @@ public sealed class RobotHub : IAsyncDisposable
             _lastCountersAt = now;
         }
 
-        foreach (var (session, wish) in _sessions)
-        {
-            if (wish.Interval is { } interval && now - wish.LastSent >= interval - TimeSpan.FromMilliseconds(5))
-            {
-                wish.LastSent = now;
-                session.OnTelemetry(counters, now);
-            }
-        }
+        Post(Broadcast.Status(counters, now));
     }
 
     private void OnUnsolicited(SerialPacket packet)
     {
         if (packet.Type == PacketType.Message)
         {
-            var text = packet.Text;
-            var data = packet.Data.ToArray();
-            foreach (var (s, _) in _sessions)
-            {
-                s.OnArduinoMessage(data, text);
-            }
+            Post(Broadcast.ArduinoText(packet.Data.ToArray(), packet.Text, _time.GetUtcNow()));
         }
         else if (packet.Type == PacketType.Error)
         {
-            foreach (var (s, _) in _sessions)
-            {
-                s.OnArduinoError(packet.Code);
-            }
+            Post(Broadcast.ArduinoError(packet.Code, _time.GetUtcNow()));
         }
     }
 
@@ -451,9 +431,37 @@ public sealed class RobotHub : IAsyncDisposable
             _ = StopNowAsync("serial port back while the robot may have been moving");
         }
 
-        foreach (var (s, _) in _sessions)
+        Post(Broadcast.LinkState(up, detail, _time.GetUtcNow()));
+    }
+
+    private void Post(Broadcast broadcast) => _broadcasts.Writer.TryWrite(broadcast);
+
+    // The one fan-out task: each broadcast to every session that is attached when it is handed out, telemetry at each
+    // session's own pace (a few ms early is on time: the polls themselves jitter).
+    private async Task BroadcastLoopAsync()
+    {
+        var slack = TimeSpan.FromMilliseconds(5);
+        await foreach (var broadcast in _broadcasts.Reader.ReadAllAsync().ConfigureAwait(false))
         {
-            s.OnLinkState(up, detail);
+            foreach (var (session, wish) in _sessions)
+            {
+                if (ReferenceEquals(session, broadcast.Except))
+                {
+                    continue;
+                }
+
+                if (broadcast.Kind == BroadcastKind.Status)
+                {
+                    if (wish.Interval is not { } interval || broadcast.At - wish.LastSent < interval - slack)
+                    {
+                        continue;
+                    }
+
+                    wish.LastSent = broadcast.At;
+                }
+
+                session.Push(broadcast);
+            }
         }
     }
 
