@@ -278,6 +278,8 @@ public sealed class AuditLog : IDisposable
     {
         if (_path is null)
         {
+            // Echo only: whatever was lost in the queue is said in this batch, once.
+            _ledger.Written();
             return true;
         }
 
