@@ -46,6 +46,10 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(LabCommand.Create());
 
+        root.Subcommands.Add(AdminCommands.Status());
+
+        root.Subcommands.Add(AdminCommands.Logs());
+
         return root;
     }
 

@@ -397,7 +397,7 @@ internal static class PkiCommand
         var client = new Option<bool>("--client") { Description = "Check it as a laptop (client) certificate" };
         var server = new Option<bool>("--server") { Description = "Check it as a robot (server) certificate" };
         var name = new Option<string?>("--name") { Description = "The host name a client would connect to (servers)" };
-        var allow = new Option<string[]>("--allow") { Description = "Allow-list entries NAME[=drive|watch] to check a client against (default: any name)" };
+        var allow = new Option<string[]>("--allow") { Description = "Allow-list entries NAME[=drive|watch|admin] to check a client against (default: any name)" };
         var legacy = new Option<bool>("--legacy") { Description = "Accept course-style certificates (X.509 v1, no extended key usage, RSA-1024)" };
         var key = new Option<string?>("--key") { Description = "Also check that this private key belongs to the certificate" };
         var passFile = PassphraseFileOption();

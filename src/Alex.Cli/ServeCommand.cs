@@ -30,8 +30,8 @@ internal static class ServeCommand
         var key = new Option<string>("--key") { Description = "The robot's private key (alex.key)" };
         var ca = new Option<string>("--ca") { Description = "The CA certificate clients must chain to (signing.pem)" };
         var crl = new Option<string>("--crl") { Description = "The CA's revocation list (crl.pem); checked for every client, fail closed" };
-        var allow = new Option<string[]>("--allow") { Description = "A client name (SAN, or CN when there is none) allowed in, with its role: NAME, NAME=drive or NAME=watch", AllowMultipleArgumentsPerToken = false };
-        var allowFile = new Option<string>("--allow-file") { Description = "A file of allow-list entries, one per line (NAME[=drive|watch], # comments), re-read when it changes" };
+        var allow = new Option<string[]>("--allow") { Description = "A client name (SAN, or CN when there is none) allowed in, with its role: NAME, NAME=drive, NAME=watch or NAME=admin (status and logs, no driving)", AllowMultipleArgumentsPerToken = false };
+        var allowFile = new Option<string>("--allow-file") { Description = "A file of allow-list entries, one per line (NAME[=drive|watch|admin], # comments), re-read when it changes" };
         var allowAny = new Option<bool>("--allow-any") { Description = "Let in any client certificate from the CA, as a driver (no allow-list)" };
         var serial = new Option<string>("--serial") { Description = "The Arduino's serial port, e.g. /dev/ttyACM0 (or a pty from `alex sim --pty`)" };
         var baud = new Option<int>("--baud") { Description = "Serial speed", DefaultValueFactory = _ => DefaultBaud };
@@ -107,12 +107,12 @@ internal static class ServeCommand
 
         if (allowFile is not null && !File.Exists(allowFile))
         {
-            throw new CliException($"{allowFile}: no such allow file", hint: "one NAME[=drive|watch] per line");
+            throw new CliException($"{allowFile}: no such allow file", hint: "one NAME[=drive|watch|admin] per line");
         }
 
         if (!allowAny && allow.Length == 0 && allowFile is null)
         {
-            throw new CliException("no allow-list: the server would let nobody in", hint: "name the clients with --allow NAME[=drive|watch] (or --allow-file FILE), or pass --allow-any to let in every certificate from the CA");
+            throw new CliException("no allow-list: the server would let nobody in", hint: "name the clients with --allow NAME[=drive|watch|admin] (or --allow-file FILE), or pass --allow-any to let in every certificate from the CA");
         }
 
         if (allowAny && (allow.Length > 0 || allowFile is not null))

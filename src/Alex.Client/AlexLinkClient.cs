@@ -36,6 +36,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
     private readonly ConcurrentDictionary<uint, TaskCompletionSource<AlexLinkMessage>> _pending = new();
     private readonly Channel<AlexLinkMessage> _telemetry = Channel.CreateBounded<AlexLinkMessage>(
         new BoundedChannelOptions(1024) { FullMode = BoundedChannelFullMode.DropOldest, SingleReader = false, SingleWriter = true });
+    private readonly Channel<AlexLinkAuditLine> _auditLines = Channel.CreateUnbounded<AlexLinkAuditLine>(new UnboundedChannelOptions { SingleWriter = true });
     private readonly TaskCompletionSource<AlexLinkMessage> _first = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly TaskCompletionSource<AlexConnectException> _closed = new(TaskCreationOptions.RunContinuationsAsynchronously);
     private readonly CancellationTokenSource _stopping = new();
@@ -77,6 +78,9 @@ public sealed class AlexLinkClient : IAsyncDisposable
 
     /// <summary>Pushed messages: Status, LeaseState, LinkState, ArduinoText, SafetyStop, and errors not tied to a request.</summary>
     public ChannelReader<AlexLinkMessage> Telemetry => _telemetry.Reader;
+
+    /// <summary>Audit records from <see cref="FollowAuditAsync"/>, backlog first, in the server's order (completed when the connection closes).</summary>
+    public ChannelReader<AlexLinkAuditLine> AuditLines => _auditLines.Reader;
 
     /// <summary>Completes when the connection ends, with why.</summary>
     public Task<AlexConnectException> Closed => _closed.Task;
@@ -218,6 +222,17 @@ public sealed class AlexLinkClient : IAsyncDisposable
     public Task<CommandReply> SubscribeAsync(AlexLinkTopics topics, TimeSpan statusInterval, CancellationToken cancellationToken) =>
         RequestAsync("subscribe", new AlexLinkSubscribe(topics, (uint)Math.Clamp(statusInterval.TotalMilliseconds, 0, uint.MaxValue)), cancellationToken, requireAlexLink: true);
 
+    /// <summary>The server's health (admin role; anyone else is refused Forbidden): the reply's <see cref="CommandReply.ServerStatus"/>.</summary>
+    public Task<CommandReply> GetServerStatusAsync(CancellationToken cancellationToken) =>
+        RequestAsync("status", new AlexLinkGetServerStatus(), cancellationToken, requireAlexLink: true);
+
+    /// <summary>
+    /// Asks for the last <paramref name="backlog"/> audit records and, with <paramref name="follow"/>, every later one (admin role).
+    /// The records arrive in <see cref="AuditLines"/>; when this returns acknowledged, the backlog is there already.
+    /// </summary>
+    public Task<CommandReply> FollowAuditAsync(ushort backlog, bool follow, CancellationToken cancellationToken) =>
+        RequestAsync("logs", new AlexLinkFollowAudit(backlog, follow), cancellationToken, requireAlexLink: true);
+
     /// <summary>One heartbeat and its echo: the round trip through the server (AlexLink/1).</summary>
     public async Task<TimeSpan> PingAsync(CancellationToken cancellationToken)
     {
@@ -355,6 +370,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
                 AlexLinkOk => CommandReply.Ok(what, elapsed),
                 AlexLinkStatus status => CommandReply.Ok(what, elapsed, status.Counters),
                 AlexLinkHeartbeat => CommandReply.Ok(what, elapsed),
+                AlexLinkServerStatus server => CommandReply.Ok(what, elapsed) with { ServerStatus = server },
                 AlexLinkError error => CommandReply.Failed(what, error.Code, error.Detail, error.Text, elapsed),
                 _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"{what}: unexpected reply {answer.Type}", elapsed),
             };
@@ -552,6 +568,13 @@ public sealed class AlexLinkClient : IAsyncDisposable
             return;
         }
 
+        if (message is AlexLinkAuditLine line)
+        {
+            // Backlog (the request's id) and followed records (id 0) alike, in order, ahead of the request's Ok.
+            _auditLines.Writer.TryWrite(line);
+            return;
+        }
+
         if (message.RequestId != 0 && _pending.TryGetValue(message.RequestId, out var waiter))
         {
             if (message is AlexLinkHeartbeat)
@@ -688,6 +711,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
         }
 
         _telemetry.Writer.TryComplete();
+        _auditLines.Writer.TryComplete();
         if (!_stopping.IsCancellationRequested)
         {
             try

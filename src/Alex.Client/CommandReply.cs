@@ -7,6 +7,9 @@ namespace Alex.Client;
 /// <summary>The answer to one request: acknowledged (with the status for GET_STATS) or refused with a code and text.</summary>
 public sealed record CommandReply(string Request, bool Acknowledged, AlexLinkErrorCode? Error, ushort Detail, string Text, StatusCounters? Status, TimeSpan RoundTrip)
 {
+    /// <summary>The server's health, for a status request (admin role).</summary>
+    public AlexLinkServerStatus? ServerStatus { get; init; }
+
     internal static CommandReply Ok(string request, TimeSpan roundTrip, StatusCounters? status = null) =>
         new(request, true, null, 0, "OK", status, roundTrip);
 

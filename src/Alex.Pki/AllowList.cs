@@ -8,13 +8,16 @@ public enum PeerRole
 
     /// <summary>May watch telemetry and send STOP, never drive.</summary>
     Watch,
+
+    /// <summary>May watch and STOP, and read the server's status and audit log (docs/protocol.md "Admin messages"); never drives.</summary>
+    Admin,
 }
 
 /// <summary>One allow-list entry: a peer name (SAN DNS name, or CN when there is no SAN) and its role.</summary>
 public sealed record AllowEntry(string Name, PeerRole Role);
 
 /// <summary>
-/// Who may connect to the robot: entries "NAME" or "NAME=drive" or "NAME=watch" (default drive),
+/// Who may connect to the robot: entries "NAME", "NAME=drive", "NAME=watch" or "NAME=admin" (default drive),
 /// matched exactly but case-insensitively against the peer's names (PROTOCOL.md §5; names with spaces
 /// such as "Alex Laptop" occur). <see cref="Any"/> admits every certificate the CA issued, as drivers.
 /// </summary>
@@ -45,7 +48,7 @@ public sealed class AllowList
 
     public static AllowList Of(params AllowEntry[] entries) => new(entries, allowAny: false);
 
-    /// <summary>Parses "NAME[=drive|watch]" entries; throws <see cref="PkiException"/> naming a bad entry.</summary>
+    /// <summary>Parses "NAME[=drive|watch|admin]" entries; throws <see cref="PkiException"/> naming a bad entry.</summary>
     public static AllowList Parse(IEnumerable<string> entries)
     {
         ArgumentNullException.ThrowIfNull(entries);
@@ -62,14 +65,15 @@ public sealed class AllowList
                 {
                     "DRIVE" => PeerRole.Drive,
                     "WATCH" => PeerRole.Watch,
-                    _ => throw new PkiException($"allow-list entry '{raw}': role '{roleText}' is not drive or watch", hint: "write NAME, NAME=drive or NAME=watch"),
+                    "ADMIN" => PeerRole.Admin,
+                    _ => throw new PkiException($"allow-list entry '{raw}': role '{roleText}' is not drive, watch or admin", hint: "write NAME, NAME=drive, NAME=watch or NAME=admin"),
                 };
                 text = text[..eq].Trim();
             }
 
             if (text.Length == 0)
             {
-                throw new PkiException($"allow-list entry '{raw}': the name is empty", hint: "write NAME, NAME=drive or NAME=watch");
+                throw new PkiException($"allow-list entry '{raw}': the name is empty", hint: "write NAME, NAME=drive, NAME=watch or NAME=admin");
             }
 
             parsed.Add(new AllowEntry(text, role));

@@ -40,6 +40,22 @@ public sealed class TrustPolicyTests : IDisposable
     }
 
     [Fact]
+    public void EvaluateClient_AdminEntry_CarriesAdminRole()
+    {
+        var laptop = Issue(CertificateRole.Client, "tutor", "tutor-admin");
+        var decision = Policy(AllowList.Parse(["tutor = Admin"])).EvaluateClient(laptop, null);
+        Assert.True(decision.Accepted, decision.Reason);
+        Assert.Equal(PeerRole.Admin, decision.Role);
+    }
+
+    [Fact]
+    public void AllowListParse_UnknownRole_NamesTheThreeRoles()
+    {
+        var e = Assert.Throws<PkiException>(() => AllowList.Parse(["tutor=root"]));
+        Assert.Equal("allow-list entry 'tutor=root': role 'root' is not drive, watch or admin", e.Message);
+    }
+
+    [Fact]
     public void EvaluateClient_WatchEntry_CarriesWatchRole()
     {
         var laptop = Issue(CertificateRole.Client, "Alex Laptop", "laptop");

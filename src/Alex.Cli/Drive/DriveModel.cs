@@ -349,7 +349,7 @@ internal sealed class DriveModel
             return "none (classic protocol: whoever sends commands drives)";
         }
 
-        var you = Session.Role == AlexLinkRole.Watcher ? "you are a watcher (STOP only)" : IsDriver ? "you are the driver" : "you may drive";
+        var you = Session.Role != AlexLinkRole.Driver ? "you are a watcher (STOP only)" : IsDriver ? "you are the driver" : "you may drive";
         if (string.IsNullOrEmpty(LeaseHolder))
         {
             return $"free — {you}";
@@ -368,6 +368,7 @@ internal sealed class DriveModel
         {
             AlexLinkRole.Driver => "driver",
             AlexLinkRole.Watcher => "watcher",
+            AlexLinkRole.Admin => "admin",
             null => "classic",
             _ => $"role {(byte)s.Role}",
         };
@@ -382,7 +383,7 @@ internal sealed class DriveModel
             return DriveIntent.None;
         }
 
-        if (Session?.Role == AlexLinkRole.Watcher)
+        if (Session?.Role is { } role && role != AlexLinkRole.Driver)
         {
             Add(now, DriveLogKind.Problem, $"{command} not sent: you are a watcher and may only STOP");
             return DriveIntent.None;

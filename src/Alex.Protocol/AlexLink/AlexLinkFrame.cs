@@ -47,12 +47,16 @@ public enum AlexLinkMessageType : byte
     LinkState = 0x14,
     ArduinoText = 0x15,
     SafetyStop = 0x16,
+    ServerStatus = 0x17,
+    AuditLine = 0x18,
     Command = 0x20,
     Stop = 0x21,
     Heartbeat = 0x22,
     Subscribe = 0x23,
     TakeLease = 0x24,
     ReleaseLease = 0x25,
+    GetServerStatus = 0x26,
+    FollowAudit = 0x27,
 }
 
 /// <summary>What a client may do, from the server's allow-list.</summary>
@@ -63,6 +67,9 @@ public enum AlexLinkRole : byte
 
     /// <summary>May watch and send STOP, nothing else.</summary>
     Watcher = 2,
+
+    /// <summary>May watch and STOP like a watcher, and read the server's status and audit log; never drives.</summary>
+    Admin = 3,
 }
 
 /// <summary>Error codes of the Error message (docs/protocol.md §5).</summary>
@@ -80,7 +87,7 @@ public enum AlexLinkErrorCode : ushort
     /// <summary>Another client holds the lease.</summary>
     NotDriver = 4,
 
-    /// <summary>The client's role does not allow this (a watcher may only STOP).</summary>
+    /// <summary>The client's role does not allow this (a watcher may only STOP; status and the audit log are for admins).</summary>
     Forbidden = 5,
 
     /// <summary>A speed, distance or angle beyond the server's limits.</summary>

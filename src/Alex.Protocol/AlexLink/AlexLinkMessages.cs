@@ -40,6 +40,10 @@ public abstract record AlexLinkMessage
             AlexLinkMessageType.Subscribe => AlexLinkSubscribe.Read(ref r),
             AlexLinkMessageType.TakeLease => new AlexLinkTakeLease(),
             AlexLinkMessageType.ReleaseLease => new AlexLinkReleaseLease(),
+            AlexLinkMessageType.ServerStatus => AlexLinkServerStatus.Read(ref r),
+            AlexLinkMessageType.AuditLine => AlexLinkAuditLine.Read(ref r),
+            AlexLinkMessageType.GetServerStatus => new AlexLinkGetServerStatus(),
+            AlexLinkMessageType.FollowAudit => AlexLinkFollowAudit.Read(ref r),
             _ => null,
         };
         if (message is null)

@@ -81,10 +81,13 @@ internal ref struct PayloadReader
         return true;
     }
 
-    public bool TryReadString(out string value)
+    public bool TryReadString(out string value) => TryReadString(AlexLinkFrame.MaxStringBytes, out value);
+
+    /// <summary>A string field that may be longer than MaxStringBytes (up to <paramref name="maxBytes"/>), e.g. an audit line.</summary>
+    public bool TryReadString(int maxBytes, out string value)
     {
         value = "";
-        if (!TryReadUInt16(out var length) || length > AlexLinkFrame.MaxStringBytes || Remaining < length)
+        if (!TryReadUInt16(out var length) || length > maxBytes || Remaining < length)
         {
             return false;
         }
@@ -135,19 +138,24 @@ internal ref struct PayloadWriter
         _offset += 8;
     }
 
-    public void WriteString(string value)
+    public void WriteString(string value) => WriteString(value, AlexLinkFrame.MaxStringBytes);
+
+    public void WriteString(string value, int maxBytes)
     {
-        var length = StringSize(value) - 2;
+        var length = StringSize(value, maxBytes) - 2;
         WriteUInt16((ushort)length);
         var written = Encoding.UTF8.GetBytes(Cut(value, length), _payload.Slice(_offset, length));
         _offset += written;
     }
 
     /// <summary>Bytes a string field takes: the uint16 count plus the UTF-8, cut to MaxStringBytes.</summary>
-    public static int StringSize(string value)
+    public static int StringSize(string value) => StringSize(value, AlexLinkFrame.MaxStringBytes);
+
+    /// <summary>Bytes a string field takes when cut to <paramref name="maxBytes"/>.</summary>
+    public static int StringSize(string value, int maxBytes)
     {
         var full = Encoding.UTF8.GetByteCount(value);
-        return 2 + (full <= AlexLinkFrame.MaxStringBytes ? full : Encoding.UTF8.GetByteCount(Cut(value, AlexLinkFrame.MaxStringBytes)));
+        return 2 + (full <= maxBytes ? full : Encoding.UTF8.GetByteCount(Cut(value, maxBytes)));
     }
 
     // The longest prefix of value whose UTF-8 fits in maxBytes, never splitting a surrogate pair.

@@ -176,7 +176,7 @@ public sealed class DriverLease
 
             if (client.Role != AlexLinkRole.Driver)
             {
-                return LeaseDecision.Refuse(AlexLinkErrorCode.Forbidden, $"{client.Name} may only watch and STOP (the server's allow-list gives it the watch role)");
+                return LeaseDecision.Refuse(AlexLinkErrorCode.Forbidden, $"{client.Name} may only watch and STOP (its role on the server's allow-list is {RoleName(client.Role)}, not drive)");
             }
 
             if (_holder is not null && !IsHolder(client))
@@ -323,6 +323,8 @@ public sealed class DriverLease
         _mayBeMoving = false;
         return new StopOrder(reason, who.Name, now, text);
     }
+
+    private static string RoleName(AlexLinkRole role) => role == AlexLinkRole.Admin ? "admin" : "watch";
 
     private string NotDriverText() => $"not the driver: {_holder!.Name} holds the lease since {Clock(_since)}";
 

@@ -23,12 +23,19 @@ internal sealed class AlexLinkSession : ClientSession
 
     private readonly ConcurrentDictionary<uint, byte> _inFlight = new();
     private readonly string _serverName;
+    private readonly RobotServer.AdminDesk _admin;
+    private readonly Lock _followGate = new();
     private volatile AlexLinkTopics _topics = AlexLinkTopics.Default;
+    private IDisposable? _following;
 
-    public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName)
+    // While the backlog of a FollowAudit goes out, live records wait here (then those not already in the backlog follow it).
+    private List<string>? _heldLive;
+
+    public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName, RobotServer.AdminDesk admin)
         : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
     {
         _serverName = serverName;
+        _admin = admin;
     }
 
     public override SessionProtocol Protocol => SessionProtocol.AlexLink1;
@@ -51,7 +58,7 @@ internal sealed class AlexLinkSession : ClientSession
         var options = Hub.Options;
         var lease = Hub.Lease;
         Send(AlexLinkWriter.Encode(new AlexLinkWelcome(
-            Identity.Role == Alex.Pki.PeerRole.Drive ? AlexLinkRole.Driver : AlexLinkRole.Watcher,
+            Identity.WireRole,
             LeaseWindowMs: (uint)options.LeaseWindow.TotalMilliseconds,
             HeartbeatIntervalMs: (uint)Math.Max(1, options.LeaseWindow.TotalMilliseconds / 3),
             MaxSpeedPercent: options.MaxSpeedPercent,
@@ -73,6 +80,18 @@ internal sealed class AlexLinkSession : ClientSession
     }
 
     protected override async Task ReadLoopAsync(CancellationToken cancellationToken)
+    {
+        try
+        {
+            await ReadFramesAsync(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            Interlocked.Exchange(ref _following, null)?.Dispose();
+        }
+    }
+
+    private async Task ReadFramesAsync(CancellationToken cancellationToken)
     {
         var buffer = new byte[AlexLinkFrame.HeaderSize + AlexLinkFrame.MaxPayload];
         var held = 0;
@@ -165,6 +184,14 @@ internal sealed class AlexLinkSession : ClientSession
             case AlexLinkReleaseLease:
                 Reply(id, Hub.Release(this) is { } notHeld ? ToError(notHeld) : new AlexLinkOk());
                 return;
+            case AlexLinkGetServerStatus when IsAdmin(id, "the server's status"):
+                Reply(id, _admin.Status());
+                return;
+            case AlexLinkFollowAudit follow when IsAdmin(id, "the audit log"):
+                FollowAudit(id, follow);
+                return;
+            case AlexLinkGetServerStatus or AlexLinkFollowAudit:
+                return;
             case AlexLinkUnknown unknown when AlexLinkMessage.IsRequest(unknown.RawType):
                 Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownMessage, 0, $"message type 0x{unknown.RawType:X2} is not known to this server (AlexLink/{AlexLinkFrame.VersionMajor}.{AlexLinkFrame.VersionMinor})"));
                 return;
@@ -175,6 +202,77 @@ internal sealed class AlexLinkSession : ClientSession
                 Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownMessage, 0, $"{message.Type} is sent by servers, not clients"));
                 return;
         }
+    }
+
+    // Status and the audit log name every client and where it connects from: for the admin role only.
+    private bool IsAdmin(uint id, string what)
+    {
+        if (Identity.Role == Alex.Pki.PeerRole.Admin)
+        {
+            return true;
+        }
+
+        Reply(id, new AlexLinkError(AlexLinkErrorCode.Forbidden, 0, $"{what} is for the admin role; {Identity.Name} has the {Identity.Role.ToString().ToLowerInvariant()} role (the server's allow-list gives roles: NAME=admin)"));
+        return false;
+    }
+
+    // The backlog goes out with the request's id, then Ok; with Follow, every later record is pushed (id 0), none
+    // twice and none lost in between: records written while the backlog is read wait in _heldLive.
+    private void FollowAudit(uint id, AlexLinkFollowAudit request)
+    {
+        var feed = _admin.Audit;
+        if (request.Follow && _following is null)
+        {
+            lock (_followGate)
+            {
+                _heldLive = [];
+            }
+
+            _following = feed.Follow(OnAuditLine);
+        }
+
+        var backlog = feed.Tail(Math.Min(request.Backlog, AlexLinkFollowAudit.MaxBacklog));
+        if (request.Follow)
+        {
+            // After the tail is read: the follower sees its own record live, never in the backlog.
+            _admin.Noted("audit-followed", Identity);
+        }
+
+        foreach (var line in backlog)
+        {
+            Reply(id, new AlexLinkAuditLine(line));
+        }
+
+        Reply(id, s_ok);
+        lock (_followGate)
+        {
+            if (_heldLive is { } held)
+            {
+                _heldLive = null;
+                var sent = new HashSet<string>(backlog, StringComparer.Ordinal);
+                foreach (var line in held)
+                {
+                    if (!sent.Contains(line))
+                    {
+                        Push(new AlexLinkAuditLine(line));
+                    }
+                }
+            }
+        }
+    }
+
+    private void OnAuditLine(string line)
+    {
+        lock (_followGate)
+        {
+            if (_heldLive is { } held)
+            {
+                held.Add(line);
+                return;
+            }
+        }
+
+        Push(new AlexLinkAuditLine(line));
     }
 
     private async Task SubmitTrackedAsync(uint id, DriveCommand command, CancellationToken cancellationToken)

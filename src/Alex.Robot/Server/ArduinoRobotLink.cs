@@ -21,6 +21,9 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
     private readonly Lock _gate = new();
     private bool _up;
     private string _lastProblem = "not connected yet";
+    private long _timeouts;
+    private long _arduinoErrors;
+    private long _losses;
 
     public ArduinoRobotLink(ArduinoLink link)
     {
@@ -36,6 +39,15 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
     public event Action<bool, string>? StateChanged;
 
     public ArduinoLink Link => _link;
+
+    public string Detail => IsUp ? _link.Name : LastProblem();
+
+    public IReadOnlyList<KeyValuePair<string, long>> Counters =>
+    [
+        new("replies timed out", Interlocked.Read(ref _timeouts)),
+        new("Arduino errors", Interlocked.Read(ref _arduinoErrors)),
+        new("link lost", Interlocked.Read(ref _losses)),
+    ];
 
     public bool IsUp
     {
@@ -89,7 +101,21 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
         await _link.DisposeAsync().ConfigureAwait(false);
     }
 
-    private RobotReply Map(ArduinoReply reply) => reply.Kind switch
+    private RobotReply Map(ArduinoReply reply)
+    {
+        if (reply.Kind is ArduinoReplyKind.TimedOut)
+        {
+            Interlocked.Increment(ref _timeouts);
+        }
+        else if (reply.Kind is ArduinoReplyKind.Error)
+        {
+            Interlocked.Increment(ref _arduinoErrors);
+        }
+
+        return MapKind(reply);
+    }
+
+    private RobotReply MapKind(ArduinoReply reply) => reply.Kind switch
     {
         ArduinoReplyKind.Ok => RobotReply.Ok,
         ArduinoReplyKind.Status => new RobotReply(RobotReplyKind.Ok, Status: reply.Status),
@@ -121,6 +147,11 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
             if (down)
             {
                 _lastProblem = detail;
+            }
+
+            if (down && _up)
+            {
+                Interlocked.Increment(ref _losses);
             }
 
             if ((up && !_up) || (down && _up))

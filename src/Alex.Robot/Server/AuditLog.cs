@@ -24,6 +24,7 @@
 //   link                        state, detail
 //   policy-reloaded             detail
 //   audit-lost                  count, since, reason
+//   audit-followed              name, peer (an admin started `alex logs --follow`)
 using System.Buffers;
 using System.Globalization;
 using System.Text;

@@ -7,6 +7,14 @@ namespace Alex.Robot.Server;
 /// <summary>Who the server thinks a connected client is: the name the allow-list matched and its role.</summary>
 public sealed record ClientIdentity(string Name, PeerRole Role, string Subject, string Fingerprint, string Peer)
 {
+    /// <summary>The role as AlexLink/1 names it (Welcome, the lease, the status).</summary>
+    public Alex.Protocol.AlexLink.AlexLinkRole WireRole => Role switch
+    {
+        PeerRole.Drive => Alex.Protocol.AlexLink.AlexLinkRole.Driver,
+        PeerRole.Admin => Alex.Protocol.AlexLink.AlexLinkRole.Admin,
+        _ => Alex.Protocol.AlexLink.AlexLinkRole.Watcher,
+    };
+
     public override string ToString() => $"{Name} ({Role.ToString().ToLowerInvariant()}, {Peer})";
 }
 

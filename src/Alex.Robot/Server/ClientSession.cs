@@ -63,7 +63,7 @@ internal abstract class ClientSession : IDisposable
         LeaseClient = new LeaseClient(
             Interlocked.Increment(ref s_nextConnectionId),
             identity.Name,
-            identity.Role == Alex.Pki.PeerRole.Drive ? AlexLinkRole.Driver : AlexLinkRole.Watcher,
+            identity.WireRole,
             sendsHeartbeats);
         Certificate = certificate;
         ExtraCertificates = extraCertificates;
@@ -72,7 +72,11 @@ internal abstract class ClientSession : IDisposable
         _pushes = Channel.CreateBounded<ReadOnlyMemory<byte>>(
             new BoundedChannelOptions(PushCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.DropOldest, AllowSynchronousContinuations = false },
             _ => Interlocked.Increment(ref _pushDrops));
+        ConnectedAt = time.GetUtcNow();
     }
+
+    /// <summary>When the client was admitted.</summary>
+    public DateTimeOffset ConnectedAt { get; }
 
     public ClientIdentity Identity { get; }
 

@@ -24,6 +24,12 @@ public interface IRobotLink
 
     /// <summary>The port went away (false) or came back (true), with a detail for people.</summary>
     event Action<bool, string>? StateChanged;
+
+    /// <summary>For `alex status`: which port, or why it is down.</summary>
+    string Detail => IsUp ? "connected" : "not connected";
+
+    /// <summary>For `alex status`: the link's own counters (errors, timeouts, reconnects), by name; none unless the link keeps some.</summary>
+    IReadOnlyList<KeyValuePair<string, long>> Counters => [];
 }
 
 /// <summary>How a command ended at the Arduino.</summary>

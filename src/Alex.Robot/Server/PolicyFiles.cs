@@ -3,7 +3,7 @@
 // allow file changes on disk (FileSystemWatcher), or on SIGHUP (the caller's PosixSignalRegistration
 // calls Reload), a new TrustPolicy is built and every connected client is checked again.
 //
-// Allow file: one entry per line, NAME or NAME=drive or NAME=watch; blank lines and lines starting
+// Allow file: one entry per line, NAME, NAME=drive, NAME=watch or NAME=admin; blank lines and lines starting
 // with '#' are ignored. A damaged allow file on reload fails closed: the new list admits nobody and
 // every connected client is disconnected, as a forged or stale CRL does (Alex.Pki CrlSource).
 using Alex.Pki;

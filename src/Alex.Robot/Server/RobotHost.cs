@@ -99,6 +99,7 @@ public sealed class RobotHost : IAsyncDisposable
                 MaxUnauthenticated = options.MaxUnauthenticated,
                 EarlyDropStart = options.EarlyDropStart,
                 MaxSessions = options.MaxSessions,
+                AuditPath = options.AuditPath,
             },
             policy,
             hub,

@@ -127,6 +127,9 @@ public sealed class RobotHub : IAsyncDisposable
 
     public bool LinkUp => _link.IsUp;
 
+    /// <summary>The Arduino link as it describes itself, and its counters (for `alex status`).</summary>
+    public IRobotLink Link => _link;
+
     public LeaseInfo Lease
     {
         get

@@ -78,6 +78,9 @@ public sealed class RobotServerOptions
             return new StartupLimits(start, 30, full, Math.Clamp(PerSourceUnauthenticated, 1, full));
         }
     }
+
+    /// <summary>The audit log's file (null: none), whose tail and free space admins may read.</summary>
+    public string? AuditPath { get; init; }
 }
 
 /// <summary>Accepts TLS connections, admits clients by the trust policy and runs their sessions against the hub.</summary>
@@ -92,6 +95,7 @@ public sealed class RobotServer : IAsyncDisposable
     private readonly ConcurrentDictionary<ClientSession, byte> _sessions = new();
     private readonly ConcurrentDictionary<Task, byte> _connections = new();
     private readonly CancellationTokenSource _stopping = new();
+    private readonly AuditFeed _auditFeed;
     private TrustPolicy _policy;
     // Admission, seats and the refusal tally: small pure decisions, each call a few lines under this lock.
     private readonly Lock _admitting = new();
@@ -99,6 +103,7 @@ public sealed class RobotServer : IAsyncDisposable
     private readonly SessionSeats _seats;
     private readonly RefusalTally _refusals;
     private readonly ITimer _refusalFlush;
+    private DateTimeOffset _started;
     private TcpListener? _listener;
     private Task? _acceptLoop;
 
@@ -119,6 +124,7 @@ public sealed class RobotServer : IAsyncDisposable
         _refusals = new RefusalTally(options.RefusalWindow);
         _refusalFlush = time.CreateTimer(static s => ((RobotServer)s!).FlushRefusals(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _serverContext = TlsProfiles.CreateServerContext(options.Certificate, options.Intermediates);
+        _auditFeed = new AuditFeed(audit, options.AuditPath);
         _serverName = options.Certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false) is { Length: > 0 } dns
             ? dns
             : options.Certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
@@ -147,6 +153,7 @@ public sealed class RobotServer : IAsyncDisposable
     {
         _listener = new TcpListener(_options.Listen);
         _listener.Start(backlog: 128);
+        _started = _time.GetUtcNow();
         _acceptLoop = AcceptLoopAsync(_stopping.Token);
     }
 
@@ -178,6 +185,81 @@ public sealed class RobotServer : IAsyncDisposable
                 _hub.Revoke(session, $"role changed to {decision.Role.ToString()!.ToLowerInvariant()}: reconnect", AlexLinkRefusalCode.NotAllowed);
             }
         }
+    }
+
+    /// <summary>What an admin's `alex status` shows: the server, the Arduino link, the sessions, the lease, the CRL, the certificate, the audit log.</summary>
+    internal AlexLinkServerStatus Status()
+    {
+        var lease = _hub.Lease;
+        var crl = Volatile.Read(ref _policy).Options.Crl?.Current().List;
+        var sessions = _sessions.Keys
+            .OrderBy(s => s.ConnectedAt)
+            .Select(s => new AlexLinkSessionInfo(
+                s.Identity.WireRole,
+                s.Protocol == SessionProtocol.AlexLink1 ? AlexLinkSessionProtocol.AlexLink1 : AlexLinkSessionProtocol.Classic,
+                s.ConnectedAt.ToUnixTimeMilliseconds(),
+                s.Identity.Name,
+                s.Identity.Peer))
+            .ToArray();
+        var (free, size) = AuditSpace(_auditFeed.Path);
+        return new AlexLinkServerStatus
+        {
+            ServerTimeUnixMs = _time.GetUtcNow().ToUnixTimeMilliseconds(),
+            StartedUnixMs = _started.ToUnixTimeMilliseconds(),
+            Link = _hub.LinkUp ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down,
+            MayBeMoving = _hub.MayBeMoving,
+            SessionCount = (ushort)Math.Min(sessions.Length, ushort.MaxValue),
+            LeaseSinceUnixMs = lease.Holder is null ? 0 : lease.Since.ToUnixTimeMilliseconds(),
+            CertificateNotAfterUnixMs = new DateTimeOffset(_options.Certificate.NotAfter.ToUniversalTime()).ToUnixTimeMilliseconds(),
+            CrlThisUpdateUnixMs = crl?.ThisUpdate.ToUnixTimeMilliseconds() ?? 0,
+            CrlNextUpdateUnixMs = crl?.NextUpdate?.ToUnixTimeMilliseconds() ?? 0,
+            AuditFreeBytes = free,
+            AuditSizeBytes = size,
+            Version = Version,
+            ServerName = _serverName,
+            LinkDetail = _hub.Link.Detail,
+            LeaseHolder = lease.Holder ?? "",
+            CrlNumber = crl?.CrlNumber?.ToString(System.Globalization.CultureInfo.InvariantCulture) ?? "",
+            AuditPath = _auditFeed.Path is null ? "" : Path.GetFullPath(_auditFeed.Path),
+            Sessions = sessions,
+            Counters = [.. _hub.Link.Counters.Select(c => new AlexLinkCounter(c.Key, c.Value))],
+        }.FitTo();
+    }
+
+    /// <summary>This build's version, as `alex --version` prints it.</summary>
+    internal static string Version { get; } =
+        typeof(RobotServer).Assembly.GetCustomAttributes(typeof(System.Reflection.AssemblyInformationalVersionAttribute), false)
+            .OfType<System.Reflection.AssemblyInformationalVersionAttribute>().FirstOrDefault()?.InformationalVersion ?? "0.0.0";
+
+    // Free bytes where the audit file is, and its size; -1 for what cannot be known (no file, no permission).
+    private static (long Free, long Size) AuditSpace(string? path)
+    {
+        if (path is null)
+        {
+            return (-1, -1);
+        }
+
+        try
+        {
+            var full = Path.GetFullPath(path);
+            var file = new FileInfo(full);
+            var free = new DriveInfo(Path.GetDirectoryName(full)!).AvailableFreeSpace;
+            return (free, file.Exists ? file.Length : -1);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            return (-1, -1);
+        }
+    }
+
+    /// <summary>What admin sessions may reach: the status, and the audit feed (each follow is itself audited).</summary>
+    internal sealed class AdminDesk(RobotServer server)
+    {
+        public AlexLinkServerStatus Status() => server.Status();
+
+        public AuditFeed Audit => server._auditFeed;
+
+        public void Noted(string eventName, ClientIdentity who) => server._audit.Write(eventName, ("name", who.Name), ("peer", who.Peer));
     }
 
     /// <summary>Stops accepting, closes every session (each driver's disconnect stops the robot) and waits for them.</summary>
@@ -295,7 +377,7 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             ClientSession session = protocol == SessionProtocol.AlexLink1
-                ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName)
+                ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName, new AdminDesk(this))
                 : new ClassicSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
             _sessions.TryAdd(session, 0);
             (string Key, object? Value)[] accepted =

@@ -61,7 +61,7 @@ internal sealed class AlexLinkRobotLink : IRobotLink
         _time = time;
         var welcome = client.Welcome ?? throw new InvalidOperationException("the robot server sent no Welcome");
         Identity = welcome.ClientName;
-        _role = welcome.Role == AlexLinkRole.Watcher ? "watcher" : "driver";
+        _role = welcome.Role == AlexLinkRole.Driver ? "driver" : "watcher";
         _events.OnLease(new LeaseView(_role, welcome.LeaseHolder.Length == 0 ? null : welcome.LeaseHolder));
     }
 

@@ -36,7 +36,82 @@ public sealed partial class AlexLinkCodecTests
         ["text"] = new AlexLinkArduinoText("Hello from Alex"),
         ["safety"] = new AlexLinkSafetyStop(AlexLinkStopReason.HeartbeatMissed, ServerTime + 2750, "laptop.epp.com", "laptop.epp.com sent nothing for 1500 ms while Alex may be moving: stopped"),
         ["unknown"] = new AlexLinkUnknown(0x3F, [1, 2]) { RequestId = 10 },
+        ["get_status"] = new AlexLinkGetServerStatus { RequestId = 11 },
+        ["server_status"] = ServerStatusExample,
+        ["follow_audit"] = new AlexLinkFollowAudit(20, Follow: true) { RequestId = 12 },
+        ["audit_line"] = new AlexLinkAuditLine("{\"time\":\"2025-11-27T12:07:09.000Z\",\"event\":\"connection-accepted\",\"name\":\"tutor\"}"),
     };
+
+    /// <summary>docs/protocol.md §7 server_status: an hour up, laptop driving for a minute, an admin asking.</summary>
+    private static AlexLinkServerStatus ServerStatusExample => new()
+    {
+        RequestId = 11,
+        ServerTimeUnixMs = ServerTime,
+        StartedUnixMs = ServerTime - 3_600_000,
+        Link = AlexLinkLinkStatus.Up,
+        SessionCount = 2,
+        LeaseSinceUnixMs = ServerTime - 60_000,
+        CertificateNotAfterUnixMs = 1795781227000,
+        CrlThisUpdateUnixMs = ServerTime - 86_400_000,
+        CrlNextUpdateUnixMs = ServerTime + (6 * 86_400_000L),
+        AuditFreeBytes = 1L << 30,
+        AuditSizeBytes = 52431,
+        Version = "1.0.0",
+        ServerName = "alex.epp.com",
+        LinkDetail = "/dev/ttyACM0",
+        LeaseHolder = "laptop.epp.com",
+        CrlNumber = "3",
+        AuditPath = "/var/lib/alexlink/audit.jsonl",
+        Sessions =
+        [
+            new(AlexLinkRole.Driver, AlexLinkSessionProtocol.AlexLink1, ServerTime - 60_000, "laptop.epp.com", "192.168.1.20:50112"),
+            new(AlexLinkRole.Admin, AlexLinkSessionProtocol.AlexLink1, ServerTime, "admin.epp.com", "192.168.1.21:50200"),
+        ],
+        Counters = [new("replies timed out", 0), new("link lost", 1)],
+    };
+
+    [Fact]
+    public void ServerStatus_MoreSessionsThanAFrameHolds_ListsWhatFitsAndCountsAll()
+    {
+        var many = Enumerable.Range(0, 200)
+            .Select(i => new AlexLinkSessionInfo(AlexLinkRole.Watcher, AlexLinkSessionProtocol.AlexLink1, ServerTime, $"student-{i}.epp.com", $"192.168.1.{i}:50000"))
+            .ToArray();
+        var status = (ServerStatusExample with { Sessions = many, SessionCount = 200 }).FitTo();
+        var bytes = AlexLinkWriter.Encode(status);
+        Assert.True(bytes.Length - AlexLinkFrame.HeaderSize <= AlexLinkFrame.MaxPayload, $"{bytes.Length} bytes");
+        Assert.InRange(status.Sessions.Count, 50, 199);
+        Assert.Equal(many.Take(status.Sessions.Count), status.Sessions);
+        var buffer = new ReadOnlySequence<byte>(bytes);
+        Assert.Equal(OperationStatus.Done, AlexLinkReader.TryRead(ref buffer, out var read, out _));
+        Assert.Equal(200, Assert.IsType<AlexLinkServerStatus>(read).SessionCount);
+    }
+
+    [Fact]
+    public void AuditLine_LongerThanAStringField_TravelsWholeUpToTheFrame()
+    {
+        var json = "{\"event\":\"connection-refused\",\"reason\":\"" + new string('x', 3000) + "\"}";
+        var buffer = new ReadOnlySequence<byte>(AlexLinkWriter.Encode(new AlexLinkAuditLine(json)));
+        Assert.Equal(OperationStatus.Done, AlexLinkReader.TryRead(ref buffer, out var read, out _));
+        Assert.Equal(json, Assert.IsType<AlexLinkAuditLine>(read).Json);
+
+        var huge = new AlexLinkAuditLine(new string('y', 10_000));
+        Assert.Equal(AlexLinkFrame.HeaderSize + AlexLinkFrame.MaxPayload, AlexLinkWriter.Encode(huge).Length);
+    }
+
+    [Fact]
+    public void ServerStatus_CutShort_IsBadFrame()
+    {
+        var bytes = Convert.FromHexString(SpecExamples()["server_status"]);
+        var payload = bytes.Length - AlexLinkFrame.HeaderSize;
+        for (var keep = 0; keep < payload; keep++)
+        {
+            var cut = bytes[..(AlexLinkFrame.HeaderSize + keep)];
+            BinaryPrimitives.WriteUInt16LittleEndian(cut, (ushort)keep);
+            var buffer = new ReadOnlySequence<byte>(cut);
+            Assert.Equal(OperationStatus.InvalidData, AlexLinkReader.TryRead(ref buffer, out _, out var error));
+            Assert.Equal(AlexLinkErrorCode.BadFrame, error.Code);
+        }
+    }
 
     public static TheoryData<string> ExampleNames => [.. Examples.Keys];
 
@@ -252,6 +327,16 @@ public sealed partial class AlexLinkCodecTests
             Map(u32, u32, (t, i) => (AlexLinkMessage)new AlexLinkSubscribe((AlexLinkTopics)t, i)),
             Gen.Constant((AlexLinkMessage)new AlexLinkTakeLease()),
             Gen.Constant((AlexLinkMessage)new AlexLinkReleaseLease()),
+            Gen.Constant((AlexLinkMessage)new AlexLinkGetServerStatus()),
+            Map(u16, b, (n, f) => (AlexLinkMessage)new AlexLinkFollowAudit(n, (f & 1) != 0)),
+            text.Select(s => (AlexLinkMessage)new AlexLinkAuditLine(s)),
+            Map(i64, text, (t, s) => (AlexLinkMessage)(ServerStatusExample with
+            {
+                ServerTimeUnixMs = t,
+                LinkDetail = s,
+                Sessions = [new(AlexLinkRole.Admin, AlexLinkSessionProtocol.Classic, t, s, s + ":1")],
+                Counters = [new(s, t)],
+            })),
             Map(Gen.Choose(0x40, 0xFF), b.ArrayOf(), (t, p) => (AlexLinkMessage)new AlexLinkUnknown((byte)t, p)));
         return Map(messages, u32, (m, id) => m with { RequestId = id }).ToArbitrary();
     }
