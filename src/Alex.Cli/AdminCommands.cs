@@ -230,46 +230,101 @@ internal static class ServerStatusView
 
     public static string Json(AlexLinkServerStatus s, string endpoint)
     {
-        var o = new Dictionary<string, object?>
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>();
+        using (var j = new Utf8JsonWriter(buffer))
         {
-            ["endpoint"] = endpoint,
-            ["server"] = s.ServerName,
-            ["version"] = s.Version,
-            ["time"] = Iso(s.ServerTimeUnixMs),
-            ["started"] = Iso(s.StartedUnixMs),
-            ["uptime_s"] = (s.ServerTimeUnixMs - s.StartedUnixMs) / 1000,
-            ["arduino"] = new Dictionary<string, object?>
+            j.WriteStartObject();
+            j.WriteString("endpoint", endpoint);
+            j.WriteString("server", s.ServerName);
+            j.WriteString("version", s.Version);
+            j.WriteString("time", Iso(s.ServerTimeUnixMs));
+            j.WriteString("started", Iso(s.StartedUnixMs));
+            j.WriteNumber("uptime_s", (s.ServerTimeUnixMs - s.StartedUnixMs) / 1000);
+            j.WriteStartObject("arduino");
+            j.WriteBoolean("up", s.Link == AlexLinkLinkStatus.Up);
+            j.WriteString("detail", s.LinkDetail);
+            j.WriteBoolean("may_be_moving", s.MayBeMoving);
+            j.WriteStartObject("counters");
+            foreach (var c in s.Counters)
             {
-                ["up"] = s.Link == AlexLinkLinkStatus.Up,
-                ["detail"] = s.LinkDetail,
-                ["may_be_moving"] = s.MayBeMoving,
-                ["counters"] = s.Counters.ToDictionary(c => c.Name, c => c.Value),
-            },
-            ["lease"] = new Dictionary<string, object?> { ["holder"] = s.LeaseHolder.Length == 0 ? null : s.LeaseHolder, ["since"] = s.LeaseSinceUnixMs == 0 ? null : Iso(s.LeaseSinceUnixMs) },
-            ["session_count"] = s.SessionCount,
-            ["sessions"] = s.Sessions.Select(x => new Dictionary<string, object?>
+                j.WriteNumber(c.Name, c.Value);
+            }
+
+            j.WriteEndObject();
+            j.WriteEndObject();
+            j.WriteStartObject("lease");
+            WriteOrNull(j, "holder", s.LeaseHolder.Length == 0 ? null : s.LeaseHolder);
+            WriteOrNull(j, "since", s.LeaseSinceUnixMs == 0 ? null : Iso(s.LeaseSinceUnixMs));
+            j.WriteEndObject();
+            j.WriteNumber("session_count", s.SessionCount);
+            j.WriteStartArray("sessions");
+            foreach (var x in s.Sessions)
             {
-                ["name"] = x.Name,
-                ["role"] = RoleName(x.Role),
-                ["protocol"] = x.Protocol == AlexLinkSessionProtocol.Classic ? "classic" : "alexlink/1",
-                ["peer"] = x.Peer,
-                ["since"] = Iso(x.ConnectedUnixMs),
-            }).ToArray(),
-            ["certificate_expires"] = Iso(s.CertificateNotAfterUnixMs),
-            ["crl"] = s.CrlThisUpdateUnixMs == 0 ? null : new Dictionary<string, object?>
+                j.WriteStartObject();
+                j.WriteString("name", x.Name);
+                j.WriteString("role", RoleName(x.Role));
+                j.WriteString("protocol", x.Protocol == AlexLinkSessionProtocol.Classic ? "classic" : "alexlink/1");
+                j.WriteString("peer", x.Peer);
+                j.WriteString("since", Iso(x.ConnectedUnixMs));
+                j.WriteEndObject();
+            }
+
+            j.WriteEndArray();
+            j.WriteString("certificate_expires", Iso(s.CertificateNotAfterUnixMs));
+            if (s.CrlThisUpdateUnixMs == 0)
             {
-                ["number"] = s.CrlNumber.Length == 0 ? null : s.CrlNumber,
-                ["this_update"] = Iso(s.CrlThisUpdateUnixMs),
-                ["next_update"] = s.CrlNextUpdateUnixMs == 0 ? null : Iso(s.CrlNextUpdateUnixMs),
-            },
-            ["audit"] = s.AuditPath.Length == 0 ? null : new Dictionary<string, object?>
+                j.WriteNull("crl");
+            }
+            else
             {
-                ["path"] = s.AuditPath,
-                ["size_bytes"] = s.AuditSizeBytes < 0 ? null : s.AuditSizeBytes,
-                ["free_bytes"] = s.AuditFreeBytes < 0 ? null : s.AuditFreeBytes,
-            },
-        };
-        return JsonSerializer.Serialize(o);
+                j.WriteStartObject("crl");
+                WriteOrNull(j, "number", s.CrlNumber.Length == 0 ? null : s.CrlNumber);
+                j.WriteString("this_update", Iso(s.CrlThisUpdateUnixMs));
+                WriteOrNull(j, "next_update", s.CrlNextUpdateUnixMs == 0 ? null : Iso(s.CrlNextUpdateUnixMs));
+                j.WriteEndObject();
+            }
+
+            if (s.AuditPath.Length == 0)
+            {
+                j.WriteNull("audit");
+            }
+            else
+            {
+                j.WriteStartObject("audit");
+                j.WriteString("path", s.AuditPath);
+                WriteNumberOrNull(j, "size_bytes", s.AuditSizeBytes);
+                WriteNumberOrNull(j, "free_bytes", s.AuditFreeBytes);
+                j.WriteEndObject();
+            }
+
+            j.WriteEndObject();
+        }
+
+        return System.Text.Encoding.UTF8.GetString(buffer.WrittenSpan);
+    }
+
+    private static void WriteOrNull(Utf8JsonWriter j, string name, string? value)
+    {
+        if (value is null)
+        {
+            j.WriteNull(name);
+        }
+        else
+        {
+            j.WriteString(name, value);
+        }
+    }
+
+    private static void WriteNumberOrNull(Utf8JsonWriter j, string name, long value)
+    {
+        if (value < 0)
+        {
+            j.WriteNull(name);
+        }
+        else
+        {
+            j.WriteNumber(name, value);
+        }
     }
 
     public static string RoleName(AlexLinkRole role) => role switch

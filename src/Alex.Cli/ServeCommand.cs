@@ -52,6 +52,9 @@ internal static class ServeCommand
             cmd.Options.Add(o);
         }
 
+        cmd.Subcommands.Add(ServeInstallCommand.Install());
+        cmd.Subcommands.Add(ServeInstallCommand.Uninstall());
+
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var settings = Settings(

@@ -1,0 +1,51 @@
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Server;
+
+/// <summary>`alex serve install --print`: the unit the real command writes, checked by systemd itself; and the refusals.</summary>
+public sealed class ServeInstallCommandTests : IClassFixture<TestPki>
+{
+    private readonly TestPki _pki;
+
+    public ServeInstallCommandTests(TestPki pki)
+    {
+        _pki = pki;
+    }
+
+    [Fact]
+    public async Task Print_RobotOptions_UnitPassesSystemdAnalyzeVerify()
+    {
+        var (code, unit, stderr) = await AlexCli.RunAsync(
+            TimeSpan.FromSeconds(60),
+            "serve", "install", "--print", "--pki", _pki.Dir, "--allow", "laptop=drive", "--allow", "tutor=admin", "--serial", "/dev/ttyACM0", "--max-speed", "60");
+        Assert.True(code == 0, stderr);
+        Assert.Contains("--crl /etc/alexlink/crl.pem --allow-file /etc/alexlink/allowed.txt --serial /dev/ttyACM0 --baud 9600 --max-speed 60 --audit /var/lib/alexlink/audit.jsonl\n", unit, StringComparison.Ordinal);
+
+        var dir = Directory.CreateTempSubdirectory("alex-unit-").FullName;
+        try
+        {
+            var path = Path.Combine(dir, "alexlink.service");
+            await File.WriteAllTextAsync(path, unit);
+            var (verified, output, problems) = await ToolRun.RunAsync("systemd-analyze", ["verify", path], TimeSpan.FromSeconds(60), "systemd-analyze verify");
+            Assert.True(verified == 0, output + problems);
+            Assert.Equal("", (output + problems).Trim());
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    [Fact]
+    public async Task Print_SigningKeyAsTheRobotsKey_RefusedExit1()
+    {
+        var (code, stdout, stderr) = await AlexCli.RunAsync(
+            TimeSpan.FromSeconds(60),
+            "serve", "install", "--print", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("signing.key"), "--ca", _pki.CaPath, "--allow", "laptop", "--serial", "/dev/ttyACM0");
+        Assert.Equal(1, code);
+        Assert.Equal("", stdout);
+        Assert.Equal(
+            [$"alex: {_pki.Path("signing.key")}: the CA's signing key never goes onto the robot", "hint: give the robot's own key (alex.key from `alex pki issue server`); signing.key stays on the machine that signs"],
+            stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+    }
+}
