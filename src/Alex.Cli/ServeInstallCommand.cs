@@ -78,6 +78,7 @@ internal static class ServeInstallCommand
                 AllowAny = host.Policy.AllowAny,
                 Legacy = host.Policy.Legacy,
                 ServeOptions = passed,
+                Port = host.Listen.Port,
             };
             var files = new ServiceFiles(host.CertificatePath, host.KeyPath, host.Policy.CaPath, host.Policy.CrlPath, allowed, host.Policy.AllowFilePath);
             try

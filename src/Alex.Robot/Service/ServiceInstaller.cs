@@ -133,6 +133,17 @@ public sealed class ServiceInstaller
             Write(ServiceLayout.AllowFile, string.Join('\n', lines) + "\n", Public);
         }
 
+        var avahi = Here(AvahiService.Directory);
+        if (Directory.Exists(avahi))
+        {
+            WriteAtomically(Here(AvahiService.Path), AvahiService.Render(Announce(files, service.Port)), Public);
+            _say($"announced as {Announcement.ServiceType} on port {service.Port} through Avahi ({AvahiService.Path})");
+        }
+        else
+        {
+            _say($"not announced on the network: no {AvahiService.Directory} (install avahi-daemon, then run this again)");
+        }
+
         // The service reads its key through its group; nobody else can list the folder.
         Must("chown", "root:" + user, config, Path.Combine(config, ServiceLayout.KeyFile));
 
@@ -163,8 +174,25 @@ public sealed class ServiceInstaller
             Directory.Delete(config, recursive: true);
         }
 
+        if (File.Exists(Here(AvahiService.Path)))
+        {
+            File.Delete(Here(AvahiService.Path));
+        }
+
         Must("systemctl", "daemon-reload");
         _say($"removed {ServiceLayout.UnitPath} and {ServiceLayout.ConfigDir}/; kept the audit log in {ServiceLayout.StateDir} and the user {ServiceLayout.DefaultUser} (sudo rm -r {ServiceLayout.StateDir}; sudo userdel {ServiceLayout.DefaultUser} to remove them)");
+    }
+
+    /// <summary>What the robot announces: its certificate's name, the port, its fingerprint and its CA's.</summary>
+    public static Announcement Announce(ServiceFiles files, int port)
+    {
+        ArgumentNullException.ThrowIfNull(files);
+        using var certificate = CertificateFile.Load(files.CertificatePath);
+        using var ca = CertificateFile.Load(files.CaPath);
+        var name = certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false) is { Length: > 0 } dns
+            ? dns
+            : certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
+        return new Announcement(name, port, Server.CertificateText.Fingerprint(certificate), Server.CertificateText.Fingerprint(ca));
     }
 
     private string Here(string absolute) => Path.Combine(_root, absolute.TrimStart('/'));

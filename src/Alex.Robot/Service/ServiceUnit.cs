@@ -33,6 +33,9 @@ public sealed record ServiceDefinition
     public IReadOnlyList<string> ServeOptions { get; init; } = [];
 
     public string User { get; init; } = ServiceLayout.DefaultUser;
+
+    /// <summary>The port clients connect to, announced on the local network (docs/service.md "Finding the robot").</summary>
+    public int Port { get; init; } = 5000;
 }
 
 /// <summary>Where the service's files live on the robot.</summary>

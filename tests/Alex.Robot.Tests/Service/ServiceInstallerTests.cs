@@ -139,6 +139,36 @@ public sealed class ServiceInstallerTests : IDisposable
         Assert.Contains("without systemd", e.Hint, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void Install_AvahiPresent_AnnouncesTheServiceWithNameAndFingerprints()
+    {
+        Directory.CreateDirectory(At("/etc/avahi/services"));
+        Installer(idExit: 1).Install(Service with { Port = 5001 }, Files);
+
+        var text = File.ReadAllText(At("/etc/avahi/services/alexlink.service"));
+        using var reader = System.Xml.XmlReader.Create(new StringReader(text), new System.Xml.XmlReaderSettings { DtdProcessing = System.Xml.DtdProcessing.Ignore });
+        var xml = System.Xml.Linq.XDocument.Load(reader);
+        var service = xml.Root!.Element("service")!;
+        Assert.Equal("_alexlink._tcp", service.Element("type")!.Value);
+        Assert.Equal("5001", service.Element("port")!.Value);
+        Assert.Equal("alex.epp.com on %h", xml.Root.Element("name")!.Value);
+        Assert.Equal(
+            ["v=1", "name=alex.epp.com", "fp=" + Sha256(Pki("alex.crt")), "ca=" + Sha256(Pki("signing.pem"))],
+            service.Elements("txt-record").Select(e => e.Value).ToArray());
+
+        Installer(idExit: 0).Uninstall();
+        Assert.False(File.Exists(At("/etc/avahi/services/alexlink.service")));
+        Assert.True(Directory.Exists(At("/etc/avahi/services")));
+    }
+
+    [Fact]
+    public void Install_NoAvahi_SaysItIsNotAnnounced()
+    {
+        Installer(idExit: 1).Install(Service, Files);
+        Assert.False(Directory.Exists(At("/etc/avahi")));
+        Assert.Contains("not announced on the network: no /etc/avahi/services (install avahi-daemon, then run this again)", _said);
+    }
+
     [Theory]
     [InlineData("/usr/local/bin/alex", "/usr/local/bin/alex")]
     [InlineData("/opt/alex link/alex", "\"/opt/alex link/alex\"")]
@@ -167,6 +197,13 @@ public sealed class ServiceInstallerTests : IDisposable
         _said.Add);
 
     private string Pki(string file) => Path.Combine(_pki, file);
+
+    // openssl x509 -fingerprint -sha256 form, as `alex pki show` prints it.
+    private static string Sha256(string pem)
+    {
+        using var certificate = System.Security.Cryptography.X509Certificates.X509Certificate2.CreateFromPem(File.ReadAllText(pem));
+        return string.Join(':', Convert.ToHexString(System.Security.Cryptography.SHA256.HashData(certificate.RawData)).Chunk(2).Select(c => new string(c)));
+    }
 
     private string At(string absolute) => Path.Combine(_root, absolute.TrimStart('/'));
 }
