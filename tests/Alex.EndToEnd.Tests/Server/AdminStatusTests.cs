@@ -13,6 +13,10 @@ public sealed class AdminStatusTests : IClassFixture<TestPki>
 {
     private static readonly string[] Allow = ["laptop=drive", "tutor=watch", "admin=admin"];
 
+    // A freshly started `alex` process does its first TLS handshake cold (JIT, OpenSSL set-up): on a loaded 2-core
+    // machine that takes seconds, past the server's default 5 s handshake deadline.
+    private static readonly TimeSpan CliHandshake = TimeSpan.FromSeconds(60);
+
     private readonly TestPki _pki;
 
     public AdminStatusTests(TestPki pki)
@@ -126,7 +130,7 @@ public sealed class AdminStatusTests : IClassFixture<TestPki>
     [Fact]
     public async Task StatusAndLogsCommands_Admin_PrintTextAndJson()
     {
-        await using var server = await TestServer.StartAsync(_pki, Allow);
+        await using var server = await TestServer.StartAsync(_pki, Allow, handshakeTimeout: CliHandshake);
         string[] connect = ["--cert", _pki.Path("admin.crt"), "--key", _pki.Path("admin.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName];
         var host = $"127.0.0.1:{server.EndPoint.Port}";
 
@@ -160,7 +164,7 @@ public sealed class AdminStatusTests : IClassFixture<TestPki>
     [Fact]
     public async Task StatusAndLogsCommands_Watcher_RefusedWithTheRoleToAsk()
     {
-        await using var server = await TestServer.StartAsync(_pki, Allow);
+        await using var server = await TestServer.StartAsync(_pki, Allow, handshakeTimeout: CliHandshake);
         var host = $"127.0.0.1:{server.EndPoint.Port}";
         foreach (var command in new[] { "status", "logs" })
         {
