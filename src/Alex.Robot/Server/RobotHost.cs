@@ -125,10 +125,17 @@ public sealed class RobotHost : IAsyncDisposable
             ("lease_ms", (long)options.Hub.LeaseWindow.TotalMilliseconds),
             ("max_speed", options.Hub.MaxSpeedPercent),
             ("max_distance_cm", options.Hub.MaxDistanceCm),
+            ("max_angle", options.Hub.MaxAngleDegrees),
+            ("classic_silence_ms", (long)options.Hub.SilentMoveLimit.TotalMilliseconds),
             ("allow", options.Policy.AllowAny ? "any" : string.Join(",", options.Policy.AllowEntries)),
             ("allow_file", options.Policy.AllowFilePath),
             ("crl", options.Policy.CrlPath),
             ("legacy_certs", options.Policy.Legacy));
+        if (options.Policy.CrlPath is null)
+        {
+            audit.Write("warning", ("detail", "no CRL (--no-crl): a revoked certificate still gets in"));
+        }
+
         return host;
     }
 

@@ -26,6 +26,7 @@ using Alex.Pki;
 using Alex.Pki.Tls;
 using Alex.Protocol.Admission;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Safety;
 
 namespace Alex.Robot.Server;
 
@@ -252,6 +253,7 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             socket.NoDelay = true;
+            WatchForDeadNetwork(socket);
             var task = Task.Run(() => HandleConnectionAsync(socket, peer, source, cancellationToken), CancellationToken.None);
             _connections.TryAdd(task, 0);
             _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -507,6 +509,33 @@ public sealed class RobotServer : IAsyncDisposable
 
         await ssl.DisposeAsync().ConfigureAwait(false);
     }
+
+    // A black-holed network sends no FIN or RST: the kernel's keepalive notices instead (NetworkLiveness), the session's
+    // read fails, and a driver leaving stops the robot.
+    private static void WatchForDeadNetwork(Socket socket)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)NetworkLiveness.KeepAliveIdle.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)NetworkLiveness.KeepAliveInterval.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, NetworkLiveness.KeepAliveProbes);
+            if (OperatingSystem.IsLinux())
+            {
+                Span<byte> ms = stackalloc byte[sizeof(int)];
+                BitConverter.TryWriteBytes(ms, (int)NetworkLiveness.UserTimeout.TotalMilliseconds);
+                socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, ms);
+            }
+        }
+        catch (SocketException)
+        {
+            // The peer is already gone: the handshake will fail on its own.
+        }
+    }
+
+    // <netinet/tcp.h> on Linux.
+    private const int IpProtoTcp = 6;
+    private const int TcpUserTimeout = 18;
 
     private static Exception Innermost(Exception e)
     {

@@ -65,6 +65,39 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task Serve_PkiDirectoryWithoutCrl_RefusesToStartUnlessNoCrl()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-no-crl-").FullName;
+        foreach (var file in new[] { "alex.crt", "alex.key", "signing.pem" })
+        {
+            File.Copy(_pki.Path(file), Path.Combine(dir, file));
+        }
+
+        var refused = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, refused.ExitCode);
+        var lines = refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"alex: {Path.Combine(dir, "crl.pem")}: no such CRL file: without it a revoked certificate would get in", lines[0]);
+        Assert.Contains("--no-crl", lines[1], StringComparison.Ordinal);
+
+        var audit = Path.Combine(dir, "audit.jsonl");
+        await using var serve = await ServeProcess.StartWithAsync(_pki, ["serve", "--pki", dir, "--no-crl", "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", "--simulate"]);
+        Assert.Contains(serve.Preamble, l => l.StartsWith("alex serve: WARNING: --no-crl", StringComparison.Ordinal));
+        serve.Signal("TERM");
+        Assert.Equal(0, await serve.WaitForExitAsync());
+        Assert.Contains(File.ReadLines(audit), l => l.Contains("\"warning\"", StringComparison.Ordinal) && l.Contains("no CRL (--no-crl)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData("--max-angle", "0", "alex: --max-angle 0: must be 1 degree or more")]
+    [InlineData("--classic-silence-ms", "50", "alex: --classic-silence-ms 50: must be between 100 and 600000")]
+    public async Task Serve_LimitOutOfRange_OneLineExit2(string option, string value, string error)
+    {
+        var run = await AlexAsync("serve", "--pki", _pki.Dir, "--allow", "laptop", "--simulate", option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(error, run.Stderr.Split('\n')[0]);
+    }
+
+    [Fact]
     public async Task Serve_Simulate_DrivesReloadsOnSighupAndStopsOnSigterm()
     {
         var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
@@ -179,10 +212,15 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
 
         public int Port { get; }
 
-        public static async Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot)
+        /// <summary>What alex serve wrote to standard error before "listening".</summary>
+        public List<string> Preamble { get; } = [];
+
+        public static Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot) =>
+            StartWithAsync(pki, ["serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", .. robot]);
+
+        public static async Task<ServeProcess> StartWithAsync(TestPki pki, string[] args)
         {
-            var args = new List<string> { "serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet" };
-            args.AddRange(robot);
+            var preamble = new List<string>();
             // Through python3, which puts SIGINT back to its default before it execs alex (same process id): as a shell
             // starts a foreground job, whatever this test runner inherited (a background job ignores SIGINT).
             var start = AlexProcess([.. args]);
@@ -199,6 +237,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
                 {
                     var line = await process.StandardError.ReadLineAsync().Within(TimeSpan.FromSeconds(30), "alex serve to listen")
                         ?? throw new InvalidOperationException("alex serve exited before listening");
+                    preamble.Add(line);
                     var m = Listening().Match(line);
                     if (m.Success)
                     {
@@ -214,7 +253,9 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
             }
 
             _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
-            return new ServeProcess(process, pki, port);
+            var serve = new ServeProcess(process, pki, port);
+            serve.Preamble.AddRange(preamble);
+            return serve;
         }
 
         /// <summary>True when the process ignores SIGINT (SigIgn in /proc/PID/status has bit 1 set).</summary>
