@@ -23,7 +23,8 @@ internal static class ServeCommand
 
         var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and crl.pem" };
         var cert = new Option<string>("--cert") { Description = "The robot's certificate (alex.crt)" };
-        var key = new Option<string>("--key") { Description = "The robot's private key (alex.key)" };
+        var key = new Option<string>("--key") { Description = "The robot's private key (alex.key); owner-only (chmod 600)" };
+        var passphraseFile = new Option<string>("--passphrase-file") { Description = $"The key's passphrase, first line of this file, when the key is encrypted (or set ${ServeOptions.PassphraseEnvironmentVariable})" };
         var ca = new Option<string>("--ca") { Description = "The CA certificate clients must chain to (signing.pem)" };
         var crl = new Option<string>("--crl") { Description = "The CA's revocation list (crl.pem); checked for every client, fail closed" };
         var noCrl = new Option<bool>("--no-crl") { Description = "Start without a CRL: no certificate can be revoked (said at start and in the audit log)" };
@@ -46,7 +47,7 @@ internal static class ServeCommand
         var auditMaxSize = new Option<string>("--audit-max-size") { Description = "Rotate the audit file before it grows past this size (bytes, or with K, M, G; 0: never)", DefaultValueFactory = _ => Defaults.AuditMaxSize };
         var auditKeep = new Option<int>("--audit-keep") { Description = "Rotated audit files to keep (FILE.1 newest ... FILE.N)", DefaultValueFactory = _ => Defaults.AuditKeep };
         var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => Defaults.MaxSessions };
-        foreach (var o in new Option[] { pki, cert, key, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions })
         {
             cmd.Options.Add(o);
         }
@@ -58,6 +59,8 @@ internal static class ServeCommand
                 PkiDir = pr.GetValue(pki),
                 CertificatePath = pr.GetValue(cert),
                 KeyPath = pr.GetValue(key),
+                PassphraseFile = pr.GetValue(passphraseFile),
+                PassphraseFromEnvironment = Environment.GetEnvironmentVariable(ServeOptions.PassphraseEnvironmentVariable),
                 CaPath = pr.GetValue(ca),
                 CrlPath = pr.GetValue(crl),
                 NoCrl = pr.GetValue(noCrl),

@@ -25,8 +25,8 @@ internal sealed class AlexLinkSession : ClientSession
     private readonly string _serverName;
     private volatile AlexLinkTopics _topics = AlexLinkTopics.Default;
 
-    public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName)
-        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
+    public AlexLinkSession(SslStream stream, RecordBatchingStream wire, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName)
+        : base(stream, wire, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
     {
         _serverName = serverName;
     }

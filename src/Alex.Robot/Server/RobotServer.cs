@@ -264,7 +264,8 @@ public sealed class RobotServer : IAsyncDisposable
     {
         var counted = true;
         var check = new ClientCertificateCheck();
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var wire = new RecordBatchingStream(new NetworkStream(socket, ownsSocket: true));
+        var ssl = new SslStream(wire, leaveInnerStreamOpen: false);
         try
         {
             var admitted = await HandshakeAndAdmitAsync(ssl, socket, check, peer, source, cancellationToken).ConfigureAwait(false);
@@ -297,8 +298,8 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             ClientSession session = protocol == SessionProtocol.AlexLink1
-                ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName)
-                : new ClassicSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
+                ? new AlexLinkSession(ssl, wire, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName)
+                : new ClassicSession(ssl, wire, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
             _sessions.TryAdd(session, 0);
             (string Key, object? Value)[] accepted =
             [

@@ -20,6 +20,12 @@ public sealed record ServeOptions
 
     public string? KeyPath { get; init; }
 
+    /// <summary>The key's passphrase is the first line of this file (else <see cref="PassphraseFromEnvironment"/>).</summary>
+    public string? PassphraseFile { get; init; }
+
+    /// <summary>The value of ALEX_PKI_PASSPHRASE, used when no passphrase file is given.</summary>
+    public string? PassphraseFromEnvironment { get; init; }
+
     public string? CaPath { get; init; }
 
     public string? CrlPath { get; init; }
@@ -205,6 +211,7 @@ public sealed record ServeOptions
         {
             CertificatePath = cert,
             KeyPath = key,
+            KeyPassphrase = Passphrase(key),
             Policy = new PolicySources(ca, crl, Allow, AllowFile, AllowAny, Legacy),
             Listen = ParseListen(Listen),
             Hub = new HubOptions
@@ -239,6 +246,35 @@ public sealed record ServeOptions
             ? n << shift
             : null;
     }
+
+    // As every other command: the passphrase file's first line, else the environment; asked only for an encrypted key.
+    private string? Passphrase(string keyPath)
+    {
+        try
+        {
+            if (!PrivateKeyFile.IsEncrypted(keyPath))
+            {
+                return null;
+            }
+
+            if (PassphraseFile is { } file)
+            {
+                var line = System.Text.Encoding.UTF8.GetString(PkiFile.ReadAll(file, "passphrase")).Split('\n')[0].TrimEnd('\r');
+                return line.Length > 0 ? line : throw new ServeOptionsException($"{file}: the passphrase file's first line is empty", "write the key's passphrase on the file's first line");
+            }
+
+            return string.IsNullOrEmpty(PassphraseFromEnvironment)
+                ? throw new ServeOptionsException($"{keyPath}: the private key is encrypted and no passphrase was given", $"give --passphrase-file FILE (its first line) or set {PassphraseEnvironmentVariable}")
+                : PassphraseFromEnvironment;
+        }
+        catch (PkiException e)
+        {
+            throw new ServeOptionsException(e.Message, e.Hint);
+        }
+    }
+
+    /// <summary>Where every alex command looks for a key's passphrase when no file is given.</summary>
+    public const string PassphraseEnvironmentVariable = "ALEX_PKI_PASSPHRASE";
 
     /// <summary>"ADDRESS:PORT", "[v6]:PORT", a bare port, or nothing (0.0.0.0:5000).</summary>
     public static IPEndPoint ParseListen(string? listen)

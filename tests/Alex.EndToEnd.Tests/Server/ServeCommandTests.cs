@@ -39,7 +39,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     [Fact]
     public async Task Serve_KeyOfAnotherCertificate_NamesBothFiles()
     {
-        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--crl", _pki.Ca.CrlPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("laptop.key", run.Stderr, StringComparison.Ordinal);
         Assert.Contains("does not belong", run.Stderr, StringComparison.Ordinal);
@@ -85,6 +85,131 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         serve.Signal("TERM");
         Assert.Equal(0, await serve.WaitForExitAsync());
         Assert.Contains(File.ReadLines(audit), l => l.Contains("\"warning\"", StringComparison.Ordinal) && l.Contains("no CRL (--no-crl)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0x1A4)]
+    [InlineData(0x1A0)]
+    [InlineData(0x1B6)]
+    public async Task Serve_KeyReadableByOthers_RefusedWithTheFix(int mode)
+    {
+        var dir = CopyServerFiles();
+        var key = Path.Combine(dir, "alex.key");
+        Chmod(key, mode);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith($"alex: {key}: the private key is readable or writable by others (mode 0{Convert.ToString(mode, 8)})", lines[0], StringComparison.Ordinal);
+        Assert.Equal($"hint: chmod 600 {key}", lines[1]);
+    }
+
+    [Fact]
+    public async Task Serve_KeyInWorldWritableDirectoryOrOwnedByAnother_Refused()
+    {
+        var dir = CopyServerFiles();
+        Chmod(dir, 0x1FF);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"the directory {dir} is writable by everyone (mode 0777)", run.Stderr, StringComparison.Ordinal);
+
+        Chmod(dir, 0x1C0);
+        if (Environment.UserName == "root")
+        {
+            using var chown = Process.Start(new ProcessStartInfo("chown", ["65534", Path.Combine(dir, "alex.key")]) { UseShellExecute = false })!;
+            await chown.WaitForExitAsync().Within();
+            run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+            Assert.Equal(2, run.ExitCode);
+            Assert.Contains("the private key belongs to another user (uid 65534)", run.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_KeySymlinkToWorldWritableFile_Refused()
+    {
+        var dir = CopyServerFiles();
+        var shared = Path.Combine(Directory.CreateTempSubdirectory("alex-shared-").FullName, "shared.key");
+        File.Move(Path.Combine(dir, "alex.key"), shared);
+        Chmod(shared, 0x1B6);
+        File.CreateSymbolicLink(Path.Combine(dir, "alex.key"), shared);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"(a link to {shared}): the private key is readable or writable by others (mode 0666)", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_EncryptedKey_StartsWithPassphraseFileOrEnvironment_RefusedWithout()
+    {
+        var dir = CopyServerFiles();
+        var key = Path.Combine(dir, "alex.key");
+        using (var plain = Alex.Pki.PrivateKeyFile.Load(key))
+        {
+            Alex.Pki.PrivateKeyFile.Save(key, plain, "robot secret", overwrite: true);
+        }
+
+        var without = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, without.ExitCode);
+        Assert.StartsWith($"alex: {key}: the private key is encrypted and no passphrase was given", without.Stderr, StringComparison.Ordinal);
+
+        var passphrase = Path.Combine(dir, "passphrase.txt");
+        File.WriteAllText(passphrase, "robot secret\n");
+        await using (var serve = await ServeProcess.StartWithAsync(_pki, ["serve", "--pki", dir, "--passphrase-file", passphrase, "--allow", "laptop", "--listen", "127.0.0.1:0", "--quiet", "--simulate"]))
+        {
+            await using var client = await ConnectAsync(serve);
+            Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+        }
+
+        var start = AlexProcess("serve", "--pki", dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--quiet", "--simulate");
+        start.Environment["ALEX_PKI_PASSPHRASE"] = "robot secret";
+        await using (var serve = await ServeProcess.StartWithAsync(_pki, start))
+        {
+            await using var client = await ConnectAsync(serve);
+            Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+        }
+    }
+
+    [Fact]
+    public async Task Serve_OwnCertificateExpiredOrWeak_RefusesToStartWithTheReason()
+    {
+        var dir = CopyServerFiles();
+        var past = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-30));
+        var ca = Alex.Pki.CertificateAuthority.Open(_pki.Dir, timeProvider: past);
+        ca.Issue(new Alex.Pki.IssueRequest { Role = Alex.Pki.CertificateRole.Server, Name = TestPki.ServerName, Days = 1 }, Path.Combine(dir, "alex.key"), Path.Combine(dir, "alex.crt"), null, force: true);
+        var expired = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, expired.ExitCode);
+        Assert.Contains("the server's certificate expired on", expired.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", expired.Stderr, StringComparison.Ordinal);
+
+        // RSA-1024, signed by the CA as the course's openssl commands do.
+        File.WriteAllText(Path.Combine(dir, "v1.cnf"), "[req]\ndistinguished_name=dn\n[dn]\n");
+        _pki.OpenSsl("genrsa", "-out", Path.Combine(dir, "alex.key"), "1024");
+        _pki.OpenSsl("req", "-config", Path.Combine(dir, "v1.cnf"), "-new", "-key", Path.Combine(dir, "alex.key"), "-out", Path.Combine(dir, "alex.csr"), "-subj", "/CN=" + TestPki.ServerName);
+        _pki.OpenSsl("x509", "-req", "-in", Path.Combine(dir, "alex.csr"), "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", Path.Combine(dir, "alex.crt"), "-days", "30");
+        Chmod(Path.Combine(dir, "alex.key"), 0x180);
+        var weak = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, weak.ExitCode);
+        Assert.Contains("1024-bit RSA key is too small for OpenSSL's default security level", weak.Stderr, StringComparison.Ordinal);
+    }
+
+    private static void Chmod(string path, int mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Unix file modes");
+        }
+
+        File.SetUnixFileMode(path, (UnixFileMode)mode);
+    }
+
+    // alex.crt, alex.key, signing.pem and crl.pem in a directory of their own (owner-only, as `alex pki init` makes it).
+    private string CopyServerFiles()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-serve-files-").FullName;
+        foreach (var file in new[] { "alex.crt", "alex.key", "signing.pem", "crl.pem" })
+        {
+            File.Copy(_pki.Path(file), Path.Combine(dir, file));
+        }
+
+        return dir;
     }
 
     [Theory]
@@ -218,12 +343,13 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         public static Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot) =>
             StartWithAsync(pki, ["serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", .. robot]);
 
-        public static async Task<ServeProcess> StartWithAsync(TestPki pki, string[] args)
+        public static Task<ServeProcess> StartWithAsync(TestPki pki, string[] args) => StartWithAsync(pki, AlexProcess(args));
+
+        public static async Task<ServeProcess> StartWithAsync(TestPki pki, ProcessStartInfo start)
         {
             var preamble = new List<string>();
             // Through python3, which puts SIGINT back to its default before it execs alex (same process id): as a shell
             // starts a foreground job, whatever this test runner inherited (a background job ignores SIGINT).
-            var start = AlexProcess([.. args]);
             start.ArgumentList.Insert(0, start.FileName);
             start.ArgumentList.Insert(0, "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
             start.ArgumentList.Insert(0, "-c");
