@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Diagnostics;
 using System.Globalization;
 using Alex.Pki;
+using Alex.Robot.Server;
 using Alex.Robot.Service;
 
 namespace Alex.Cli;
@@ -24,7 +25,7 @@ internal static class ServeInstallCommand
             "  sudo alex serve install --pki pki --allow laptop=drive --allow tutor=admin --serial /dev/ttyACM0\n" +
             "  alex serve install --pki pki --allow laptop --serial /dev/ttyACM0 --print     show the unit, change nothing\n" +
             "Then: journalctl -u alexlink -f, or from a laptop: alex status HOST --pki admin");
-        var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and (if present) crl.pem" };
+        var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and crl.pem" };
         var cert = new Option<string>("--cert") { Description = "The robot's certificate (alex.crt)" };
         var key = new Option<string>("--key") { Description = "The robot's private key (alex.key); never the CA's signing.key" };
         var ca = new Option<string>("--ca") { Description = "The CA certificate clients must chain to (signing.pem)" };
@@ -39,9 +40,11 @@ internal static class ServeInstallCommand
         var leaseMs = new Option<int?>("--lease-ms") { Description = "Dead-man window in ms (default 1500)" };
         var maxSpeed = new Option<int?>("--max-speed") { Description = "Highest speed a move may ask for, percent" };
         var maxDistance = new Option<int?>("--max-distance") { Description = "Longest move in cm" };
+        var maxAngle = new Option<int?>("--max-angle") { Description = "Widest turn in degrees" };
+        var noCrl = new Option<bool>("--no-crl") { Description = "Serve without a CRL: no certificate can be revoked (said at every start)" };
         var legacy = new Option<bool>("--legacy-certs") { Description = "Accept the course's X.509 v1 client certificates" };
         var print = new Option<bool>("--print") { Description = "Print the unit file and change nothing (no sudo needed)" };
-        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, legacy, print })
+        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, maxAngle, noCrl, legacy, print })
         {
             cmd.Options.Add(o);
         }
@@ -49,19 +52,45 @@ internal static class ServeInstallCommand
         cmd.SetAction(pr =>
         {
             var allowed = pr.GetValue(allow) ?? [];
-            var (host, link) = ServeCommand.Settings(
-                pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca), pr.GetValue(crl),
-                allowed, pr.GetValue(allowFile), pr.GetValue(allowAny),
-                pr.GetValue(serial), pr.GetValue(baud), pr.GetValue(simulate), pr.GetValue(listen),
-                pr.GetValue(leaseMs) ?? 1500, pr.GetValue(maxSpeed) ?? 100, pr.GetValue(maxDistance), null,
-                pr.GetValue(legacy), 5000);
+            RobotHostOptions host;
+            RobotLinkSpec link;
+            try
+            {
+                (host, link) = new ServeOptions
+                {
+                    PkiDir = pr.GetValue(pki),
+                    CertificatePath = pr.GetValue(cert),
+                    KeyPath = pr.GetValue(key),
+                    CaPath = pr.GetValue(ca),
+                    CrlPath = pr.GetValue(crl),
+                    NoCrl = pr.GetValue(noCrl),
+                    Allow = allowed,
+                    AllowFile = pr.GetValue(allowFile),
+                    AllowAny = pr.GetValue(allowAny),
+                    SerialPath = pr.GetValue(serial),
+                    Baud = pr.GetValue(baud),
+                    Simulate = pr.GetValue(simulate),
+                    Listen = pr.GetValue(listen),
+                    LeaseMs = pr.GetValue(leaseMs) ?? 1500,
+                    MaxSpeed = pr.GetValue(maxSpeed) ?? 100,
+                    MaxDistance = pr.GetValue(maxDistance),
+                    MaxAngle = pr.GetValue(maxAngle),
+                    Legacy = pr.GetValue(legacy),
+                    PassphraseFromEnvironment = Environment.GetEnvironmentVariable(ServeOptions.PassphraseEnvironmentVariable),
+                }.Resolve();
+            }
+            catch (ServeOptionsException e)
+            {
+                throw new CliException(e.Message, e.Hint);
+            }
+
             var passed = new List<string>();
             if (pr.GetValue(listen) is { } l)
             {
                 passed.AddRange(["--listen", l]);
             }
 
-            foreach (var (flag, value) in new[] { ("--lease-ms", pr.GetValue(leaseMs)), ("--max-speed", pr.GetValue(maxSpeed)), ("--max-distance", pr.GetValue(maxDistance)) })
+            foreach (var (flag, value) in new[] { ("--lease-ms", pr.GetValue(leaseMs)), ("--max-speed", pr.GetValue(maxSpeed)), ("--max-distance", pr.GetValue(maxDistance)), ("--max-angle", pr.GetValue(maxAngle)) })
             {
                 if (value is { } v)
                 {

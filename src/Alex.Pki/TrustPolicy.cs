@@ -71,15 +71,21 @@ public sealed class TrustPolicy
 
     public X509Certificate2Collection Authorities => _authorities;
 
-    /// <summary>A policy from files: the CA certificate(s) and, optionally, the CRL (re-read when it changes).</summary>
-    public static TrustPolicy FromFiles(string caPath, string? crlPath, AllowList allowList, bool legacy = false, TimeProvider? timeProvider = null) =>
-        new(CertificateFile.LoadAll(caPath), new TrustPolicyOptions
+    /// <summary>
+    /// A policy from files: the CA certificate(s) and, optionally, the CRL (re-read when it changes). With
+    /// <paramref name="crlMemoryPath"/>, the highest CRL number the CA signed is kept there and an older CRL is refused.
+    /// </summary>
+    public static TrustPolicy FromFiles(string caPath, string? crlPath, AllowList allowList, bool legacy = false, TimeProvider? timeProvider = null, string? crlMemoryPath = null)
+    {
+        var authorities = CertificateFile.LoadAll(caPath);
+        return new(authorities, new TrustPolicyOptions
         {
             AllowList = allowList,
-            Crl = crlPath is null ? null : CrlSource.FromFile(crlPath),
+            Crl = crlPath is null ? null : crlMemoryPath is null ? CrlSource.FromFile(crlPath) : CrlSource.FromFile(crlPath, crlMemoryPath, authorities),
             Legacy = legacy,
             TimeProvider = timeProvider ?? TimeProvider.System,
         });
+    }
 
     /// <summary>Checks a client's certificate (robot server side): chain, validity, CRL, clientAuth, allow-list.</summary>
     public TrustDecision EvaluateClient(X509Certificate2? leaf, X509Certificate2Collection? presentedChain) =>

@@ -1,5 +1,6 @@
-// Speed and distance limits the server enforces on moves (issue 4 item 4; docs/protocol.md §3
-// "Limits"). A limit of 0 means none. The firmware takes speed as a percentage (PWM = speed × 255 / 100,
+// Speed, distance and angle limits the server enforces on moves (docs/protocol.md §3 "Limits"). A limit
+// of 0 means none. With a distance or an angle limit set, a move of 0 ("until stopped", straight or
+// turning) is refused: it has no end the limit could bound. The firmware takes speed as a percentage (PWM = speed × 255 / 100,
 // PROTOCOL.md §3), so anything over 100 is refused whatever the limits.
 using Alex.Protocol.Serial;
 
@@ -33,16 +34,13 @@ public sealed record DriveLimits(uint MaxSpeedPercent = 0, uint MaxDistanceCm = 
         var limit = isTurn ? MaxAngleDegrees : MaxDistanceCm;
         var unit = isTurn ? "°" : " cm";
         var what = isTurn ? "angle" : "distance";
-        if (limit == 0)
+        if (command.Param0 == 0 && (MaxDistanceCm != 0 || MaxAngleDegrees != 0))
         {
-            return null;
+            // Either limit bounds how far the robot may get on one command: a move without end, straight or turning, has no bound.
+            var set = limit != 0 ? $"limit of {limit}{unit}" : MaxDistanceCm != 0 ? $"distance limit of {MaxDistanceCm} cm" : $"angle limit of {MaxAngleDegrees}°";
+            return $"{what} 0 means \"until stopped\", which the {set} does not allow";
         }
 
-        if (command.Param0 == 0)
-        {
-            return $"{what} 0 means \"until stopped\", which the limit of {limit}{unit} does not allow";
-        }
-
-        return command.Param0 > limit ? $"{what} {command.Param0}{unit} is over the limit of {limit}{unit}" : null;
+        return limit != 0 && command.Param0 > limit ? $"{what} {command.Param0}{unit} is over the limit of {limit}{unit}" : null;
     }
 }

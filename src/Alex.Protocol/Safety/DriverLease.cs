@@ -11,6 +11,11 @@
 //   for clients that promise heartbeats (AlexLink/1) — is silent past the lease window: then the lease
 //   expires, with a STOP if the robot may be moving. Classic clients send no heartbeats (PROTOCOL.md §4),
 //   so for them only leaving ends the lease.
+// - A holder without heartbeats (classic) that started a move without end (distance or angle 0, "until
+//   stopped", or a command code the course firmware does not define) and then says nothing for longer
+//   than the silent-move limit gets a STOP; it keeps the lease. A bounded move runs to its end, as the
+//   firmware does. A dead network under a silent client is the server's TCP keepalive's job
+//   (NetworkLiveness): its connection closes and leaving stops the robot.
 // - "May be moving": from an accepted move until a STOP goes out. There is no "move finished" message
 //   (PROTOCOL.md §3), so a finished move still counts; a needless STOP is harmless.
 using System.Globalization;
@@ -56,8 +61,9 @@ public sealed class DriverLease
     private DateTimeOffset _since;
     private DateTimeOffset _lastHeard;
     private bool _mayBeMoving;
+    private bool _movingWithoutEnd;
 
-    public DriverLease(TimeProvider time, TimeSpan window, DriveLimits? limits = null)
+    public DriverLease(TimeProvider time, TimeSpan window, DriveLimits? limits = null, TimeSpan? silentMoveLimit = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         if (window <= TimeSpan.Zero)
@@ -65,13 +71,25 @@ public sealed class DriverLease
             throw new ArgumentOutOfRangeException(nameof(window), "the lease window must be positive");
         }
 
+        if (silentMoveLimit is { } limit && limit <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(silentMoveLimit), "the silent-move limit must be positive");
+        }
+
         _time = time;
         Window = window;
         Limits = limits ?? DriveLimits.None;
+        SilentMoveLimit = silentMoveLimit ?? DefaultSilentMoveLimit;
     }
+
+    /// <summary>A few seconds: longer than a student takes to type the next command, short enough to catch the robot in a lab.</summary>
+    public static TimeSpan DefaultSilentMoveLimit { get; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long a heartbeat-sending driver may be silent.</summary>
     public TimeSpan Window { get; }
+
+    /// <summary>How long a driver without heartbeats may be silent while a move without end runs.</summary>
+    public TimeSpan SilentMoveLimit { get; }
 
     public DriveLimits Limits { get; }
 
@@ -118,7 +136,12 @@ public sealed class DriverLease
         {
             lock (_lock)
             {
-                return _holder is { SendsHeartbeats: true } ? _lastHeard + Window : null;
+                return _holder switch
+                {
+                    { SendsHeartbeats: true } => _lastHeard + Window,
+                    not null when _mayBeMoving && _movingWithoutEnd => _lastHeard + SilentMoveLimit,
+                    _ => null,
+                };
             }
         }
     }
@@ -166,6 +189,7 @@ public sealed class DriverLease
             {
                 // Anyone authenticated may stop the robot.
                 _mayBeMoving = false;
+                _movingWithoutEnd = false;
                 return LeaseDecision.Nothing;
             }
 
@@ -197,8 +221,10 @@ public sealed class DriverLease
 
             if (command.IsMove || !Enum.IsDefined(command.Command))
             {
-                // Codes students added (7 and up) may move the wheels too: assume they do.
+                // Codes students added (7 and up) may move the wheels too, for as long as they like: assume they do.
+                // A new move replaces the one running (the firmware takes the latest target).
                 _mayBeMoving = true;
+                _movingWithoutEnd = !command.IsMove || command.Param0 == 0;
             }
 
             return LeaseDecision.Allow(notice);
@@ -275,19 +301,37 @@ public sealed class DriverLease
 
     /// <summary>
     /// The dead-man: a heartbeat-sending holder silent for longer than the window loses the lease, and
-    /// the robot is stopped if it may be moving. Call at <see cref="NextCheckAt"/> (and whenever convenient).
+    /// the robot is stopped if it may be moving; a holder without heartbeats silent for longer than the
+    /// silent-move limit while a move without end runs gets a STOP and keeps the lease.
+    /// Call at <see cref="NextCheckAt"/> (and whenever convenient).
     /// </summary>
     public LeaseDecision Evaluate()
     {
         lock (_lock)
         {
-            if (_holder is not { SendsHeartbeats: true } holder)
+            if (_holder is null)
             {
                 return LeaseDecision.Nothing;
             }
 
             var now = _time.GetUtcNow();
             var silent = now - _lastHeard;
+            var holder = _holder;
+            if (!holder.SendsHeartbeats)
+            {
+                if (!_mayBeMoving || !_movingWithoutEnd || silent < SilentMoveLimit)
+                {
+                    return LeaseDecision.Nothing;
+                }
+
+                var quiet = (long)silent.TotalMilliseconds;
+                return LeaseDecision.Allow(stop: StopLocked(
+                    AlexLinkStopReason.HeartbeatMissed,
+                    holder,
+                    now,
+                    $"{holder.Name} sent nothing for {quiet} ms during a move without end (limit {(long)SilentMoveLimit.TotalMilliseconds} ms): stopped"));
+            }
+
             if (silent < Window)
             {
                 return LeaseDecision.Nothing;
@@ -321,6 +365,7 @@ public sealed class DriverLease
     private StopOrder StopLocked(AlexLinkStopReason reason, LeaseClient who, DateTimeOffset now, string text)
     {
         _mayBeMoving = false;
+        _movingWithoutEnd = false;
         return new StopOrder(reason, who.Name, now, text);
     }
 

@@ -31,8 +31,8 @@ internal sealed class AlexLinkSession : ClientSession
     // While the backlog of a FollowAudit goes out, live records wait here (then those not already in the backlog follow it).
     private List<string>? _heldLive;
 
-    public AlexLinkSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName, RobotServer.AdminDesk admin)
-        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
+    public AlexLinkSession(SslStream stream, RecordBatchingStream wire, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, string serverName, RobotServer.AdminDesk admin)
+        : base(stream, wire, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: true)
     {
         _serverName = serverName;
         _admin = admin;

@@ -2,7 +2,7 @@
 // C client. Every message is exactly one write, so one TLS record (the course client reads one
 // message per record). Replies:
 //   move / stop / clear          → 00 00                      (or 00 c for the Arduino's error c)
-//   g                            → 00 00, then 01 + 16 params (two records)
+//   g                            → 00 00, then 01 + 16 params (two records in one socket write)
 //   unknown letter               → 00 04 (BAD_COMMAND): the course server stays silent, we do not
 //   refused by the hub           → 02 "<why, cut to 32 bytes>", then 00 04 (watcher, not the driver, limits)
 //   Arduino not there / no reply → 02 "<why>", then 00 05 (BAD_RESPONSE)
@@ -25,8 +25,8 @@ internal sealed class ClassicSession : ClientSession
     private static readonly byte[] BadCommand = new ClassicResponse((byte)ResponseCode.BadCommand).Encode();
     private static readonly byte[] BadResponse = new ClassicResponse((byte)ResponseCode.BadResponse).Encode();
 
-    public ClassicSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time)
-        : base(stream, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: false)
+    public ClassicSession(SslStream stream, RecordBatchingStream wire, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time)
+        : base(stream, wire, identity, certificate, extraCertificates, hub, time, sendsHeartbeats: false)
     {
     }
 
@@ -109,12 +109,13 @@ internal sealed class ClassicSession : ClientSession
     {
         if (result.Reply is { Kind: RobotReplyKind.Ok } ok)
         {
-            Send(AckOk);
             if (ok.Status is { } counters)
             {
-                Send(new ClassicStatus(counters).Encode());
+                Send(AckOk, new ClassicStatus(counters).Encode());
+                return;
             }
 
+            Send(AckOk);
             return;
         }
 
@@ -124,8 +125,7 @@ internal sealed class ClassicSession : ClientSession
             return;
         }
 
-        Send(new ClassicText(Cut(result.Text)).Encode());
-        Send(result.Error is AlexLinkErrorCode.LinkDown or AlexLinkErrorCode.Timeout ? BadResponse : BadCommand);
+        Send(new ClassicText(Cut(result.Text)).Encode(), result.Error is AlexLinkErrorCode.LinkDown or AlexLinkErrorCode.Timeout ? BadResponse : BadCommand);
     }
 
     private static string Cut(string text) => text.Length <= ClassicText.DataLength ? text : text[..ClassicText.DataLength];

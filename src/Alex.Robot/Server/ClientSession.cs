@@ -36,7 +36,7 @@ internal abstract class ClientSession : IDisposable
     // Synchronous continuations: the writer loop picks a message up on the thread that queued it instead
     // of a thread-pool hop (a small TLS write to a socket completes at once; if it cannot, it goes async
     // and the producer is released). Measured in bench `roundtrip`.
-    private readonly Channel<ReadOnlyMemory<byte>> _outbound = Channel.CreateBounded<ReadOnlyMemory<byte>>(
+    private readonly Channel<Outgoing> _outbound = Channel.CreateBounded<Outgoing>(
         new BoundedChannelOptions(OutboundCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 
     private readonly Channel<ReadOnlyMemory<byte>> _pushes;
@@ -55,8 +55,11 @@ internal abstract class ClientSession : IDisposable
     // In the reply queue: "pushes are waiting". No message is empty.
     private static readonly ReadOnlyMemory<byte> PushMarker = ReadOnlyMemory<byte>.Empty;
 
-    protected ClientSession(SslStream stream, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, bool sendsHeartbeats)
+    private readonly RecordBatchingStream _wire;
+
+    protected ClientSession(SslStream stream, RecordBatchingStream wire, ClientIdentity identity, X509Certificate2 certificate, X509Certificate2Collection extraCertificates, RobotHub hub, TimeProvider time, bool sendsHeartbeats)
     {
+        _wire = wire;
         SendsHeartbeats = sendsHeartbeats;
         Stream = stream;
         Identity = identity;
@@ -163,7 +166,12 @@ internal abstract class ClientSession : IDisposable
     public void Dispose() => _closing.Dispose();
 
     /// <summary>Queues one message (one write: one TLS record). False when the session is closing or the client does not read.</summary>
-    protected bool Send(ReadOnlyMemory<byte> message)
+    protected bool Send(ReadOnlyMemory<byte> message) => Send(new Outgoing(message, default));
+
+    /// <summary>Queues two messages that answer one request: two TLS records, sent in one socket write.</summary>
+    protected bool Send(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second) => Send(new Outgoing(first, second));
+
+    private bool Send(Outgoing message)
     {
         if (_outbound.Writer.TryWrite(message))
         {
@@ -266,19 +274,29 @@ internal abstract class ClientSession : IDisposable
             {
                 while (_outbound.Reader.TryRead(out var message))
                 {
-                    if (message.Length > 0)
+                    if (message.First.Length == 0)
                     {
-                        await Stream.WriteAsync(message, CancellationToken.None).ConfigureAwait(false);
+                        // The push marker: cleared first, so a push queued while these are written brings a new one.
+                        Volatile.Write(ref _pushPending, 0);
+                        while (_pushes.Reader.TryRead(out var push))
+                        {
+                            await Stream.WriteAsync(push, CancellationToken.None).ConfigureAwait(false);
+                            Volatile.Write(ref _pushDrops, 0);
+                        }
+
                         continue;
                     }
 
-                    // The push marker: cleared first, so a push queued while these are written brings a new one.
-                    Volatile.Write(ref _pushPending, 0);
-                    while (_pushes.Reader.TryRead(out var push))
+                    if (message.Second.IsEmpty)
                     {
-                        await Stream.WriteAsync(push, CancellationToken.None).ConfigureAwait(false);
-                        Volatile.Write(ref _pushDrops, 0);
+                        await Stream.WriteAsync(message.First, CancellationToken.None).ConfigureAwait(false);
+                        continue;
                     }
+
+                    _wire.Hold();
+                    await Stream.WriteAsync(message.First, CancellationToken.None).ConfigureAwait(false);
+                    await Stream.WriteAsync(message.Second, CancellationToken.None).ConfigureAwait(false);
+                    await _wire.ReleaseAsync(CancellationToken.None).ConfigureAwait(false);
                 }
 
                 await Stream.FlushAsync(CancellationToken.None).ConfigureAwait(false);
@@ -290,6 +308,9 @@ internal abstract class ClientSession : IDisposable
         }
     }
 }
+
+/// <summary>One message to the client, or two that answer one request (Second empty for one).</summary>
+internal readonly record struct Outgoing(ReadOnlyMemory<byte> First, ReadOnlyMemory<byte> Second);
 
 /// <summary>A peer broke the protocol (garbage, oversized or truncated frame): caught at the session loop.</summary>
 public sealed class ProtocolViolationException : Exception

@@ -51,6 +51,11 @@ public sealed class PolicyFiles : IDisposable
             throw new PkiException(state.Problem ?? $"{_sources.CrlPath}: the CRL cannot be used");
         }
 
+        if (policy.Options.Crl?.MemoryProblem is { } memory)
+        {
+            throw new PkiException(memory, hint: "the server keeps the highest CRL number beside the CRL: make that directory writable by the server's user");
+        }
+
         return policy;
     }
 
@@ -110,7 +115,9 @@ public sealed class PolicyFiles : IDisposable
         }
     }
 
-    private TrustPolicy Build(AllowList allow) => TrustPolicy.FromFiles(_sources.CaPath, _sources.CrlPath, allow, _sources.Legacy, _time);
+    // The highest CRL number is kept beside the CRL (crl.pem.highest), so an older CRL is refused after a restart too.
+    private TrustPolicy Build(AllowList allow) =>
+        TrustPolicy.FromFiles(_sources.CaPath, _sources.CrlPath, allow, _sources.Legacy, _time, _sources.CrlPath is { } crl ? CrlSource.MemoryPathFor(crl) : null);
 
     private AllowList LoadAllowList(bool strict)
     {

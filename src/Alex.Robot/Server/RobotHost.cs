@@ -13,6 +13,9 @@ public sealed record RobotHostOptions
 
     public required string KeyPath { get; init; }
 
+    /// <summary>The passphrase of an encrypted key; null for a plain one.</summary>
+    public string? KeyPassphrase { get; init; }
+
     public required PolicySources Policy { get; init; }
 
     public IPEndPoint Listen { get; init; } = new(IPAddress.Any, RobotServerOptions.DefaultPort);
@@ -65,14 +68,27 @@ public sealed class RobotHost : IAsyncDisposable
     /// <summary>
     /// Loads every file (each failure is a PkiException naming the file), opens the audit log, and starts
     /// listening. The link is owned by the caller. <paramref name="echo"/> hears every audit record; <paramref name="warn"/>
-    /// hears that audit records are being lost (and when writing resumes).
+    /// hears that audit records are being lost (and when writing resumes). Refuses a key others can read or replace
+    /// (KeyFileProtection) and a certificate no client would accept (ServingCertificate): a server that cannot complete a
+    /// handshake must not say "listening".
     /// </summary>
     public static RobotHost Start(RobotHostOptions options, IRobotLink link, TimeProvider time, Action<string>? echo = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(link);
         ArgumentNullException.ThrowIfNull(time);
-        var certificate = PrivateKeyFile.LoadCertificateWithKey(options.CertificatePath, options.KeyPath);
+        if (KeyFileProtection.Read(options.KeyPath) is { } keyFile && KeyFileProtection.Check(keyFile) is { } unprotected)
+        {
+            throw unprotected;
+        }
+
+        var certificate = PrivateKeyFile.LoadCertificateWithKey(options.CertificatePath, options.KeyPath, options.KeyPassphrase);
+        if (ServingCertificate.Check(certificate, options.CertificatePath, time.GetUtcNow()) is { } unusable)
+        {
+            certificate.Dispose();
+            throw unusable;
+        }
+
         var ca = CertificateFile.Load(options.Policy.CaPath);
         var policyFiles = new PolicyFiles(options.Policy, time);
         var policy = policyFiles.Load();
@@ -126,10 +142,17 @@ public sealed class RobotHost : IAsyncDisposable
             ("lease_ms", (long)options.Hub.LeaseWindow.TotalMilliseconds),
             ("max_speed", options.Hub.MaxSpeedPercent),
             ("max_distance_cm", options.Hub.MaxDistanceCm),
+            ("max_angle", options.Hub.MaxAngleDegrees),
+            ("classic_silence_ms", (long)options.Hub.SilentMoveLimit.TotalMilliseconds),
             ("allow", options.Policy.AllowAny ? "any" : string.Join(",", options.Policy.AllowEntries)),
             ("allow_file", options.Policy.AllowFilePath),
             ("crl", options.Policy.CrlPath),
             ("legacy_certs", options.Policy.Legacy));
+        if (options.Policy.CrlPath is null)
+        {
+            audit.Write("warning", ("detail", "no CRL (--no-crl): a revoked certificate still gets in"));
+        }
+
         return host;
     }
 

@@ -1,7 +1,8 @@
 // The hub between the sessions and the Arduino (issue 4 items 4-5, DESIGN.md M4):
 // - one driver at a time holds the lease; others watch; anyone authenticated may STOP;
 // - the dead-man: the driver disconnects, or (heartbeating sessions) goes silent past the lease
-//   window while the robot may be moving → STOP to the Arduino at once, everyone told why;
+//   window while the robot may be moving, or (classic sessions) goes silent past the silent-move limit
+//   during a move without end → STOP to the Arduino at once, everyone told why;
 // - limits on speed and distance, refused with a clear error before anything reaches the Arduino;
 // - telemetry polling (GET_STATS) through the link's low-priority path, so it never delays a command;
 // - the Arduino's MESSAGE packets and the link's state fan out to every session.
@@ -35,6 +36,9 @@ public sealed class HubOptions
 
     /// <summary>Widest turn (degrees) of one move; null: no limit.</summary>
     public uint? MaxAngleDegrees { get; init; }
+
+    /// <summary>How long a classic driver (no heartbeats) may stay silent while a move without end runs (DriverLease).</summary>
+    public TimeSpan SilentMoveLimit { get; init; } = DriverLease.DefaultSilentMoveLimit;
 
     /// <summary>Fastest telemetry a client may ask for.</summary>
     public TimeSpan MinTelemetryInterval { get; init; } = TimeSpan.FromMilliseconds(50);
@@ -115,7 +119,7 @@ public sealed class RobotHub : IAsyncDisposable
         _options = options;
         _audit = audit;
         _time = time;
-        _lease = new DriverLease(time, options.LeaseWindow, options.Limits);
+        _lease = new DriverLease(time, options.LeaseWindow, options.Limits, options.SilentMoveLimit);
         _link.Unsolicited += OnUnsolicited;
         _link.StateChanged += OnLinkStateChanged;
         _deadMan = new DeadManTimer(_lease, time, (holder, decision) => Act(holder?.Name ?? "", decision));
@@ -267,6 +271,12 @@ public sealed class RobotHub : IAsyncDisposable
         }
 
         Act(session.Identity.Name, decision);
+        if (!session.SendsHeartbeats && !command.IsStop)
+        {
+            // A classic driver's move without end brings a deadline (the silent-move limit) the timer must be armed for.
+            _deadMan.Rearm();
+        }
+
         if (Queue(command, stopsWhenReceived, cancellationToken) is not { } sending)
         {
             return Superseded;

@@ -26,6 +26,7 @@ using Alex.Pki;
 using Alex.Pki.Tls;
 using Alex.Protocol.Admission;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Safety;
 
 namespace Alex.Robot.Server;
 
@@ -334,6 +335,7 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             socket.NoDelay = true;
+            WatchForDeadNetwork(socket);
             var task = Task.Run(() => HandleConnectionAsync(socket, peer, source, cancellationToken), CancellationToken.None);
             _connections.TryAdd(task, 0);
             _ = task.ContinueWith(t => _connections.TryRemove(t, out _), CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously, TaskScheduler.Default);
@@ -344,7 +346,8 @@ public sealed class RobotServer : IAsyncDisposable
     {
         var counted = true;
         var check = new ClientCertificateCheck();
-        var ssl = new SslStream(new NetworkStream(socket, ownsSocket: true), leaveInnerStreamOpen: false);
+        var wire = new RecordBatchingStream(new NetworkStream(socket, ownsSocket: true));
+        var ssl = new SslStream(wire, leaveInnerStreamOpen: false);
         try
         {
             var admitted = await HandshakeAndAdmitAsync(ssl, socket, check, peer, source, cancellationToken).ConfigureAwait(false);
@@ -377,8 +380,8 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             ClientSession session = protocol == SessionProtocol.AlexLink1
-                ? new AlexLinkSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName, new AdminDesk(this))
-                : new ClassicSession(ssl, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
+                ? new AlexLinkSession(ssl, wire, identity, check.Certificate!, check.ExtraCertificates, _hub, _time, _serverName, new AdminDesk(this))
+                : new ClassicSession(ssl, wire, identity, check.Certificate!, check.ExtraCertificates, _hub, _time);
             _sessions.TryAdd(session, 0);
             (string Key, object? Value)[] accepted =
             [
@@ -589,6 +592,33 @@ public sealed class RobotServer : IAsyncDisposable
 
         await ssl.DisposeAsync().ConfigureAwait(false);
     }
+
+    // A black-holed network sends no FIN or RST: the kernel's keepalive notices instead (NetworkLiveness), the session's
+    // read fails, and a driver leaving stops the robot.
+    private static void WatchForDeadNetwork(Socket socket)
+    {
+        try
+        {
+            socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.KeepAlive, true);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveTime, (int)NetworkLiveness.KeepAliveIdle.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveInterval, (int)NetworkLiveness.KeepAliveInterval.TotalSeconds);
+            socket.SetSocketOption(SocketOptionLevel.Tcp, SocketOptionName.TcpKeepAliveRetryCount, NetworkLiveness.KeepAliveProbes);
+            if (OperatingSystem.IsLinux())
+            {
+                Span<byte> ms = stackalloc byte[sizeof(int)];
+                BitConverter.TryWriteBytes(ms, (int)NetworkLiveness.UserTimeout.TotalMilliseconds);
+                socket.SetRawSocketOption(IpProtoTcp, TcpUserTimeout, ms);
+            }
+        }
+        catch (SocketException)
+        {
+            // The peer is already gone: the handshake will fail on its own.
+        }
+    }
+
+    // <netinet/tcp.h> on Linux.
+    private const int IpProtoTcp = 6;
+    private const int TcpUserTimeout = 18;
 
     private static Exception Innermost(Exception e)
     {

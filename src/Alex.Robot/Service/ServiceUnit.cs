@@ -81,10 +81,7 @@ public static class ServiceUnit
             "--key", ServiceLayout.Config(ServiceLayout.KeyFile),
             "--ca", ServiceLayout.Config(ServiceLayout.CaFile),
         };
-        if (service.HasCrl)
-        {
-            args.AddRange(["--crl", ServiceLayout.Config(ServiceLayout.CrlFile)]);
-        }
+        args.AddRange(service.HasCrl ? ["--crl", ServiceLayout.Config(ServiceLayout.CrlFile)] : ["--no-crl"]);
 
         args.AddRange(service.AllowAny ? ["--allow-any"] : ["--allow-file", ServiceLayout.Config(ServiceLayout.AllowFile)]);
         args.AddRange(service.SerialPath is { } serial

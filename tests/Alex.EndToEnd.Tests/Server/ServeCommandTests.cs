@@ -39,7 +39,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     [Fact]
     public async Task Serve_KeyOfAnotherCertificate_NamesBothFiles()
     {
-        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        var run = await AlexAsync("serve", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--crl", _pki.Ca.CrlPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("laptop.key", run.Stderr, StringComparison.Ordinal);
         Assert.Contains("does not belong", run.Stderr, StringComparison.Ordinal);
@@ -62,6 +62,164 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         var run = await AlexAsync("serve", "--pki", _pki.Dir, "--allow", "laptop");
         Assert.Equal(2, run.ExitCode);
         Assert.Contains("--serial PATH or --simulate", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_PkiDirectoryWithoutCrl_RefusesToStartUnlessNoCrl()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-no-crl-").FullName;
+        foreach (var file in new[] { "alex.crt", "alex.key", "signing.pem" })
+        {
+            File.Copy(_pki.Path(file), Path.Combine(dir, file));
+        }
+
+        var refused = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, refused.ExitCode);
+        var lines = refused.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"alex: {Path.Combine(dir, "crl.pem")}: no such CRL file: without it a revoked certificate would get in", lines[0]);
+        Assert.Contains("--no-crl", lines[1], StringComparison.Ordinal);
+
+        var audit = Path.Combine(dir, "audit.jsonl");
+        await using var serve = await ServeProcess.StartWithAsync(_pki, ["serve", "--pki", dir, "--no-crl", "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", "--simulate"]);
+        Assert.Contains(serve.Preamble, l => l.StartsWith("alex serve: WARNING: --no-crl", StringComparison.Ordinal));
+        serve.Signal("TERM");
+        Assert.Equal(0, await serve.WaitForExitAsync());
+        Assert.Contains(File.ReadLines(audit), l => l.Contains("\"warning\"", StringComparison.Ordinal) && l.Contains("no CRL (--no-crl)", StringComparison.Ordinal));
+    }
+
+    [Theory]
+    [InlineData(0x1A4)]
+    [InlineData(0x1A0)]
+    [InlineData(0x1B6)]
+    public async Task Serve_KeyReadableByOthers_RefusedWithTheFix(int mode)
+    {
+        var dir = CopyServerFiles();
+        var key = Path.Combine(dir, "alex.key");
+        Chmod(key, mode);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        var lines = run.Stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.StartsWith($"alex: {key}: the private key is readable or writable by others (mode 0{Convert.ToString(mode, 8)})", lines[0], StringComparison.Ordinal);
+        Assert.Equal($"hint: chmod 600 {key}", lines[1]);
+    }
+
+    [Fact]
+    public async Task Serve_KeyInWorldWritableDirectoryOrOwnedByAnother_Refused()
+    {
+        var dir = CopyServerFiles();
+        Chmod(dir, 0x1FF);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"the directory {dir} is writable by everyone (mode 0777)", run.Stderr, StringComparison.Ordinal);
+
+        Chmod(dir, 0x1C0);
+        if (Environment.UserName == "root")
+        {
+            using var chown = Process.Start(new ProcessStartInfo("chown", ["65534", Path.Combine(dir, "alex.key")]) { UseShellExecute = false })!;
+            await chown.WaitForExitAsync().Within();
+            run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+            Assert.Equal(2, run.ExitCode);
+            Assert.Contains("the private key belongs to another user (uid 65534)", run.Stderr, StringComparison.Ordinal);
+        }
+    }
+
+    [Fact]
+    public async Task Serve_KeySymlinkToWorldWritableFile_Refused()
+    {
+        var dir = CopyServerFiles();
+        var shared = Path.Combine(Directory.CreateTempSubdirectory("alex-shared-").FullName, "shared.key");
+        File.Move(Path.Combine(dir, "alex.key"), shared);
+        Chmod(shared, 0x1B6);
+        File.CreateSymbolicLink(Path.Combine(dir, "alex.key"), shared);
+        var run = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, run.ExitCode);
+        Assert.Contains($"(a link to {shared}): the private key is readable or writable by others (mode 0666)", run.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Serve_EncryptedKey_StartsWithPassphraseFileOrEnvironment_RefusedWithout()
+    {
+        var dir = CopyServerFiles();
+        var key = Path.Combine(dir, "alex.key");
+        using (var plain = Alex.Pki.PrivateKeyFile.Load(key))
+        {
+            Alex.Pki.PrivateKeyFile.Save(key, plain, "robot secret", overwrite: true);
+        }
+
+        var without = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, without.ExitCode);
+        Assert.StartsWith($"alex: {key}: the private key is encrypted and no passphrase was given", without.Stderr, StringComparison.Ordinal);
+
+        var passphrase = Path.Combine(dir, "passphrase.txt");
+        File.WriteAllText(passphrase, "robot secret\n");
+        await using (var serve = await ServeProcess.StartWithAsync(_pki, ["serve", "--pki", dir, "--passphrase-file", passphrase, "--allow", "laptop", "--listen", "127.0.0.1:0", "--quiet", "--simulate"]))
+        {
+            await using var client = await ConnectAsync(serve);
+            Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+        }
+
+        var start = AlexProcess("serve", "--pki", dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--quiet", "--simulate");
+        start.Environment["ALEX_PKI_PASSPHRASE"] = "robot secret";
+        await using (var serve = await ServeProcess.StartWithAsync(_pki, start))
+        {
+            await using var client = await ConnectAsync(serve);
+            Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkStop()));
+        }
+    }
+
+    [Fact]
+    public async Task Serve_OwnCertificateExpiredOrWeak_RefusesToStartWithTheReason()
+    {
+        var dir = CopyServerFiles();
+        var past = new Microsoft.Extensions.Time.Testing.FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(-30));
+        var ca = Alex.Pki.CertificateAuthority.Open(_pki.Dir, timeProvider: past);
+        ca.Issue(new Alex.Pki.IssueRequest { Role = Alex.Pki.CertificateRole.Server, Name = TestPki.ServerName, Days = 1 }, Path.Combine(dir, "alex.key"), Path.Combine(dir, "alex.crt"), null, force: true);
+        var expired = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, expired.ExitCode);
+        Assert.Contains("the server's certificate expired on", expired.Stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("listening", expired.Stderr, StringComparison.Ordinal);
+
+        // RSA-1024, signed by the CA as the course's openssl commands do.
+        File.WriteAllText(Path.Combine(dir, "v1.cnf"), "[req]\ndistinguished_name=dn\n[dn]\n");
+        _pki.OpenSsl("genrsa", "-out", Path.Combine(dir, "alex.key"), "1024");
+        _pki.OpenSsl("req", "-config", Path.Combine(dir, "v1.cnf"), "-new", "-key", Path.Combine(dir, "alex.key"), "-out", Path.Combine(dir, "alex.csr"), "-subj", "/CN=" + TestPki.ServerName);
+        _pki.OpenSsl("x509", "-req", "-in", Path.Combine(dir, "alex.csr"), "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", Path.Combine(dir, "alex.crt"), "-days", "30");
+        Chmod(Path.Combine(dir, "alex.key"), 0x180);
+        var weak = await AlexAsync("serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0");
+        Assert.Equal(2, weak.ExitCode);
+        Assert.Contains("1024-bit RSA key is too small for OpenSSL's default security level", weak.Stderr, StringComparison.Ordinal);
+    }
+
+    private static void Chmod(string path, int mode)
+    {
+        if (OperatingSystem.IsWindows())
+        {
+            throw new PlatformNotSupportedException("Unix file modes");
+        }
+
+        File.SetUnixFileMode(path, (UnixFileMode)mode);
+    }
+
+    // alex.crt, alex.key, signing.pem and crl.pem in a directory of their own (owner-only, as `alex pki init` makes it).
+    private string CopyServerFiles()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-serve-files-").FullName;
+        foreach (var file in new[] { "alex.crt", "alex.key", "signing.pem", "crl.pem" })
+        {
+            File.Copy(_pki.Path(file), Path.Combine(dir, file));
+        }
+
+        return dir;
+    }
+
+    [Theory]
+    [InlineData("--max-angle", "0", "alex: --max-angle 0: must be 1 degree or more")]
+    [InlineData("--classic-silence-ms", "50", "alex: --classic-silence-ms 50: must be between 100 and 600000")]
+    public async Task Serve_LimitOutOfRange_OneLineExit2(string option, string value, string error)
+    {
+        var run = await AlexAsync("serve", "--pki", _pki.Dir, "--allow", "laptop", "--simulate", option, value);
+        Assert.Equal(2, run.ExitCode);
+        Assert.Equal(error, run.Stderr.Split('\n')[0]);
     }
 
     [Fact]
@@ -179,13 +337,19 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
 
         public int Port { get; }
 
-        public static async Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot)
+        /// <summary>What alex serve wrote to standard error before "listening".</summary>
+        public List<string> Preamble { get; } = [];
+
+        public static Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot) =>
+            StartWithAsync(pki, ["serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", .. robot]);
+
+        public static Task<ServeProcess> StartWithAsync(TestPki pki, string[] args) => StartWithAsync(pki, AlexProcess(args));
+
+        public static async Task<ServeProcess> StartWithAsync(TestPki pki, ProcessStartInfo start)
         {
-            var args = new List<string> { "serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet" };
-            args.AddRange(robot);
+            var preamble = new List<string>();
             // Through python3, which puts SIGINT back to its default before it execs alex (same process id): as a shell
             // starts a foreground job, whatever this test runner inherited (a background job ignores SIGINT).
-            var start = AlexProcess([.. args]);
             start.ArgumentList.Insert(0, start.FileName);
             start.ArgumentList.Insert(0, "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
             start.ArgumentList.Insert(0, "-c");
@@ -199,6 +363,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
                 {
                     var line = await process.StandardError.ReadLineAsync().Within(TimeSpan.FromSeconds(30), "alex serve to listen")
                         ?? throw new InvalidOperationException("alex serve exited before listening");
+                    preamble.Add(line);
                     var m = Listening().Match(line);
                     if (m.Success)
                     {
@@ -214,7 +379,9 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
             }
 
             _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
-            return new ServeProcess(process, pki, port);
+            var serve = new ServeProcess(process, pki, port);
+            serve.Preamble.AddRange(preamble);
+            return serve;
         }
 
         /// <summary>True when the process ignores SIGINT (SigIgn in /proc/PID/status has bit 1 set).</summary>

@@ -53,7 +53,10 @@ public sealed class TestServer : IAsyncDisposable
         SerialLinePacing? pacing = null,
         string? auditPath = null,
         int maxSessions = RobotServerOptions.DefaultMaxSessions,
-        int? earlyDropStart = null)
+        int? earlyDropStart = null,
+        uint? maxAngle = null,
+        TimeSpan? classicSilence = null,
+        IPAddress? listen = null)
     {
         var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing, TimeProvider.System, CancellationToken.None).Within();
         var audit = auditPath ?? System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
@@ -63,12 +66,14 @@ public sealed class TestServer : IAsyncDisposable
             CertificatePath = pki.Path("alex.crt"),
             KeyPath = pki.Path("alex.key"),
             Policy = new PolicySources(pki.CaPath, crl ? pki.Ca.CrlPath : null, allow ?? ["laptop=drive", "tutor=watch", "course-laptop"], allowFile, AllowAny: false, Legacy: legacy),
-            Listen = new IPEndPoint(IPAddress.Loopback, 0),
+            Listen = new IPEndPoint(listen ?? IPAddress.Loopback, 0),
             Hub = new HubOptions
             {
                 LeaseWindow = lease ?? TimeSpan.FromMilliseconds(1500),
+                SilentMoveLimit = classicSilence ?? Alex.Protocol.Safety.DriverLease.DefaultSilentMoveLimit,
                 MaxSpeedPercent = maxSpeed,
                 MaxDistanceCm = maxDistance,
+                MaxAngleDegrees = maxAngle,
             },
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
             MaxUnauthenticated = maxUnauthenticated,

@@ -113,6 +113,17 @@ public sealed class DriverLeaseTests
     }
 
     [Theory]
+    [InlineData(300u, 0u, CommandCode.TurnRight, 0u, "angle 0 means \"until stopped\", which the distance limit of 300 cm does not allow")]
+    [InlineData(0u, 90u, CommandCode.Forward, 0u, "distance 0 means \"until stopped\", which the angle limit of 90° does not allow")]
+    [InlineData(300u, 180u, CommandCode.TurnLeft, 1_000_000_000u, "angle 1000000000° is over the limit of 180°")]
+    [InlineData(300u, 180u, CommandCode.TurnRight, 0u, "angle 0 means \"until stopped\", which the limit of 180° does not allow")]
+    public void Check_MoveWithoutEndOrTurnPastTheLimit_Refused(uint maxDistance, uint maxAngle, CommandCode code, uint p0, string text)
+    {
+        var limits = new DriveLimits(MaxSpeedPercent: 60, MaxDistanceCm: maxDistance, MaxAngleDegrees: maxAngle);
+        Assert.Equal(text, limits.Check(new DriveCommand(code, p0, 50)));
+    }
+
+    [Theory]
     [InlineData(CommandCode.Forward, 300u, 60u)]
     [InlineData(CommandCode.TurnLeft, 90u, 1u)]
     [InlineData(CommandCode.Forward, 0u, 100u)] // no limits: "until stopped" is the firmware's right
@@ -217,6 +228,80 @@ public sealed class DriverLeaseTests
         Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
         Assert.Null(lease.NextCheckAt);
         Assert.Equal(_classic, lease.Holder);
+    }
+
+    [Theory]
+    [InlineData(CommandCode.Forward)]
+    [InlineData(CommandCode.Reverse)]
+    [InlineData(CommandCode.TurnLeft)]
+    [InlineData(CommandCode.TurnRight)]
+    public void Evaluate_ClassicSilentDuringMoveWithoutEnd_StoppedAtTheSilentMoveLimitAndKeepsTheLease(CommandCode code)
+    {
+        var lease = NewLease();
+        Assert.True(lease.Authorize(_classic, new DriveCommand(code, 0, 50)).IsAllowed);
+        Assert.Equal(Start + DriverLease.DefaultSilentMoveLimit, lease.NextCheckAt);
+
+        _time.Advance(DriverLease.DefaultSilentMoveLimit - TimeSpan.FromMilliseconds(1));
+        Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
+
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var d = lease.Evaluate();
+        Assert.Equal(AlexLinkStopReason.HeartbeatMissed, d.Stop!.Reason);
+        Assert.Equal("laptop.epp.com sent nothing for 3000 ms during a move without end (limit 3000 ms): stopped", d.Stop.Text);
+        Assert.Null(d.Notice);
+        Assert.Equal(_classic, lease.Holder);
+        Assert.False(lease.MayBeMoving);
+        Assert.Null(lease.NextCheckAt);
+        Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
+    }
+
+    [Fact]
+    public void Evaluate_ClassicSpeaksWithinTheLimit_DeadlineMovesWithIt()
+    {
+        var lease = new DriverLease(_time, Window, silentMoveLimit: TimeSpan.FromSeconds(5));
+        lease.Authorize(_classic, new DriveCommand(CommandCode.Forward, 0, 50));
+        for (var i = 0; i < 10; i++)
+        {
+            _time.Advance(TimeSpan.FromSeconds(4));
+            Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
+            lease.Heard(_classic);
+        }
+
+        Assert.Equal(_time.GetUtcNow() + TimeSpan.FromSeconds(5), lease.NextCheckAt);
+        _time.Advance(TimeSpan.FromSeconds(5));
+        Assert.NotNull(lease.Evaluate().Stop);
+    }
+
+    [Fact]
+    public void Evaluate_ClassicBoundedMoveAfterMoveWithoutEnd_RunsToItsEnd()
+    {
+        var lease = NewLease();
+        lease.Authorize(_classic, new DriveCommand(CommandCode.Forward, 0, 50));
+        lease.Authorize(_classic, new DriveCommand(CommandCode.TurnLeft, 90, 50));
+        Assert.Null(lease.NextCheckAt);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
+        Assert.True(lease.MayBeMoving);
+    }
+
+    [Fact]
+    public void Evaluate_ClassicCodeTheFirmwareDoesNotDefine_CountsAsMoveWithoutEnd()
+    {
+        var lease = NewLease();
+        lease.Authorize(_classic, new DriveCommand((CommandCode)9, 120, 0));
+        _time.Advance(DriverLease.DefaultSilentMoveLimit);
+        Assert.NotNull(lease.Evaluate().Stop);
+    }
+
+    [Fact]
+    public void Evaluate_ClassicStoppedThenSilent_Nothing()
+    {
+        var lease = NewLease();
+        lease.Authorize(_classic, new DriveCommand(CommandCode.Forward, 0, 50));
+        lease.Authorize(_watcher, DriveCommand.Stop);
+        Assert.Null(lease.NextCheckAt);
+        _time.Advance(TimeSpan.FromMinutes(1));
+        Assert.Same(LeaseDecision.Nothing, lease.Evaluate());
     }
 
     [Fact]
