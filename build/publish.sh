@@ -13,5 +13,5 @@ for rid in "${rids[@]}"; do
   # Debian's cross C library and linker by itself.
   dotnet publish src/Alex.Cli -c Release -r "$rid" -o "$out" -nologo -v:q -clp:ErrorsOnly
   rm -f "$out"/*.dbg "$out"/*.pdb
-  echo "$out/alex ($(du -h "$out/alex" | cut -f1))"
+  echo "$out: $(cd "$out" && du -h -- * | tr '\t\n' ' ')"
 done

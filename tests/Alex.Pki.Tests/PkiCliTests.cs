@@ -27,7 +27,7 @@ public sealed class PkiCliTests : IDisposable
 
     private Run Alex(params string[] args)
     {
-        var start = AlexCli.StartInfo(args, AlexDll);
+        var start = global::Alex.Tests.Shared.AlexCli.StartInfo(args, AlexDll);
         start.WorkingDirectory = _dir.Path;
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
