@@ -16,6 +16,7 @@ internal static class Program
         ["serve-deadman"] = ("driver vanishes (TCP reset / silence) → STOP frame on the serial line, vs lease window + 50 ms", Serving.ServingBenchmarks.DeadmanAsync),
         ["serve-memory"] = ("alex serve RSS idle and with 50 watchers at 10 Hz", Serving.ServingBenchmarks.MemoryAsync),
         ["serve-watchers"] = ("driver round trip at 50 commands/s with 50 watchers at 10 Hz vs none, same run [rounds]", Serving.ServingBenchmarks.WatchersAsync),
+        ["serve-cpu"] = ("alex serve --simulate CPU: idle, and per command at 50/s with 10 watchers; shipped vs default spinning [rounds]", Serving.CpuBenchmark.RunAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 

@@ -1,7 +1,6 @@
 using System.CommandLine;
 using System.Runtime.CompilerServices;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Alex.Client;
 using Alex.Client.Diagnostics;
 using Alex.Pki;
@@ -45,14 +44,6 @@ internal sealed record DoctorSection(string Title, IReadOnlyList<Finding> Findin
 /// </summary>
 internal static class DoctorCommand
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
-        Converters = { new JsonStringEnumConverter(JsonNamingPolicy.CamelCase) },
-    };
-
     public static Command Create()
     {
         var cmd = new Command(
@@ -235,14 +226,7 @@ internal static class DoctorCommand
         var exit = Finding.ExitCode(all);
         if (json)
         {
-            var document = new
-            {
-                ok = exit == 0,
-                problems,
-                warnings,
-                sections = sections.Select(s => new { title = s.Title, findings = s.Findings }),
-            };
-            output.WriteLine(JsonSerializer.Serialize(document, Json));
+            output.WriteLine(JsonSerializer.Serialize(new DoctorReport(exit == 0, problems, warnings, sections), DoctorJson.Default.DoctorReport));
             return exit;
         }
 

@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Numerics;
 using System.Security.Cryptography;
 using System.Text.Json;
-using System.Text.Json.Serialization;
 using Alex.Lab;
 using Spectre.Console;
 
@@ -15,13 +14,6 @@ namespace Alex.Cli;
 /// </summary>
 internal static class LabCommand
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.CamelCase,
-        Converters = { new BigIntegerAsStringConverter(), new JsonStringEnumConverter() },
-    };
-
     /// <summary>The course's device certificates (PROTOCOL.md §5), walked up to signing.pem by `chain --pki`.</summary>
     private static readonly string[] CourseLeafFiles = ["laptop.crt", "alex.crt"];
 
@@ -155,7 +147,7 @@ internal static class LabCommand
             var results = ns.Select(n => Factoring.Factor(n, TimeSpan.FromSeconds(pr.GetValue(budget)), CancellationToken.None)).ToList();
             if (pr.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(results, Json));
+                Console.Out.WriteLine(JsonSerializer.Serialize(results, LabJson.Default.ListFactorResult));
             }
             else
             {
@@ -290,7 +282,7 @@ internal static class LabCommand
             var results = starts.Select(s => CertificateWalk.Walk(CertificateWalk.Load(s)[0], pool)).ToList();
             if (pr.GetValue(json))
             {
-                Console.Out.WriteLine(JsonSerializer.Serialize(results, Json));
+                Console.Out.WriteLine(JsonSerializer.Serialize(results, LabJson.Default.ListCertificateWalkResult));
             }
             else
             {
@@ -415,7 +407,7 @@ internal static class LabCommand
     {
         if (json)
         {
-            Console.Out.WriteLine(JsonSerializer.Serialize(result, Json));
+            Console.Out.WriteLine(JsonSerializer.Serialize(result, typeof(T), LabJson.Default));
         }
         else
         {
@@ -542,15 +534,5 @@ internal static class LabCommand
         {
             yield return string.Join("  ", row.Select((cell, i) => cell.PadRight(widths[i]))).TrimEnd();
         }
-    }
-
-    /// <summary>Big numbers as decimal strings: exact in every JSON reader (a double would round them).</summary>
-    private sealed class BigIntegerAsStringConverter : JsonConverter<BigInteger>
-    {
-        public override BigInteger Read(ref Utf8JsonReader reader, Type typeToConvert, JsonSerializerOptions options) =>
-            BigInteger.Parse(reader.GetString() ?? "0", System.Globalization.CultureInfo.InvariantCulture);
-
-        public override void Write(Utf8JsonWriter writer, BigInteger value, JsonSerializerOptions options) =>
-            writer.WriteStringValue(value.ToString(System.Globalization.CultureInfo.InvariantCulture));
     }
 }

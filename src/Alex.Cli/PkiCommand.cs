@@ -33,6 +33,7 @@ internal static class PkiCommand
             "  alex pki csr laptop --dir mine                   on the laptop: a key that never leaves it + mine/laptop.csr\n" +
             "  alex pki sign mine/laptop.csr --client           on the CA: mine/laptop.crt\n" +
             "  alex pki revoke laptop --reason keyCompromise    and a new pki/crl.pem\n" +
+            "  alex pki issue --batch teams.csv --dir class     a folder per team of a class (team,robot,laptop,ip)\n" +
             "  alex pki list                                    everything the CA issued\n" +
             "  alex pki show pki/laptop.crt                     a readable summary\n" +
             "  alex pki verify pki/laptop.crt                   would the robot accept it? why not?\n" +
@@ -109,10 +110,40 @@ internal static class PkiCommand
             "  alex pki issue server alex.epp.com --ip 192.168.1.50    pki/alex.key, pki/alex.crt\n" +
             "  alex pki issue client laptop                            pki/laptop.key, pki/laptop.crt\n" +
             "  alex pki issue client mallory                           pki/mallory.key, pki/mallory.crt\n" +
+            "  alex pki issue --batch teams.csv --dir class            class/teams/TEAM/ for every team of the class\n" +
             "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt\n" +
             "Files are named after NAME's first label in lower case (alex.epp.com gives alex.*), unless --out says otherwise.");
         issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Server));
         issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Client));
+        var batch = new Option<string?>("--batch") { Description = "A class list, one team a line: team,robot,laptop,ip (only the team is required); makes OUT/TEAM/ for each team" };
+        var dir = DirOption();
+        var outDir = new Option<string?>("--out-dir") { Description = "Where the team folders go (default: DIR/teams)" };
+        var caPassFile = CaPassphraseFileOption();
+        var force = ForceOption();
+        issue.Options.Add(batch);
+        issue.Options.Add(dir);
+        issue.Options.Add(outDir);
+        issue.Options.Add(caPassFile);
+        issue.Options.Add(force);
+        issue.SetAction(int (pr) => Run(() =>
+        {
+            if (pr.GetValue(batch) is not { } file)
+            {
+                throw new CliException("say what to issue: server NAME, client NAME, or --batch teams.csv", hint: "alex pki issue --help");
+            }
+
+            var directory = pr.GetValue(dir)!;
+            var ca = OpenCa(directory, pr.GetValue(caPassFile));
+            var teams = ClassRoster.Parse(System.Text.Encoding.UTF8.GetString(PkiFile.ReadAll(file, "class list")), file);
+            var folders = ClassBatch.Issue(ca, teams, pr.GetValue(outDir) ?? Path.Combine(directory, "teams"), pr.GetValue(force));
+            foreach (var folder in folders)
+            {
+                Say($"[green]issued[/] {Esc(folder.Team.Team)}: robot '{Esc(folder.Team.RobotName)}', laptop '{Esc(folder.Team.LaptopName)}' in {Esc(folder.Folder)}");
+            }
+
+            Say($"{folders.Count} teams, {2 * folders.Count} certificates; each folder's {ClassBatch.ReadmeFileName} says what goes where");
+            return AlexCommandLine.ExitOk;
+        }));
         return issue;
     }
 
@@ -246,7 +277,8 @@ internal static class PkiCommand
 
     private static Command RevokeCommand()
     {
-        var what = new Argument<string>("CERT|SERIAL|NAME") { Description = "A certificate file, a serial number (hex, as alex pki list shows), or a name the CA issued" };
+        var what = new Argument<string?>("CERT|SERIAL|NAME") { Description = "A certificate file, a serial number (hex, as alex pki list shows), or a name the CA issued", Arity = ArgumentArity.ZeroOrOne };
+        var team = new Option<string?>("--team") { Description = "Revoke every certificate of this team (from alex pki issue --batch), with one new CRL" };
         var dir = DirOption();
         var reason = new Option<string>("--reason") { Description = "unspecified, keyCompromise, affiliationChanged, superseded, cessationOfOperation, certificateHold, privilegeWithdrawn", DefaultValueFactory = _ => "unspecified" };
         var crlDays = new Option<int>("--crl-days") { Description = $"How long the new CRL is valid (default {CertificateAuthority.DefaultCrlDays})", DefaultValueFactory = _ => CertificateAuthority.DefaultCrlDays };
@@ -257,16 +289,44 @@ internal static class PkiCommand
             "  alex pki revoke pki/laptop.crt --reason keyCompromise\n" +
             "  alex pki revoke 4F3A9C...                          by serial (see alex pki list)\n" +
             "  alex pki revoke \"Team 3 Laptop\" --reason affiliationChanged\n" +
+            "  alex pki revoke --team team3 --dir class           the team's robot and laptop\n" +
             "then copy pki/crl.pem to the robot")
         {
-            what, dir, reason, crlDays, caPassFile,
+            what, team, dir, reason, crlDays, caPassFile,
         };
         cmd.SetAction(int (pr) => Run(() =>
         {
             var directory = pr.GetValue(dir)!;
             var ca = OpenCa(directory, pr.GetValue(caPassFile));
-            var target = pr.GetValue(what)!;
+            var target = pr.GetValue(what);
             var reasonValue = ParseReason(pr.GetValue(reason)!);
+            if (pr.GetValue(team) is { } teamName)
+            {
+                if (target is not null)
+                {
+                    throw new CliException("give either a certificate or --team, not both", hint: $"alex pki revoke --team {teamName}");
+                }
+
+                var serials = ca.Issued().Where(e => string.Equals(e.Team, teamName, StringComparison.OrdinalIgnoreCase) && !e.IsRevoked).Select(e => e.Serial).ToList();
+                if (serials.Count == 0)
+                {
+                    throw new CliException($"no certificate of team '{teamName}' is left to revoke", hint: $"see the teams with: alex pki list --dir {Quote(directory)}");
+                }
+
+                foreach (var revokedEntry in ca.RevokeAll(serials, reasonValue, pr.GetValue(crlDays)))
+                {
+                    Say($"[green]revoked[/] '{Esc(revokedEntry.Name)}' ({revokedEntry.Role.ToString().ToLowerInvariant()}, serial {revokedEntry.Serial})");
+                }
+
+                Say($"wrote {Esc(ca.CrlPath)}: copy it to the robots (alex serve re-reads it when it changes)");
+                return AlexCommandLine.ExitOk;
+            }
+
+            if (target is null)
+            {
+                throw new CliException("say what to revoke: a certificate file, a serial, a name, or --team TEAM", hint: "see alex pki list");
+            }
+
             LedgerEntry entry;
             if (File.Exists(target))
             {
@@ -324,28 +384,36 @@ internal static class PkiCommand
     private static Command ListCommand()
     {
         var dir = DirOption();
+        var team = new Option<string?>("--team") { Description = "Only this team's certificates (from alex pki issue --batch)" };
         var cmd = new Command("list",
-            "Show every certificate the CA issued: name, role, serial, expiry, revoked or not.\n\n" +
+            "Show every certificate the CA issued: name, role, team, serial, expiry, revoked or not.\n\n" +
             "Examples:\n" +
             "  alex pki list\n" +
-            "  alex pki list --dir class")
+            "  alex pki list --dir class --team team7")
         {
-            dir,
+            dir, team,
         };
         cmd.SetAction(int (pr) => Run(() =>
         {
             var ca = CertificateAuthority.Open(pr.GetValue(dir)!);
             var now = DateTimeOffset.UtcNow;
             var table = new Table().Border(TableBorder.Simple);
-            table.AddColumns("name", "role", "serial", "expires", "status", "file");
-            foreach (var entry in ca.Issued())
+            table.AddColumns("name", "role", "team", "serial", "expires", "status", "file");
+            var wanted = pr.GetValue(team);
+            var entries = ca.Issued().Where(e => wanted is null || string.Equals(e.Team, wanted, StringComparison.OrdinalIgnoreCase)).ToList();
+            if (wanted is not null && entries.Count == 0)
+            {
+                throw new CliException($"no certificates of team '{wanted}' in {ca.Directory}", hint: $"see every team with: alex pki list --dir {Quote(ca.Directory)}");
+            }
+
+            foreach (var entry in entries)
             {
                 var status = entry.IsRevoked
                     ? $"[red]revoked {entry.RevokedAt:yyyy-MM-dd}[/] ({TrustPolicyReason(entry.RevocationReason)})"
                     : entry.NotAfter < now ? "[red]expired[/]"
                     : entry.NotAfter - now < TimeSpan.FromDays(30) ? $"[yellow]expires in {(int)(entry.NotAfter - now).TotalDays} days[/]"
                     : "[green]valid[/]";
-                table.AddRow(Esc(entry.Name), entry.Role.ToString().ToLowerInvariant(), entry.Serial, entry.NotAfter.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), status, Esc(entry.File ?? string.Empty));
+                table.AddRow(Esc(entry.Name), entry.Role.ToString().ToLowerInvariant(), Esc(entry.Team ?? string.Empty), entry.Serial, entry.NotAfter.ToString("yyyy-MM-dd", CultureInfo.InvariantCulture), status, Esc(entry.File ?? string.Empty));
             }
 
             AnsiConsole.Write(table);

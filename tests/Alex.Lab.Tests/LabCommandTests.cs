@@ -24,6 +24,35 @@ public sealed class LabCommandTests
         Assert.Contains("slip", root.GetProperty("notes")[0].GetString(), StringComparison.Ordinal);
     }
 
+    /// <summary>Every result record --json prints (each is a type of its own in the CLI's generated JSON).</summary>
+    [Theory]
+    [InlineData("title", "lab", "subst")]
+    [InlineData("title", "lab", "rsa", "--bits", "64")]
+    [InlineData("title", "lab", "hash", "I LOVE TLS")]
+    [InlineData("primeFactors", "lab", "factor", "143", "8633")]
+    public async Task EveryLabCommand_Json_PrintsTheRecord(string property, params string[] args)
+    {
+        var (code, stdout, stderr) = await AlexAsync([.. args, "--json"]);
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        var record = json.RootElement.ValueKind == JsonValueKind.Array ? json.RootElement[json.RootElement.GetArrayLength() - 1] : json.RootElement;
+        Assert.True(record.TryGetProperty(property, out _), stdout);
+        Assert.True(record.GetProperty("steps").GetArrayLength() > 0, stdout);
+    }
+
+    [Fact]
+    public async Task Cert_Json_ChecksTheSignatureWithTheIssuer()
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("alex-lab-cert-").FullName, "pki");
+        Assert.Equal(0, (await AlexAsync("pki", "init", "--dir", dir)).Code);
+        Assert.Equal(0, (await AlexAsync("pki", "issue", "client", "laptop", "--dir", dir)).Code);
+        var (code, stdout, stderr) = await AlexAsync("lab", "cert", Path.Combine(dir, "laptop.crt"), "--issuer", Path.Combine(dir, "signing.pem"), "--json");
+        Assert.True(code == 0, stderr);
+        using var json = JsonDocument.Parse(stdout);
+        Assert.True(json.RootElement.GetProperty("allSignaturesValid").GetBoolean());
+        Assert.Equal("CN=laptop", json.RootElement.GetProperty("links")[0].GetProperty("subject").GetString());
+    }
+
     [Fact]
     public async Task Subst_Plain_ShowsNumberedStepsAndTheAnswer()
     {
@@ -115,11 +144,10 @@ public sealed class LabCommandTests
         Assert.Equal(0, (await AlexAsync("pki", "issue", "server", "alex.epp.com", "--ip", "127.0.0.1", "--dir", dir)).Code);
         Assert.Equal(0, (await AlexAsync("pki", "issue", "client", "laptop", "--dir", dir)).Code);
 
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "alex.dll"), "serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", "--quiet" })
-        {
-            start.ArgumentList.Add(a);
-        }
+        var start = AlexCli.StartInfo(["serve", "--pki", dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", "--quiet"]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
 
         using var serve = Process.Start(start)!;
         try

@@ -27,18 +27,24 @@ public sealed class AlexCli(string workingDirectory)
 
     public Run AlexWithUmask(string? umask, params string[] args)
     {
+        // `dotnet alex.dll`, or the published binary named by ALEX_TEST_EXE (tests/Shared/AlexCli.cs).
+        var (program, prefix) = global::Alex.Tests.Shared.AlexCli.Command(AlexDll);
         ProcessStartInfo start;
         if (umask is null)
         {
-            start = new ProcessStartInfo("dotnet");
-            start.ArgumentList.Add(AlexDll);
+            start = new ProcessStartInfo(program);
         }
         else
         {
             start = new ProcessStartInfo("/bin/sh");
             start.ArgumentList.Add("-c");
-            start.ArgumentList.Add($"umask {umask} && exec dotnet \"$0\" \"$@\"");
-            start.ArgumentList.Add(AlexDll);
+            start.ArgumentList.Add($"umask {umask} && exec \"$0\" \"$@\"");
+            start.ArgumentList.Add(program);
+        }
+
+        foreach (var a in prefix)
+        {
+            start.ArgumentList.Add(a);
         }
 
         start.WorkingDirectory = workingDirectory;

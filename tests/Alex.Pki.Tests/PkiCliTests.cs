@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using Alex.Tests.Shared;
 
 namespace Alex.Pki.Tests;
 
@@ -26,19 +27,11 @@ public sealed class PkiCliTests : IDisposable
 
     private Run Alex(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            WorkingDirectory = _dir.Path,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            RedirectStandardInput = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(AlexDll);
-        foreach (var arg in args)
-        {
-            start.ArgumentList.Add(arg);
-        }
+        var start = global::Alex.Tests.Shared.AlexCli.StartInfo(args, AlexDll);
+        start.WorkingDirectory = _dir.Path;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        start.RedirectStandardInput = true;
 
         start.Environment.Remove("ALEX_PKI_PASSPHRASE");
         start.Environment.Remove("ALEX_PKI_CA_PASSPHRASE");

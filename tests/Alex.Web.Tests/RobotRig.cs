@@ -4,6 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Alex.Client;
 using Alex.Pki;
+using Alex.Tests.Shared;
 
 namespace Alex.Web.Tests;
 
@@ -119,13 +120,9 @@ internal static class AlexProcess
 {
     public static Process Start(Action<string> onLine, params string[] args)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        var start = new ProcessStartInfo(dotnet) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
+        var start = AlexCli.StartInfo(args);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
 
         var process = new Process { StartInfo = start };
         DataReceivedEventHandler handler = (_, e) =>

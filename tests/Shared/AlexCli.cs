@@ -2,13 +2,49 @@ using System.Diagnostics;
 
 namespace Alex.Tests.Shared;
 
-/// <summary>Runs the real `alex` executable (alex.dll in the test's output directory) to completion, bounded.</summary>
+/// <summary>
+/// The real `alex` executable: `dotnet alex.dll` from the test's output directory, or, when ALEX_TEST_EXE names a
+/// published binary (the NativeAOT build: docs/install.md), that binary, so the same end-to-end cases check the
+/// build that ships. Every test that runs the CLI starts it through here.
+/// </summary>
 public static class AlexCli
 {
+    /// <summary>The published binary under test, or null for `dotnet alex.dll`.</summary>
+    public static string? PublishedExe => Environment.GetEnvironmentVariable("ALEX_TEST_EXE") is { Length: > 0 } exe ? Path.GetFullPath(exe) : null;
+
+    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
+
+    /// <summary>The program and the arguments before alex's own; <paramref name="alexDll"/> defaults to the one beside the test.</summary>
+    public static (string Program, string[] Prefix) Command(string? alexDll = null) =>
+        PublishedExe is { } exe ? (exe, []) : (Dotnet, [alexDll ?? Path.Combine(AppContext.BaseDirectory, "alex.dll")]);
+
+    /// <summary>The command as a shell word list, quoted, for tests that run alex inside a terminal.</summary>
+    public static string ShellCommand
+    {
+        get
+        {
+            var (program, prefix) = Command();
+            return string.Join(' ', new[] { program }.Concat(prefix).Select(w => $"'{w}'"));
+        }
+    }
+
+    /// <summary>A start description for `alex ARGS`, output not redirected (the caller sets what it needs).</summary>
+    public static ProcessStartInfo StartInfo(IEnumerable<string> args, string? alexDll = null)
+    {
+        var (program, prefix) = Command(alexDll);
+        var start = new ProcessStartInfo(program) { UseShellExecute = false };
+        foreach (var a in prefix.Concat(args))
+        {
+            start.ArgumentList.Add(a);
+        }
+
+        return start;
+    }
+
     public static Task<(int Code, string Stdout, string Stderr)> RunAsync(TimeSpan limit, params string[] args)
     {
-        var dotnet = Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-        return ToolRun.RunAsync(dotnet, [Path.Combine(AppContext.BaseDirectory, "alex.dll"), .. args], limit, "alex " + string.Join(' ', args));
+        var (program, prefix) = Command();
+        return ToolRun.RunAsync(program, [.. prefix, .. args], limit, "alex " + string.Join(' ', args));
     }
 }
 

@@ -58,19 +58,32 @@ internal sealed class AlexProcess : IAsyncDisposable
     /// <summary>The `alex` apphost beside the bench (what a user runs), else `dotnet alex.dll`.</summary>
     public static (string File, string[] Prefix) Command()
     {
+        if (Environment.GetEnvironmentVariable("ALEX_BENCH_EXE") is { Length: > 0 } published)
+        {
+            return (Path.GetFullPath(published), []); // the shipped build (build/publish.sh), measured as users run it
+        }
+
         var apphost = Path.Combine(AppContext.BaseDirectory, OperatingSystem.IsWindows() ? "alex.exe" : "alex");
         return File.Exists(apphost)
             ? (apphost, [])
             : (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [Path.Combine(AppContext.BaseDirectory, "alex.dll")]);
     }
 
-    public static AlexProcess Start(params string[] args)
+    public static AlexProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);
+
+    /// <summary>Starts `alex ARGS` with extra environment variables (runtime knobs to compare against the shipped settings).</summary>
+    public static AlexProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var (file, prefix) = Command();
         var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
         foreach (var a in prefix.Concat(args))
         {
             start.ArgumentList.Add(a);
+        }
+
+        foreach (var (name, value) in environment)
+        {
+            start.Environment[name] = value;
         }
 
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start alex");
@@ -144,6 +157,16 @@ internal sealed class AlexProcess : IAsyncDisposable
         }
 
         throw new InvalidOperationException("no VmRSS");
+    }
+
+    /// <summary>CPU time the process has used so far, all threads (utime + stime from /proc/PID/stat; 10 ms ticks).</summary>
+    public TimeSpan CpuTime()
+    {
+        var stat = File.ReadAllText($"/proc/{_process.Id}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        const double TicksPerSecond = 100; // USER_HZ on Linux
+        return TimeSpan.FromSeconds(ticks / TicksPerSecond);
     }
 
     public async ValueTask DisposeAsync()

@@ -2,7 +2,6 @@
 // speed, stepped through fixed ladders so one key press is always a sensible change, and remembered in
 // ~/.config/alexlink/drive.json ($XDG_CONFIG_HOME respected) so the next session starts the same way.
 using System.Text.Json;
-using System.Text.Json.Serialization;
 
 namespace Alex.Cli.Drive;
 
@@ -63,8 +62,6 @@ internal sealed record DriveSettings(uint DistanceCm = 20, uint AngleDegrees = 4
 /// <summary>Loads and saves <see cref="DriveSettings"/>; a missing or damaged file gives the defaults.</summary>
 internal static class DriveSettingsFile
 {
-    private static readonly JsonSerializerOptions Json = new() { WriteIndented = true, PropertyNamingPolicy = JsonNamingPolicy.CamelCase, NumberHandling = JsonNumberHandling.Strict };
-
     /// <summary>~/.config/alexlink/drive.json, or under $XDG_CONFIG_HOME when set.</summary>
     public static string DefaultPath
     {
@@ -84,7 +81,7 @@ internal static class DriveSettingsFile
     {
         try
         {
-            var loaded = JsonSerializer.Deserialize<DriveSettings>(File.ReadAllText(path), Json);
+            var loaded = JsonSerializer.Deserialize(File.ReadAllText(path), DriveSettingsJson.Default.DriveSettings);
             return loaded is null ? new DriveSettings() : loaded.Within(100, 0, 0);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or JsonException or NotSupportedException)
@@ -100,7 +97,7 @@ internal static class DriveSettingsFile
         try
         {
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-            File.WriteAllText(path, JsonSerializer.Serialize(settings, Json));
+            File.WriteAllText(path, JsonSerializer.Serialize(settings, DriveSettingsJson.Default.DriveSettings));
             problem = null;
             return true;
         }

@@ -4,7 +4,7 @@ using Alex.Tests.Shared;
 namespace Alex.EndToEnd.Tests.Drive;
 
 /// <summary>
-/// The real `alex` executable as a child process (`dotnet alex.dll ...`) with stdin, stdout and stderr
+/// The real `alex` executable as a child process (<see cref="AlexCli"/>) with stdin, stdout and stderr
 /// redirected: lines can be written, awaited (bounded) as they appear, and the exit awaited.
 /// Its settings go to a private XDG_CONFIG_HOME, never the user's.
 /// </summary>
@@ -50,26 +50,13 @@ public sealed class AlexProcess : IAsyncDisposable
         }
     }
 
-    public static string Dotnet => Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") is { Length: > 0 } host ? host : "dotnet";
-
-    public static string AlexDll => Path.Combine(AppContext.BaseDirectory, "alex.dll");
-
     public static AlexProcess Start(params string[] args)
     {
         var configHome = Directory.CreateTempSubdirectory("alex-xdg-").FullName;
-        var start = new ProcessStartInfo(Dotnet)
-        {
-            RedirectStandardInput = true,
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(AlexDll);
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
+        var start = AlexCli.StartInfo(args);
+        start.RedirectStandardInput = true;
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         start.Environment["XDG_CONFIG_HOME"] = configHome;
         return new AlexProcess(Process.Start(start)!, configHome);
     }

@@ -85,7 +85,7 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
     private async Task StartDemoAsync(string environment = "")
     {
         await TmuxAsync("-f", "/dev/null", "new-session", "-d", "-s", Pane, "-x", "120", "-y", "40", "bash --norc --noprofile");
-        var command = $"{environment}XDG_CONFIG_HOME='{_configHome}' '{AlexProcess.Dotnet}' '{AlexProcess.AlexDll}' demo; echo DEMO-EXIT=$?";
+        var command = $"{environment}XDG_CONFIG_HOME='{_configHome}' {AlexCli.ShellCommand} demo; echo DEMO-EXIT=$?";
         await TmuxAsync("send-keys", "-t", Pane, "-l", command);
         await TmuxAsync("send-keys", "-t", Pane, "Enter");
         var screen = await WaitForScreenAsync(

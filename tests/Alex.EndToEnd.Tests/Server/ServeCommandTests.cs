@@ -303,13 +303,9 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
 
     private static ProcessStartInfo AlexProcess(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
+        var start = AlexCli.StartInfo(args);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
         return start;
     }
 

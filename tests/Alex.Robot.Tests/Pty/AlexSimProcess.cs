@@ -3,7 +3,7 @@ using Alex.Tests.Shared;
 
 namespace Alex.Robot.Tests.Pty;
 
-/// <summary>`alex sim --pty ...` as a child process (`dotnet alex.dll` from the test's output directory).</summary>
+/// <summary>`alex sim --pty ...` as a child process (<see cref="AlexCli"/>).</summary>
 internal sealed class AlexSimProcess : IAsyncDisposable
 {
     private readonly Process _process;
@@ -18,19 +18,9 @@ internal sealed class AlexSimProcess : IAsyncDisposable
 
     public static async Task<AlexSimProcess> StartAsync(params string[] args)
     {
-        var start = new ProcessStartInfo("dotnet")
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "alex.dll"));
-        start.ArgumentList.Add("sim");
-        start.ArgumentList.Add("--pty");
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
+        var start = AlexCli.StartInfo(["sim", "--pty", .. args]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
 
         var process = Process.Start(start)!;
         process.ErrorDataReceived += (_, _) => { }; // drain the frame log
