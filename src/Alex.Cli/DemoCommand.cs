@@ -24,6 +24,7 @@ internal static class DemoCommand
         var web = new Option<bool>("--web") { Description = "Also serve the web page (alex web) for the same robot; prints its URL. Off a terminal and without --script it serves until Ctrl-C" };
         var cmd = new Command(
             "demo",
+            "Try everything on this machine: a simulated Alex, its server and the drive console, nothing to set up.\n\n" +
             "Examples:\n" +
             "  alex demo                                   drive a simulated Alex from this terminal\n" +
             $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
@@ -145,7 +146,7 @@ internal static class DemoCommand
         if (commands is null)
         {
             say($"ready {seconds():0.0} s after start; opening the drive console (q quits)");
-            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? [] : [$"web page: {page}"]).ConfigureAwait(false);
+            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? null : $"web page: {page}").ConfigureAwait(false);
         }
 
         if (defaulted)

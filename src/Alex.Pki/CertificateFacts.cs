@@ -36,6 +36,9 @@ public sealed class CertificateFacts
     /// <summary>Extended key usage OIDs, or null when the extension is absent (course v1 certificates).</summary>
     public IReadOnlyList<string>? ExtendedKeyUsages { get; private init; }
 
+    /// <summary>True when the certificate may identify a TLS server: no extended key usage, or one that lists serverAuth (RFC 5280 §4.2.1.12).</summary>
+    public bool AllowsServerAuth => ExtendedKeyUsages is null || ExtendedKeyUsages.Contains(Oids.ServerAuth);
+
     /// <summary>Key usage flags, or null when the extension is absent.</summary>
     public X509KeyUsageFlags? KeyUsage { get; private init; }
 
