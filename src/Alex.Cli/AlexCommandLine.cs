@@ -60,11 +60,19 @@ internal static class AlexCommandLine
         var command = parse.CommandResult.Command;
         var bareGroup = parse.Errors.Count > 0 && command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0 &&
             parse.Errors.All(e => e.SymbolResult is CommandResult);
-        if (bareGroup || (command.Subcommands.Count > 0 && parse.Errors.Count == 0 && parse.Action is System.CommandLine.Help.HelpAction))
+        if (command == root && (bareGroup || (parse.Errors.Count == 0 && parse.Action is System.CommandLine.Help.HelpAction)))
         {
-            // `alex`, `alex pki` alone or with --help: what there is to choose from, one line each.
+            // `alex` alone or `alex --help`: what there is to choose from, one line each.
             WriteGroupHelp(parse.CommandResult, Console.Out);
             return bareGroup ? ExitUsage : ExitOk;
+        }
+
+        if (bareGroup)
+        {
+            // `alex pki` alone: its help, with the examples.
+            var path = CommandPath(parse.CommandResult).Split(' ').Skip(1).Append("--help").ToArray();
+            await root.Parse(path).InvokeAsync().ConfigureAwait(false);
+            return ExitUsage;
         }
 
         if (parse.Errors.Count > 0)
@@ -100,7 +108,7 @@ internal static class AlexCommandLine
         }
     }
 
-    /// <summary>A command group's help: its description, then each command with the first line of its own.</summary>
+    /// <summary>The top-level help: what alex is, then each command with the first line of its description.</summary>
     internal static void WriteGroupHelp(CommandResult group, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(group);

@@ -53,7 +53,7 @@ public sealed class ConnectingCommandsTests : IClassFixture<TestPki>, IClassFixt
         File.Copy(_pki.Ca.CrlPath, Path.Combine(pki, "crl.pem"));
         var passFile = Path.Combine(work, "pass.txt");
         File.WriteAllText(passFile, Passphrase + "\n");
-        await using var server = await TestServer.StartAsync(_pki, allow: ["crypt=drive"]);
+        await using var server = await TestServer.StartAsync(_pki, allow: ["crypt=drive"], handshakeTimeout: TimeSpan.FromSeconds(60)); // a loaded machine starts dotnet slowly
         var target = $"127.0.0.1:{server.EndPoint.Port}";
         var env = new Dictionary<string, string> { [KeyPassphrase.EnvironmentVariable] = Passphrase };
         var none = new Dictionary<string, string>();
@@ -95,7 +95,7 @@ public sealed class ConnectingCommandsTests : IClassFixture<TestPki>, IClassFixt
 
         File.Copy(_pki.CaPath, Path.Combine(pki, "signing.pem"));
         File.Copy(_pki.Ca.CrlPath, Path.Combine(pki, "crl.pem"));
-        await using var server = await TestServer.StartAsync(_pki);
+        await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60));
 
         var doctor = await RunAsync(work, [], null, "doctor", $"127.0.0.1:{server.EndPoint.Port}", "--name", TestPki.ServerName);
         Assert.True(doctor.Code == 0, doctor.Stdout + doctor.Stderr);
@@ -127,6 +127,29 @@ public sealed class ConnectingCommandsTests : IClassFixture<TestPki>, IClassFixt
             var alive = await server.WaitClosedAsync(closed);
             Assert.True(alive, $"`alex {string.Join(' ', args.Take(2))}` killed the server (exit {server.ExitCode}); alex said: {run.Stdout}{run.Stderr}\nserver: {server.Output}");
         }
+    }
+
+    [Fact]
+    public async Task DoctorLegacy_CourseStyleV1Certificates_AgainstACourseStyleServer_Passes()
+    {
+        // The course's way on both sides: X.509 v1 certificates (openssl x509 -req, no extensions).
+        _pki.OpenSsl("genrsa", "-out", "course-robot.key", "2048");
+        _pki.OpenSsl("req", "-config", "v1.cnf", "-new", "-key", "course-robot.key", "-out", "course-robot.csr", "-subj", "/CN=alex-v1.epp.com");
+        _pki.OpenSsl("x509", "-req", "-in", "course-robot.csr", "-CA", "signing.pem", "-CAkey", "signing.key", "-CAcreateserial", "-out", "course-robot.crt", "-days", "30");
+        var laptop = Directory.CreateTempSubdirectory("alex-course-laptop-").FullName;
+        File.Copy(_pki.Path("course.crt"), Path.Combine(laptop, "course.crt"));
+        File.Copy(_pki.Path("course.key"), Path.Combine(laptop, "course.key"));
+        File.SetUnixFileMode(Path.Combine(laptop, "course.key"), UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        await using var server = await FragileServer.StartAsync(_fragile.Path, _pki, "course-robot.crt", "course-robot.key");
+        string[] args = ["doctor", $"127.0.0.1:{server.Port}", "--name", "alex-v1.epp.com", "--cert", Path.Combine(laptop, "course.crt"), "--key", Path.Combine(laptop, "course.key"), "--ca", _pki.CaPath];
+
+        var strict = await RunAsync(laptop, [], null, args);
+        Assert.True(strict.Code == 1, strict.Stdout + strict.Stderr);
+
+        var legacy = await RunAsync(laptop, [], null, [.. args, "--legacy"]);
+        Assert.True(legacy.Code == 0, legacy.Stdout + legacy.Stderr);
+        Assert.Contains("the robot's certificate is trusted", legacy.Stdout, StringComparison.Ordinal);
+        Assert.True(await server.WaitClosedAsync(2), server.Output);
     }
 
     private static async Task<(int Code, string Stdout, string Stderr)> RunAsync(string workingDirectory, Dictionary<string, string> env, string? input, params string[] args)
@@ -259,10 +282,10 @@ internal sealed class FragileServer : IAsyncDisposable
         }
     }
 
-    public static async Task<FragileServer> StartAsync(string binary, TestPki pki)
+    public static async Task<FragileServer> StartAsync(string binary, TestPki pki, string certificate = "alex.crt", string key = "alex.key")
     {
         var start = new ProcessStartInfo(binary) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var a in new[] { pki.Path("alex.crt"), pki.Path("alex.key"), pki.CaPath })
+        foreach (var a in new[] { pki.Path(certificate), pki.Path(key), pki.CaPath })
         {
             start.ArgumentList.Add(a);
         }
