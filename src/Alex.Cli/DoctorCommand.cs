@@ -30,6 +30,9 @@ internal sealed record DoctorRequest
 
     public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(ConnectionOptions.DefaultTimeoutSeconds);
 
+    /// <summary>Accept a course-style v1 robot certificate when connecting (`--legacy`), as drive and send do.</summary>
+    public bool Legacy { get; init; }
+
     /// <summary>Where the laptop key's passphrase comes from when it is encrypted.</summary>
     public KeyPassphrase Passphrase { get; init; } = KeyPassphrase.None;
 
@@ -57,7 +60,8 @@ internal static class DoctorCommand
             "  alex doctor --pki pki alex.local:5000              ... and connect to the robot the way alex drive would\n" +
             "  alex doctor --pki pki 192.168.1.50 --name alex.epp.com\n" +
             "  alex doctor --role robot --pki /etc/alex --serial /dev/ttyACM0    on the Pi: its files and the Arduino's port\n" +
-            "  alex doctor --cert laptop.crt --key laptop.key --ca signing.pem --json\n\n" +
+            "  alex doctor --cert laptop.crt --key laptop.key --ca signing.pem --json\n" +
+            "  alex doctor 192.168.1.50 --legacy                  a course setup (X.509 v1 certificates) and the course's server\n\n" +
             "What it finds, each with the fix in one line: " +
             "certificates expired or not yet valid (a Pi has no clock battery: the clock is shown), expiring soon, a key that " +
             "does not match its certificate or that others can read, a server certificate used as a client's (or the other way), " +
@@ -75,6 +79,7 @@ internal static class DoctorCommand
         var json = new Option<bool>("--json") { Description = "print the findings as JSON" };
         cmd.Arguments.Add(target);
         var connection = ConnectionOptions.AddTo(cmd, protocol: false);
+        cmd.Options.Add(connection.Legacy);
         foreach (var o in new Option[] { crl, role, serial, baud, noProbe, json })
         {
             cmd.Options.Add(o);
@@ -105,6 +110,7 @@ internal static class DoctorCommand
                 Target = endpoint,
                 ServerName = pr.GetValue(connection.Name),
                 Passphrase = source.Passphrase,
+                Legacy = pr.GetValue(connection.Legacy),
                 SerialPath = pr.GetValue(serial),
                 Serial = new SerialCheckupOptions { BaudRate = baudRate, ProbeBaud = !pr.GetValue(noProbe) },
                 StepTimeout = stepTimeout,
@@ -192,6 +198,7 @@ internal static class DoctorCommand
                     Port = target.Port,
                     ServerName = request.ServerName,
                     Credentials = credentials,
+                    AcceptLegacyCertificates = request.Legacy,
                     StepTimeout = request.StepTimeout,
                     Time = request.Time,
                     WithoutCredentials = laptop is null
