@@ -9,7 +9,7 @@ using Alex.Web;
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex demo` (issue 5 item 2; DESIGN.md M11): a throwaway CA, the simulated Alex, the robot server on
+/// `alex demo`: a throwaway CA, the simulated Alex, the robot server on
 /// loopback and the drive console, in one command and with no files beforehand; everything it started
 /// is taken down on exit, Ctrl-C or error.
 /// </summary>
@@ -113,7 +113,7 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>The web gateway (issue 6) for the demo's robot, with its own client certificate; stopped before the server.</summary>
+    /// <summary>The web gateway for the demo's robot, with its own client certificate; stopped before the server.</summary>
     private static async Task<Uri> StartWebAsync(DemoRig rig, CancellationToken cancellationToken)
     {
         var credentials = rig.LoadWebCredentials();

@@ -8,13 +8,13 @@ using Spectre.Console;
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex lab`: the secure-networking lecture's worked examples as commands (issue 7). The computing is in
+/// `alex lab`: the secure-networking lecture's worked examples as commands. The computing is in
 /// Alex.Lab; this file parses options, turns bad input into one-line errors and renders the steps: Spectre
 /// tables and rules on a terminal, plain numbered text when redirected, the result record with `--json`.
 /// </summary>
 internal static class LabCommand
 {
-    /// <summary>The course's device certificates (PROTOCOL.md §5), walked up to signing.pem by `chain --pki`.</summary>
+    /// <summary>The course's device certificates (docs/course-protocol.md §5), walked up to signing.pem by `chain --pki`.</summary>
     private static readonly string[] CourseLeafFiles = ["laptop.crt", "alex.crt"];
 
     public static Command Create()

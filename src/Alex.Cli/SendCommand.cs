@@ -129,7 +129,7 @@ internal static class SendCommand
                 }
 
                 // A bounded move runs on after its OK; the next command would cut it short, and
-                // disconnecting makes the server's dead-man stop it (DESIGN.md M4). So wait for it.
+                // disconnecting makes the server's dead-man stop it (docs/security.md, "While connected"). So wait for it.
                 if (wait && command.IsMove && command.Param0 != 0)
                 {
                     try

@@ -7,7 +7,7 @@ using Alex.Robot.Server;
 
 namespace Alex.Cli;
 
-/// <summary>`alex serve`: the robot server over mutual TLS (issue 4). Parsing and errors here; the work is Alex.Robot.Server.</summary>
+/// <summary>`alex serve`: the robot server over mutual TLS. Parsing and errors here; the work is Alex.Robot.Server.</summary>
 internal static class ServeCommand
 {
     public const int DefaultBaud = 9600;

@@ -1,5 +1,5 @@
 // The laptop's certificate, its key and the CA it trusts. File names follow the course
-// (PROTOCOL.md §5): a directory with laptop.crt, laptop.key and signing.pem, or three explicit paths.
+// (docs/course-protocol.md §5): a directory with laptop.crt, laptop.key and signing.pem, or three explicit paths.
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
 

@@ -1,7 +1,7 @@
-// The laptop side of AlexLink (issue 4 item 7): connect over mutual TLS, check the server properly,
+// The laptop side of AlexLink: connect over mutual TLS, check the server properly,
 // send commands and await their replies, receive telemetry, keep the lease alive with heartbeats.
 // Speaks AlexLink/1 (docs/protocol.md) or, against the course's own C server, the classic protocol
-// (PROTOCOL.md §4: no ALPN, no SNI, one message per TLS record).
+// (docs/course-protocol.md §4: no ALPN, no SNI, one message per TLS record).
 //
 // Shape: one read loop per connection feeds the pure codecs and dispatches (replies by request id,
 // pushed messages to the telemetry channel); one serialized writer, so SslStream never sees two
@@ -139,7 +139,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
             var offerAlexLink = options.Protocol != AlexProtocol.Classic;
             var tls = TlsProfiles.Client(options.Credentials.Certificate, options.Credentials.Authorities[0], expected, alexLink: offerAlexLink);
 
-            // SNI: the course client sends none (PROTOCOL.md §5), so classic sends none either; an IP
+            // SNI: the course client sends none (docs/course-protocol.md §5), so classic sends none either; an IP
             // address is never sent as SNI. The name is checked by the trust policy below either way.
             tls.TargetHost = offerAlexLink && Uri.CheckHostName(expected) == UriHostNameType.Dns ? expected : string.Empty;
             tls.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
@@ -808,7 +808,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
             switch (message)
             {
                 case ClassicResponse { IsOk: true } when wantsStatus:
-                    return true; // course server: "00 00" then the status (PROTOCOL.md §4)
+                    return true; // course server: "00 00" then the status (docs/course-protocol.md §4)
                 case ClassicResponse:
                     return Reply.TrySetResult(message);
                 case ClassicStatus when wantsStatus:

@@ -117,7 +117,7 @@ public sealed class RunningWebGateway : IAsyncDisposable
 
 /// <summary>
 /// `alex web`: serves the page and its WebSocket from one origin and relays to the robot through
-/// Alex.Client, like any other client (DESIGN.md M6). The browser never talks to the robot and never
+/// Alex.Client, like any other client (docs/protocol.md, "Web gateway"). The browser never talks to the robot and never
 /// sees the client key.
 /// </summary>
 public static class WebGateway

@@ -1,4 +1,4 @@
-// What the drive console knows and shows (issue 5 item 1), as a pure model: events from the connection
+// What the drive console knows and shows, as a pure model: events from the connection
 // (connected, lost, pushed telemetry, command replies, latency) and key presses go in, state comes out.
 // No I/O and no clock reads: the caller passes `now`. The interactive screen and the line mode both feed
 // it and render from it, so the tests of this file cover what either shows.
@@ -7,7 +7,6 @@ using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
-using Alex.Web.Robot;
 
 [assembly: InternalsVisibleTo("Alex.EndToEnd.Tests")]
 

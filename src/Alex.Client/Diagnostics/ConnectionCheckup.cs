@@ -1,4 +1,4 @@
-// The network half of `alex doctor` (issue 5 item 3): connect to the robot the way `alex drive`
+// The network half of `alex doctor`: connect to the robot the way `alex drive`
 // does, one step at a time, and say which step fails and what that means: the name, the TCP port
 // (refused / timed out / unreachable), the TLS handshake (an alert and what it means), the robot's
 // certificate against our CA and the host name, and finally whether the robot admits us (its

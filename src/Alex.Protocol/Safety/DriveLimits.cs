@@ -1,6 +1,6 @@
-// Speed and distance limits the server enforces on moves (issue 4 item 4; docs/protocol.md §3
+// Speed and distance limits the server enforces on moves (docs/protocol.md §3
 // "Limits"). A limit of 0 means none. The firmware takes speed as a percentage (PWM = speed × 255 / 100,
-// PROTOCOL.md §3), so anything over 100 is refused whatever the limits.
+// docs/course-protocol.md §3), so anything over 100 is refused whatever the limits.
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol.Safety;

@@ -1,4 +1,4 @@
-// The Pi's side of the serial link to the Arduino (PROTOCOL.md §2-3, DESIGN.md "one queue with one
+// The Pi's side of the serial link to the Arduino (docs/course-protocol.md §2-3, DESIGN.md "one queue with one
 // request in flight; STOP is sent ahead of anything queued").
 //
 //   open port ─► wait ResetDelay (the Uno resets on open) ─► HELLO (not waited for; an OK to it is

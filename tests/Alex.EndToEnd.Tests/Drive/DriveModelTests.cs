@@ -3,7 +3,6 @@ using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
-using Alex.Web.Robot;
 
 namespace Alex.EndToEnd.Tests.Drive;
 
