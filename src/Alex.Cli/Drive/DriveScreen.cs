@@ -29,7 +29,7 @@ internal static class DriveScreen
     public static IRenderable Render(DriveModel model, DateTimeOffset now, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var status = new Panel(StatusLines(model, now)) { Header = new PanelHeader(" Alex ", Justify.Left), Border = BoxBorder.Rounded, Expand = true };
+        var status = new Panel(StatusLines(model, now, detailed: width >= 100)) { Header = new PanelHeader(" Alex ", Justify.Left), Border = BoxBorder.Rounded, Expand = true };
         var stop = new Panel(new Markup("[bold white on red]  ■ STOP  [/]\n[red]SPACE / Esc[/]").Centered())
         {
             Border = BoxBorder.Heavy,
@@ -79,12 +79,13 @@ internal static class DriveScreen
         return new Rows(parts);
     }
 
-    private static Markup StatusLines(DriveModel model, DateTimeOffset now)
+    // On a narrow terminal the connection line leaves out the protocol and TLS version, so it stays one line.
+    private static Markup StatusLines(DriveModel model, DateTimeOffset now, bool detailed)
     {
         var connection = model.Phase switch
         {
             ConnectionPhase.Connected => $"[green]● connected[/] {Markup.Escape(model.Session?.ServerName ?? string.Empty)} at {Markup.Escape(model.Endpoint)}" +
-                (model.Session is { } s ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(string.Join(' ', s.Tls.Split(' ').Take(2)))})[/]" : string.Empty),
+                (model.Session is { } s && detailed ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(string.Join(' ', s.Tls.Split(' ').Take(2)))})[/]" : string.Empty),
             ConnectionPhase.Connecting => $"[yellow]◌ connecting to {Markup.Escape(model.Endpoint)}…[/]",
             ConnectionPhase.Reconnecting => $"[yellow]◌ reconnecting… (attempt {model.Attempt})[/] [grey]{Markup.Escape(model.PhaseDetail)}[/]",
             _ => $"[red]✗ not connected:[/] {Markup.Escape(model.PhaseDetail)}",

@@ -48,21 +48,6 @@ public sealed class CertificateCheckupTests : IClassFixture<DoctorPki>
         Assert.Equal(1, Finding.ExitCode(findings));
     }
 
-    private static void OpenSsl(string dir, params string[] args)
-    {
-        var start = new System.Diagnostics.ProcessStartInfo("openssl") { WorkingDirectory = dir, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        using var p = System.Diagnostics.Process.Start(start)!;
-        var error = p.StandardError.ReadToEndAsync();
-        _ = p.StandardOutput.ReadToEndAsync();
-        Assert.True(p.WaitForExit(TimeSpan.FromSeconds(60)), "openssl " + string.Join(' ', args));
-        Assert.True(p.ExitCode == 0, $"openssl {string.Join(' ', args)}: {error.Result}");
-    }
-
     [Theory]
     [InlineData(DeviceRole.Laptop)]
     [InlineData(DeviceRole.Robot)]
