@@ -29,6 +29,7 @@ public sealed class CertificateCheckupTests : IClassFixture<DoctorPki>
         Assert.True(findings.All(f => f.Level == FindingLevel.Ok), string.Join("\n", findings.Select(f => $"{f.Level} {f.Message}")));
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public void Check_RobotKeyRsa1024_ProblemBecauseOpenSslRefusesIt()
     {
         // What the course's openssl commands could make: a server certificate from our CA on an RSA-1024 key.

@@ -130,6 +130,7 @@ public sealed class ConnectingCommandsTests : IClassFixture<TestPki>, IClassFixt
     }
 
     [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
     public async Task DoctorLegacy_CourseStyleV1Certificates_AgainstACourseStyleServer_Passes()
     {
         // The course's way on both sides: X.509 v1 certificates (openssl x509 -req, no extensions).
