@@ -58,10 +58,18 @@ internal static class AlexCommandLine
         var root = Build();
         var parse = root.Parse(args);
         var command = parse.CommandResult.Command;
-        if (parse.Errors.Count > 0 && command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0 &&
-            parse.Errors.All(e => e.SymbolResult is CommandResult))
+        var bareGroup = parse.Errors.Count > 0 && command.Subcommands.Count > 0 && parse.UnmatchedTokens.Count == 0 &&
+            parse.Errors.All(e => e.SymbolResult is CommandResult);
+        if (command == root && (bareGroup || (parse.Errors.Count == 0 && parse.Action is System.CommandLine.Help.HelpAction)))
         {
-            // `alex` or `alex pki` alone: show what there is to choose from.
+            // `alex` alone or `alex --help`: what there is to choose from, one line each.
+            WriteGroupHelp(parse.CommandResult, Console.Out);
+            return bareGroup ? ExitUsage : ExitOk;
+        }
+
+        if (bareGroup)
+        {
+            // `alex pki` alone: its help, with the examples.
             var path = CommandPath(parse.CommandResult).Split(' ').Skip(1).Append("--help").ToArray();
             await root.Parse(path).InvokeAsync().ConfigureAwait(false);
             return ExitUsage;
@@ -98,6 +106,28 @@ internal static class AlexCommandLine
         {
             return ExitInterrupted;
         }
+    }
+
+    /// <summary>The top-level help: what alex is, then each command with the first line of its description.</summary>
+    internal static void WriteGroupHelp(CommandResult group, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(group);
+        ArgumentNullException.ThrowIfNull(output);
+        var path = CommandPath(group);
+        var commands = group.Command.Subcommands.Where(c => !c.Hidden).ToList();
+        var width = commands.Max(c => c.Name.Length) + 2;
+        output.WriteLine(group.Command.Description);
+        output.WriteLine();
+        output.WriteLine($"Usage: {path} COMMAND [options]");
+        output.WriteLine();
+        output.WriteLine("Commands:");
+        foreach (var c in commands)
+        {
+            output.WriteLine($"  {c.Name.PadRight(width)}{(c.Description ?? string.Empty).Split('\n')[0]}");
+        }
+
+        output.WriteLine();
+        output.WriteLine($"Run `{path} COMMAND --help` for a command's options and examples.");
     }
 
     private static string CommandPath(CommandResult command)

@@ -9,7 +9,7 @@ using Alex.Web;
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex demo` (issue 5 item 2; DESIGN.md M11): a throwaway CA, the simulated Alex, the robot server on
+/// `alex demo`: a throwaway CA, the simulated Alex, the robot server on
 /// loopback and the drive console, in one command and with no files beforehand; everything it started
 /// is taken down on exit, Ctrl-C or error.
 /// </summary>
@@ -24,6 +24,7 @@ internal static class DemoCommand
         var web = new Option<bool>("--web") { Description = "Also serve the web page (alex web) for the same robot; prints its URL. Off a terminal and without --script it serves until Ctrl-C" };
         var cmd = new Command(
             "demo",
+            "Try everything on this machine: a simulated Alex, its server and the drive console, nothing to set up.\n\n" +
             "Examples:\n" +
             "  alex demo                                   drive a simulated Alex from this terminal\n" +
             $"  alex demo --script \"{DriveScript.DefaultScript}\"   a scripted drive; prints each result and the final odometry\n" +
@@ -112,7 +113,7 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>The web gateway (issue 6) for the demo's robot, with its own client certificate; stopped before the server.</summary>
+    /// <summary>The web gateway for the demo's robot, with its own client certificate; stopped before the server.</summary>
     private static async Task<Uri> StartWebAsync(DemoRig rig, CancellationToken cancellationToken)
     {
         var credentials = rig.LoadWebCredentials();
@@ -145,7 +146,7 @@ internal static class DemoCommand
         if (commands is null)
         {
             say($"ready {seconds():0.0} s after start; opening the drive console (q quits)");
-            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? [] : [$"web page: {page}"]).ConfigureAwait(false);
+            return await DriveConsoleCommand.RunAsync(options, forceLine: false, input, output, cancellationToken, page is null ? null : $"web page: {page}").ConfigureAwait(false);
         }
 
         if (defaulted)

@@ -28,7 +28,13 @@ internal sealed record DoctorRequest
 
     public SerialCheckupOptions Serial { get; init; } = new();
 
-    public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(ConnectionOptions.DefaultTimeoutSeconds);
+
+    /// <summary>Accept a course-style v1 robot certificate when connecting (`--legacy`), as drive and send do.</summary>
+    public bool Legacy { get; init; }
+
+    /// <summary>Where the laptop key's passphrase comes from when it is encrypted.</summary>
+    public KeyPassphrase Passphrase { get; init; } = KeyPassphrase.None;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 }
@@ -37,7 +43,7 @@ internal sealed record DoctorRequest
 internal sealed record DoctorSection(string Title, IReadOnlyList<Finding> Findings);
 
 /// <summary>
-/// `alex doctor` (issue 5 item 3): finds what would make a connection fail before the user does.
+/// `alex doctor`: finds what would make a connection fail before the user does.
 /// The checks are in the libraries (CertificateCheckup, ConnectionCheckup, SerialCheckup); this file
 /// decides which to run, and renders a line per check with its fix, then a summary.
 /// Exit codes: 0 nothing wrong (warnings allowed), 1 a problem was found, 2 bad usage.
@@ -48,55 +54,41 @@ internal static class DoctorCommand
     {
         var cmd = new Command(
             "doctor",
+            "Find what would make a connection fail (certificates, keys, clocks, names, the robot's port, the serial line), each with its fix.\n\n" +
             "Examples:\n" +
-            "  alex doctor --pki pki                              check the certificate files in pki/ (laptop's, robot's, or both)\n" +
+            "  alex doctor                                        check the certificate files in ./pki (laptop's, robot's, or both)\n" +
             "  alex doctor --pki pki alex.local:5000              ... and connect to the robot the way alex drive would\n" +
             "  alex doctor --pki pki 192.168.1.50 --name alex.epp.com\n" +
             "  alex doctor --role robot --pki /etc/alex --serial /dev/ttyACM0    on the Pi: its files and the Arduino's port\n" +
-            "  alex doctor --cert laptop.crt --key laptop.key --ca signing.pem --json\n\n" +
-            "Finds what would make a connection fail before you find out the hard way, each with the fix in one line: " +
+            "  alex doctor --cert laptop.crt --key laptop.key --ca signing.pem --json\n" +
+            "  alex doctor 192.168.1.50 --legacy                  a course setup (X.509 v1 certificates) and the course's server\n\n" +
+            "What it finds, each with the fix in one line: " +
             "certificates expired or not yet valid (a Pi has no clock battery: the clock is shown), expiring soon, a key that " +
             "does not match its certificate or that others can read, a server certificate used as a client's (or the other way), " +
             "a certificate not signed by the signing.pem beside it (laptop and robot from different CAs), revoked or a stale CRL, " +
             "the robot's name not matching the host, the port refused or unreachable, a TLS alert or the robot's refusal and what " +
             "it means, the serial port missing or not permitted (dialout group), a baud mismatch.\n" +
             "Exit codes: 0 all good (warnings allowed), 1 something is wrong, 2 bad usage.");
-        var target = new Argument<string?>("host") { Description = "HOST[:PORT] of the robot server to try (port 5000 by default)", Arity = ArgumentArity.ZeroOrOne };
-        var pki = new Option<string?>("--pki") { Description = "folder with the course's file names: laptop.crt/.key and/or alex.crt/.key, signing.pem, crl.pem" };
-        var cert = new Option<string?>("--cert") { Description = "this machine's certificate (PEM)" };
-        var key = new Option<string?>("--key") { Description = "its private key (PEM)" };
-        var ca = new Option<string?>("--ca") { Description = "the CA certificate (signing.pem)" };
+        var target = new Argument<string?>("HOST[:PORT]") { Description = $"The robot server to try (port {AlexClientOptions.DefaultPort} when not given)", Arity = ArgumentArity.ZeroOrOne };
         var crl = new Option<string?>("--crl") { Description = "the CA's revocation list (default: crl.pem beside the CA file)" };
         var role = new Option<string?>("--role") { Description = "whose files these are: laptop (client certificate) or robot (server certificate); default: by the files found" };
         role.AcceptOnlyFromAmong("laptop", "robot");
-        var name = new Option<string?>("--name") { Description = "the name the robot's certificate must carry (default: HOST), e.g. alex.epp.com" };
         var serial = new Option<string?>("--serial") { Description = "the Arduino's serial port to check, e.g. /dev/ttyACM0 (on the Pi; stop alex serve first for the baud check)" };
         var baud = new Option<int>("--baud") { Description = "the serial speed the server uses", DefaultValueFactory = _ => 9600 };
         var noProbe = new Option<bool>("--no-probe") { Description = "do not send GET_STATS on the serial port (only check it exists and may be opened)" };
         var json = new Option<bool>("--json") { Description = "print the findings as JSON" };
-        var timeout = new Option<double>("--timeout") { Description = "seconds for each network step", DefaultValueFactory = _ => 5 };
         cmd.Arguments.Add(target);
-        foreach (var o in new Option[] { pki, cert, key, ca, crl, role, name, serial, baud, noProbe, json, timeout })
+        var connection = ConnectionOptions.AddTo(cmd, protocol: false);
+        cmd.Options.Add(connection.Legacy);
+        foreach (var o in new Option[] { crl, role, serial, baud, noProbe, json })
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            HostPort? endpoint = null;
-            if (pr.GetValue(target) is { } text)
-            {
-                if (!HostPort.TryParse(text, AlexClientOptions.DefaultPort, out endpoint, out var hostError))
-                {
-                    throw new CliException(hostError, hint: "write HOST or HOST:PORT, e.g. 127.0.0.1:5000 or alex.local");
-                }
-            }
-
-            var seconds = pr.GetValue(timeout);
-            if (seconds is <= 0 or > 600 || double.IsNaN(seconds))
-            {
-                throw new CliException($"--timeout {seconds}: give seconds between 0 and 600");
-            }
+            HostPort? endpoint = pr.GetValue(target) is { } text ? ConnectionOptions.ParseHost(text) : null;
+            var stepTimeout = connection.TimeoutValue(pr);
 
             var baudRate = pr.GetValue(baud);
             if (baudRate is < 300 or > 4_000_000)
@@ -110,15 +102,18 @@ internal static class DoctorCommand
                 "robot" => DeviceRole.Robot,
                 _ => (DeviceRole?)null,
             };
-            var sets = ChooseSets(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca), pr.GetValue(crl), roleValue, endpoint is not null || pr.GetValue(serial) is not null);
+            var source = connection.Source(pr);
+            var sets = ChooseSets(source.PkiDirectory ?? DefaultPki(source), source.CertificatePath, source.KeyPath, source.CaPath, pr.GetValue(crl), roleValue, endpoint is not null || pr.GetValue(serial) is not null);
             var request = new DoctorRequest
             {
                 Sets = sets,
                 Target = endpoint,
-                ServerName = pr.GetValue(name),
+                ServerName = pr.GetValue(connection.Name),
+                Passphrase = source.Passphrase,
+                Legacy = pr.GetValue(connection.Legacy),
                 SerialPath = pr.GetValue(serial),
                 Serial = new SerialCheckupOptions { BaudRate = baudRate, ProbeBaud = !pr.GetValue(noProbe) },
-                StepTimeout = TimeSpan.FromSeconds(seconds),
+                StepTimeout = stepTimeout,
             };
             var sections = await CheckAsync(request, ct).ConfigureAwait(false);
             var color = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Ansi;
@@ -126,6 +121,10 @@ internal static class DoctorCommand
         });
         return cmd;
     }
+
+    /// <summary>./pki when it exists and no files were named, as for every command that connects.</summary>
+    private static string? DefaultPki(CredentialSource source) =>
+        source.IsDefault && Directory.Exists(CredentialSource.DefaultPkiDirectory) ? CredentialSource.DefaultPkiDirectory : null;
 
     /// <summary>Which certificate sets the options name; a usage error when they name none and there is nothing else to check.</summary>
     internal static IReadOnlyList<CertificateSet> ChooseSets(string? pki, string? cert, string? key, string? ca, string? crl, DeviceRole? role, bool somethingElse)
@@ -190,7 +189,8 @@ internal static class DoctorCommand
         if (request.Target is { } target)
         {
             var laptop = request.Sets.FirstOrDefault(s => s.Role == DeviceRole.Laptop);
-            using var credentials = TryLoad(laptop);
+            var (credentials, unusable) = TryLoad(laptop, request.Passphrase);
+            using var owned = credentials;
             var findings = await ConnectionCheckup.CheckAsync(
                 new ConnectionCheckupOptions
                 {
@@ -198,11 +198,12 @@ internal static class DoctorCommand
                     Port = target.Port,
                     ServerName = request.ServerName,
                     Credentials = credentials,
+                    AcceptLegacyCertificates = request.Legacy,
                     StepTimeout = request.StepTimeout,
                     Time = request.Time,
                     WithoutCredentials = laptop is null
                         ? ("no laptop certificate given", "give --pki DIR with laptop.crt, laptop.key and signing.pem (or --cert/--key/--ca) to check the whole connection")
-                        : ("this laptop's certificate files could not be used", "fix the certificate problems above, then run alex doctor again"),
+                        : ($"this laptop's certificate files could not be used ({unusable})", "fix the certificate problems above, then run alex doctor again"),
                 },
                 ct).ConfigureAwait(false);
             sections.Add(new DoctorSection($"connection to {target.Host}:{target.Port}", findings));
@@ -292,24 +293,24 @@ internal static class DoctorCommand
 
     private static string Count(int n, string what) => n == 1 ? $"1 {what}" : $"{n} {what}s";
 
-    private static AlexCredentials? TryLoad(CertificateSet? set)
+    private static (AlexCredentials? Credentials, string? Problem) TryLoad(CertificateSet? set, KeyPassphrase passphrase)
     {
         if (set is null)
         {
-            return null;
+            return (null, null);
         }
 
         try
         {
-            return AlexCredentials.FromFiles(set.CertificatePath, set.KeyPath, set.CaPath);
+            return (AlexCredentials.FromFiles(set.CertificatePath, set.KeyPath, set.CaPath, passphrase), null);
         }
-        catch (PkiException)
+        catch (PkiException e)
         {
-            return null; // already explained by the certificate section
+            return (null, e.Message); // the certificate section explains it too
         }
-        catch (ArgumentException)
+        catch (ArgumentException e)
         {
-            return null;
+            return (null, e.Message);
         }
     }
 }

@@ -8,19 +8,20 @@ using Spectre.Console;
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex lab`: the secure-networking lecture's worked examples as commands (issue 7). The computing is in
+/// `alex lab`: the secure-networking lecture's worked examples as commands. The computing is in
 /// Alex.Lab; this file parses options, turns bad input into one-line errors and renders the steps: Spectre
 /// tables and rules on a terminal, plain numbered text when redirected, the result record with `--json`.
 /// </summary>
 internal static class LabCommand
 {
-    /// <summary>The course's device certificates (PROTOCOL.md §5), walked up to signing.pem by `chain --pki`.</summary>
+    /// <summary>The course's device certificates (docs/course-protocol.md §5), walked up to signing.pem by `chain --pki`.</summary>
     private static readonly string[] CourseLeafFiles = ["laptop.crt", "alex.crt"];
 
     public static Command Create()
     {
         var lab = new Command(
             "lab",
+            "The secure-networking lecture's worked examples, computed step by step (RSA, DH, hashes, certificates, TLS).\n\n" +
             "Examples:\n" +
             "  alex lab subst                  the lecture's substitution cipher (I LOVE TLS → U BGVE PBN)\n" +
             "  alex lab rsa                    RSA with p=3, q=5, e=7, k=20: d=23, 12 → 3 → 12, sign and verify\n" +
@@ -46,6 +47,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "subst",
+            "The substitution cipher: key phrase, table, encrypt or decrypt.\n\n" +
             "Examples:\n" +
             "  alex lab subst                                   the lecture: key \"THIS IS THE COOLEST COURSE!\", I LOVE TLS → U BGVE PBN\n" +
             "  alex lab subst --decrypt \"U BGVE PBN\"\n" +
@@ -80,6 +82,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "rsa",
+            "Textbook RSA as in the lecture: keys, encryption, decryption and signatures, step by step.\n\n" +
             "Examples:\n" +
             "  alex lab rsa                                   the lecture: p=3, q=5, e=7, k=20 → d=23; 12 → 3 → 12; sign 3\n" +
             "  alex lab rsa --p 61 --q 53 --e 17 --message 65\n" +
@@ -105,7 +108,15 @@ internal static class LabCommand
             if (pr.GetValue(bits) is { } size)
             {
                 using var rng = RandomNumberGenerator.Create();
-                return Render(ToyRsa.Generate(size, rng, CancellationToken.None), pr.GetValue(json));
+                // Progress on stderr (one line, rewritten on a terminal), so stdout stays the result alone.
+                var terminal = !Console.IsErrorRedirected;
+                var generated = ToyRsa.Generate(size, rng, CancellationToken.None, line => Console.Error.Write(terminal ? $"\r\u001b[K{line}" : line + "\n"));
+                if (terminal)
+                {
+                    Console.Error.Write("\r\u001b[K");
+                }
+
+                return Render(generated, pr.GetValue(json));
             }
 
             var pText = pr.GetValue(p);
@@ -130,6 +141,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "factor",
+            "Find p and q from N = p·q, timed, and why 2048-bit N is out of reach.\n\n" +
             "Examples:\n" +
             "  alex lab factor                     the lecture's exercise: 143, 8633, 175,828,273\n" +
             "  alex lab factor 1000000016000000063\n\n" +
@@ -169,6 +181,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "dh",
+            "Diffie–Hellman key exchange with the lecture's numbers, then a real P-256 exchange.\n\n" +
             "Examples:\n" +
             "  alex lab dh                              the lecture: g=5, p=23, a=6, b=15 → A=8, B=19, shared key 2\n" +
             "  alex lab dh --g 2 --p 467 --a 153 --b 197\n\n" +
@@ -202,6 +215,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "hash",
+            "SHA-256 of a text and the avalanche effect.\n\n" +
             "Examples:\n" +
             "  alex lab hash \"I LOVE TLS\"             SHA-256, then flip the last bit (S → R) and count the changed hash bits\n" +
             "  alex lab hash \"I LOVE TLS\" --bit 0\n" +
@@ -223,6 +237,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "cert",
+            "One real certificate as the lecture's (PUB, h(PUB), c), checked by hand.\n\n" +
             "Examples:\n" +
             "  alex lab cert pki/laptop.crt --issuer pki/signing.pem   the laptop's certificate, checked with the CA's key\n" +
             "  alex lab cert pki/signing.pem                           a self-signed root checks itself\n\n" +
@@ -248,6 +263,7 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "chain",
+            "Walk a certificate chain to its root, checking each signature by hand.\n\n" +
             "Examples:\n" +
             "  alex lab chain pki/laptop.crt pki/signing.pem   laptop → CA, each link checked\n" +
             "  alex lab chain --pki pki                        laptop.crt and alex.crt up to signing.pem\n\n" +
@@ -298,23 +314,19 @@ internal static class LabCommand
     {
         var cmd = new Command(
             "handshake",
+            "Connect to `alex serve` and explain the TLS handshake that just happened, step by step.\n\n" +
             "Examples:\n" +
             "  alex lab handshake 127.0.0.1:5000 --pki pki --name alex.epp.com\n" +
             "  alex lab handshake alex.local --cert laptop.crt --key laptop.key --ca signing.pem\n" +
             "  alex lab handshake 127.0.0.1:5000 --pki pki --name alex.epp.com --openssl   also observe the key-exchange group\n\n" +
             "Connect to a running `alex serve` with the laptop's certificate and explain the TLS handshake that just happened (version, cipher suite, key exchange, the server's chain and each check, the client certificate, ALPN) next to the lecture's step list. Trusts only the given CA.");
-        var target = new Argument<string>("HOST[:PORT]") { Description = "the robot server (port 5000 if not given)" };
-        var pki = new Option<string?>("--pki") { Description = "directory with laptop.crt, laptop.key and signing.pem" };
-        var cert = new Option<string?>("--cert") { Description = "client certificate (PEM)" };
-        var key = new Option<string?>("--key") { Description = "client private key (PEM)" };
-        var ca = new Option<string?>("--ca") { Description = "the CA certificate to trust (PEM), e.g. signing.pem" };
-        var name = new Option<string?>("--name") { Description = "the server name its certificate must carry (default: HOST)" };
+        var target = ConnectionOptions.HostArgument();
         var alpn = new Option<string>("--alpn") { Description = "application protocol to offer", DefaultValueFactory = _ => HandshakeSettings.AlexLinkProtocol };
-        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and the handshake", DefaultValueFactory = _ => 10 };
         var openssl = new Option<bool>("--openssl") { Description = "also connect with `openssl s_client` to observe the key-exchange group (.NET does not report it)" };
         var json = JsonOption();
         cmd.Arguments.Add(target);
-        foreach (var o in new Option[] { pki, cert, key, ca, name, alpn, timeout, openssl, json })
+        var connection = ConnectionOptions.AddTo(cmd, protocol: false);
+        foreach (var o in new Option[] { alpn, openssl, json })
         {
             cmd.Options.Add(o);
         }
@@ -322,21 +334,20 @@ internal static class LabCommand
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) => await GuardAsync(async () =>
         {
             var (host, port) = ParseEndpoint(pr.GetValue(target)!);
-            var (client, roots) = HandshakeTrace.LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
-            using (client)
+            var timeout = connection.TimeoutValue(pr);
+            var source = connection.Source(pr);
+            using var credentials = ConnectionOptions.Load(source);
+            var settings = new HandshakeSettings(host, port, pr.GetValue(connection.Name), credentials.Certificate, credentials.Authorities, [pr.GetValue(alpn)!], timeout, TimeSpan.FromMilliseconds(500));
+            var result = await HandshakeTrace.RunAsync(settings, TimeProvider.System, ct).ConfigureAwait(false);
+            if (pr.GetValue(openssl) && result.Succeeded)
             {
-                var settings = new HandshakeSettings(host, port, pr.GetValue(name), client, roots, [pr.GetValue(alpn)!], TimeSpan.FromSeconds(pr.GetValue(timeout)), TimeSpan.FromMilliseconds(500));
-                var result = await HandshakeTrace.RunAsync(settings, TimeProvider.System, ct).ConfigureAwait(false);
-                if (pr.GetValue(openssl) && result.Succeeded)
-                {
-                    var (certPath, keyPath, caPath) = HandshakeTrace.ResolvePaths(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
-                    var probe = await OpenSslGroupProbe.RunAsync(host, port, pr.GetValue(name) ?? host, certPath, keyPath, caPath!, pr.GetValue(alpn)!, settings.Timeout, ct).ConfigureAwait(false);
-                    result = HandshakeTrace.WithObservedGroup(result, probe);
-                }
-
-                Render(result, pr.GetValue(json));
-                return result.Succeeded ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+                var (certPath, keyPath, caPath) = source.Resolve();
+                var probe = await OpenSslGroupProbe.RunAsync(host, port, pr.GetValue(connection.Name) ?? host, certPath, keyPath, caPath, pr.GetValue(alpn)!, settings.Timeout, ct).ConfigureAwait(false);
+                result = HandshakeTrace.WithObservedGroup(result, probe);
             }
+
+            Render(result, pr.GetValue(json));
+            return result.Succeeded ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
         }).ConfigureAwait(false));
         return cmd;
     }

@@ -8,7 +8,7 @@ using Spectre.Console;
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex pki`: become a CA (issue 3). A thin layer over <see cref="CertificateAuthority"/>,
+/// `alex pki`: become a CA. A thin layer over <see cref="CertificateAuthority"/>,
 /// <see cref="TrustPolicy"/> and friends in Alex.Pki: parse, call, render.
 /// </summary>
 internal static class PkiCommand
@@ -503,8 +503,7 @@ internal static class PkiCommand
             var facts = CertificateFacts.From(leaf);
             var kind = pr.GetValue(server) ? PeerKind.Server
                 : pr.GetValue(client) ? PeerKind.Client
-                : facts.ExtendedKeyUsages is { } eku && eku.Contains("1.3.6.1.5.5.7.3.1") && !eku.Contains("1.3.6.1.5.5.7.3.2") ? PeerKind.Server
-                : PeerKind.Client;
+                : facts.IntendedPeer;
             var decision = policy.Evaluate(leaf, chain, kind, pr.GetValue(name));
             var problems = decision.Problems.Select(p => p.Message).ToList();
             if (pr.GetValue(key) is { } keyPath)
@@ -583,33 +582,16 @@ internal static class PkiCommand
     private static int VerifyCrl(string path, string caPath)
     {
         var crl = CertificateRevocationList.Load(path);
-        var problems = new List<string>();
-        var authorities = CertificateFile.LoadAll(caPath);
-        if (!authorities.Any(crl.IsSignedBy))
-        {
-            problems.Add($"{path}: not signed by the CA in {caPath} (forged, or another CA's CRL)");
-        }
-
-        var now = DateTimeOffset.UtcNow;
-        if (crl.ThisUpdate > now)
-        {
-            problems.Add($"{path}: not valid until {crl.ThisUpdate:yyyy-MM-dd HH:mm} UTC (is this machine's clock right?)");
-        }
-
-        if (crl.NextUpdate is { } next && next < now)
-        {
-            problems.Add($"{path}: stale since {next:yyyy-MM-dd HH:mm} UTC; a robot refuses everyone with it (run: alex pki crl)");
-        }
-
-        if (problems.Count == 0)
+        if (TrustPolicy.CheckCrl(crl, CertificateFile.LoadAll(caPath), TimeProvider.System.GetUtcNow()) is not { } problem)
         {
             Say($"[green]OK[/] {Esc(path)}: CRL number {crl.CrlNumber}, {crl.Revoked.Count} revoked, next update {crl.NextUpdate:yyyy-MM-dd}");
             return AlexCommandLine.ExitOk;
         }
 
-        foreach (var problem in problems)
+        Console.Error.WriteLine($"alex: {path} {problem.Message}");
+        if (problem.Failure == TrustFailure.CrlStale)
         {
-            Console.Error.WriteLine($"alex: {problem}");
+            Console.Error.WriteLine("hint: a robot refuses everyone with a stale CRL: run alex pki crl on the CA and copy crl.pem to the robot");
         }
 
         return AlexCommandLine.ExitFailed;

@@ -2,83 +2,51 @@ using System.CommandLine;
 using System.Text;
 using System.Text.Json;
 using Alex.Client;
-using Alex.Pki;
 using Alex.Protocol;
 using Alex.Protocol.Serial;
 
 namespace Alex.Cli;
 
 /// <summary>
-/// `alex send`: commands for Alex from a script (issue 4 item 8). Connects with the client library,
+/// `alex send`: commands for Alex from a script. Connects with the client library,
 /// sends each command, waits for its reply, prints one line per command (or JSON), and exits 0 only
 /// when every command was acknowledged.
 /// </summary>
 internal static class SendCommand
 {
-    private const string PassphraseEnv = "ALEX_PKI_PASSPHRASE";
-
     public static Command Create()
     {
         var cmd = new Command(
             "send",
+            "Send commands to Alex from a script and print each reply.\n\n" +
             "Examples:\n" +
-            "  alex send 127.0.0.1:5000 --pki pki f 50 75           forward 50 cm at 75 %\n" +
+            "  alex send 127.0.0.1:5000 f 50 75                     forward 50 cm at 75 % (credentials from ./pki)\n" +
             "  alex send alex.local --pki pki f 50 75 \\; l 90 60 \\; g   two moves, each to its end, then the odometry\n" +
             "  alex send 127.0.0.1 --pki pki --name alex.epp.com g --json\n" +
             "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n\n" +
-            "Sends commands to Alex's server over mutual TLS and prints each reply. Commands: f/b DIST SPEED " +
-            "(forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), c (clear stats); " +
-            "separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
+            "Commands: f/b DIST SPEED (forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), " +
+            "c (clear stats); separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
             "disconnects, so after each move with a distance or angle, send stays connected until Alex has " +
             "stopped (at most 60 s) before the next command; --no-wait sends at once (and the move ends when " +
             "send does). A move of 0 (\"until stopped\") is not waited for: use alex drive for those.\n" +
             "Exit codes: 0 every command acknowledged, 1 a command was refused or the connection failed, 2 bad usage.");
-        var target = new Argument<string>("host") { Description = "HOST[:PORT] of the robot server (port 5000 by default)" };
+        var target = ConnectionOptions.HostArgument();
         var words = new Argument<string[]>("command") { Description = "CMD [P0 P1] [; CMD ...]", Arity = ArgumentArity.OneOrMore };
-        var pki = new Option<string?>("--pki") { Description = "folder with laptop.crt, laptop.key and signing.pem (the course's names)" };
-        var cert = new Option<string?>("--cert") { Description = "client certificate (PEM)" };
-        var key = new Option<string?>("--key") { Description = "client private key (PEM)" };
-        var ca = new Option<string?>("--ca") { Description = "the CA certificate to trust (PEM); nothing else is trusted" };
-        var passphraseFile = new Option<string?>("--passphrase-file") { Description = $"the laptop key's passphrase, first line of this file, when the key is encrypted (or set ${PassphraseEnv})" };
-        var name = new Option<string?>("--name") { Description = "the name the robot's certificate must carry (default: HOST), e.g. alex.epp.com" };
-        var classic = new Option<bool>("--classic") { Description = "speak the course's classic protocol, as its C client does (no ALPN, no SNI)" };
-        var legacy = new Option<bool>("--legacy") { Description = "accept a course-style v1 server certificate (no key usage, RSA 1024): weaker" };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
         var noWait = new Option<bool>("--no-wait") { Description = "do not wait for a move to finish before the next command or before disconnecting (the server then stops Alex)" };
-        var timeout = new Option<double>("--timeout") { Description = "seconds to wait for the connection and for each reply", DefaultValueFactory = _ => 10 };
         cmd.Arguments.Add(target);
         cmd.Arguments.Add(words);
-        foreach (var o in new Option[] { pki, cert, key, ca, passphraseFile, name, classic, legacy, json, noWait, timeout })
-        {
-            cmd.Options.Add(o);
-        }
+        var connection = ConnectionOptions.AddTo(cmd);
+        cmd.Options.Add(json);
+        cmd.Options.Add(noWait);
 
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            if (!HostPort.TryParse(pr.GetValue(target)!, AlexClientOptions.DefaultPort, out var endpoint, out var hostError))
-            {
-                throw new CliException(hostError, hint: "write HOST or HOST:PORT, e.g. 127.0.0.1:5000 or alex.local");
-            }
-
+            var endpoint = ConnectionOptions.ParseHost(pr.GetValue(target)!);
             var commands = ParseCommands(pr.GetValue(words) ?? []);
-            var seconds = pr.GetValue(timeout);
-            if (seconds is <= 0 or > 3600 || double.IsNaN(seconds))
-            {
-                throw new CliException($"--timeout {seconds}: give seconds between 0 and 3600");
-            }
-
-            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca), Passphrase(pr.GetValue(passphraseFile)));
-            var options = new AlexClientOptions
-            {
-                Host = endpoint.Value.Host,
-                Port = endpoint.Value.Port,
-                ServerName = pr.GetValue(name),
-                Credentials = credentials,
-                Protocol = pr.GetValue(classic) ? AlexProtocol.Classic : AlexProtocol.Auto,
-                AcceptLegacyCertificates = pr.GetValue(legacy),
-                ConnectTimeout = TimeSpan.FromSeconds(seconds),
-                ReplyTimeout = TimeSpan.FromSeconds(seconds),
-            };
+            _ = connection.TimeoutValue(pr);
+            using var credentials = connection.LoadCredentials(pr);
+            var options = connection.ClientOptions(pr, endpoint, credentials);
             return await RunAsync(options, commands, pr.GetValue(json), !pr.GetValue(noWait), ct).ConfigureAwait(false);
         });
         return cmd;
@@ -111,55 +79,6 @@ internal static class SendCommand
         }
 
         return commands;
-    }
-
-    // Same source as `alex pki`: a file's first line, else the environment variable, else none.
-    private static string? Passphrase(string? file)
-    {
-        if (file is null)
-        {
-            return Environment.GetEnvironmentVariable(PassphraseEnv) is { Length: > 0 } fromEnv ? fromEnv : null;
-        }
-
-        try
-        {
-            return File.ReadLines(file).FirstOrDefault() ?? throw new CliException($"{file}: the passphrase file is empty");
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new CliException($"{file}: cannot read the passphrase file ({e.Message.TrimEnd('.')})");
-        }
-    }
-
-    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca, string? passphrase)
-    {
-        var explicitFiles = cert is not null || key is not null || ca is not null;
-        try
-        {
-            if (pki is not null)
-            {
-                if (explicitFiles)
-                {
-                    throw new CliException("give either --pki DIR or --cert, --key and --ca, not both");
-                }
-
-                return AlexCredentials.FromPkiDirectory(pki, passphrase);
-            }
-
-            if (cert is null || key is null || ca is null)
-            {
-                var missing = string.Join(", ", new[] { ("--cert", cert), ("--key", key), ("--ca", ca) }.Where(p => p.Item2 is null).Select(p => p.Item1));
-                throw new CliException(
-                    explicitFiles ? $"missing {missing}" : "no certificate given",
-                    hint: "give --pki DIR (with laptop.crt, laptop.key, signing.pem) or --cert, --key and --ca");
-            }
-
-            return AlexCredentials.FromFiles(cert, key, ca, passphrase);
-        }
-        catch (PkiException e)
-        {
-            throw new CliException(e.Message, e.Hint);
-        }
     }
 
     private static async Task<int> RunAsync(AlexClientOptions options, List<DriveCommand> commands, bool json, bool wait, CancellationToken ct)
@@ -210,7 +129,7 @@ internal static class SendCommand
                 }
 
                 // A bounded move runs on after its OK; the next command would cut it short, and
-                // disconnecting makes the server's dead-man stop it (DESIGN.md M4). So wait for it.
+                // disconnecting makes the server's dead-man stop it (docs/security.md, "While connected"). So wait for it.
                 if (wait && command.IsMove && command.Param0 != 0)
                 {
                     try

@@ -7,7 +7,7 @@ using Microsoft.Extensions.Logging;
 
 namespace Alex.Cli;
 
-/// <summary>`alex web`: the web gateway (issue 6). Parsing and errors here; the work is Alex.Web.</summary>
+/// <summary>`alex web`: the web gateway. Parsing and errors here; the work is Alex.Web.</summary>
 internal static class WebCommand
 {
     public const int DefaultListenPort = 8080;
@@ -26,27 +26,25 @@ internal static class WebCommand
             "token, from another web site (Origin) or for another host name (DNS rebinding) are refused. Closing the page\n" +
             "lets go of the robot: its server's dead-man stops it.");
 
-        var robot = new Option<string>("--robot") { Description = "The robot server, HOST[:PORT] (default port 5000)", Required = true };
-        var pki = new Option<string>("--pki") { Description = "Directory with laptop.crt, laptop.key and signing.pem" };
-        var cert = new Option<string>("--cert") { Description = "This laptop's client certificate (laptop.crt)" };
-        var key = new Option<string>("--key") { Description = "This laptop's private key (laptop.key)" };
-        var ca = new Option<string>("--ca") { Description = "The CA certificate the robot's certificate must chain to (signing.pem)" };
-        var serverName = new Option<string>("--name") { Description = "The name the robot's certificate must carry (default: the HOST of --robot), e.g. alex.epp.com" };
-        var listen = new Option<string>("--listen") { Description = "Where the page is served (default 127.0.0.1:8080; port 0 picks a free one)" };
+        var robot = new Option<string>("--robot") { Description = $"The robot server, HOST[:PORT] (port {AlexClientOptions.DefaultPort} when not given)", Required = true };
+        var listen = new Option<string>("--listen") { Description = $"Where the page is served (default 127.0.0.1:{DefaultListenPort}; port 0 picks a free one)" };
         var expose = new Option<bool>("--expose") { Description = "Allow --listen on an address other than loopback (needs --https-cert and --https-key)" };
-        var httpsCert = new Option<string>("--https-cert") { Description = "Server certificate for HTTPS (from `alex pki issue`), needed with --expose" };
+        var httpsCert = new Option<string>("--https-cert") { Description = "Server certificate for HTTPS (`alex pki issue server NAME`), needed with --expose" };
         var httpsKey = new Option<string>("--https-key") { Description = "Its private key" };
-        foreach (var o in new Option[] { robot, pki, cert, key, ca, serverName, listen, expose, httpsCert, httpsKey })
+        cmd.Options.Add(robot);
+        var connection = ConnectionOptions.AddTo(cmd, protocol: false);
+        foreach (var o in new Option[] { listen, expose, httpsCert, httpsKey })
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            var endpoint = ParseRobot(pr.GetValue(robot)!);
+            var endpoint = ConnectionOptions.ParseHost(pr.GetValue(robot)!, "--robot");
+            _ = connection.TimeoutValue(pr);
             var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey));
-            using var credentials = LoadCredentials(pr.GetValue(pki), pr.GetValue(cert), pr.GetValue(key), pr.GetValue(ca));
-            var client = new AlexClientOptions { Host = endpoint.Host, Port = endpoint.Port, ServerName = pr.GetValue(serverName), Credentials = credentials };
+            using var credentials = connection.LoadCredentials(pr);
+            var client = connection.ClientOptions(pr, endpoint, credentials);
             return await RunAsync(options, client, ct).ConfigureAwait(false);
         });
         return cmd;
@@ -59,9 +57,9 @@ internal static class WebCommand
         {
             gateway = await WebGateway.StartAsync(options, client, ct).ConfigureAwait(false);
         }
-        catch (IOException e)
+        catch (WebGatewayListenException e)
         {
-            throw new CliException($"cannot listen on {options.Listen}: {e.Message}", hint: "is another `alex web` running? pick another port with --listen 127.0.0.1:PORT (0 = any free port)", exitCode: AlexCommandLine.ExitFailed);
+            throw new CliException(e.Message, e.Hint);
         }
 
         await using (gateway.ConfigureAwait(false))
@@ -82,48 +80,6 @@ internal static class WebCommand
         }
 
         return AlexCommandLine.ExitOk;
-    }
-
-    internal static HostPort ParseRobot(string value)
-    {
-        if (!HostPort.TryParse(value, AlexClientOptions.DefaultPort, out var endpoint, out var error))
-        {
-            throw new CliException($"--robot {value}: {error}", hint: "write HOST or HOST:PORT, e.g. --robot alex.local:5000 or --robot 127.0.0.1");
-        }
-
-        return endpoint.Value;
-    }
-
-    /// <summary>The same rules as `alex send`: --pki DIR, or all three of --cert, --key and --ca.</summary>
-    private static AlexCredentials LoadCredentials(string? pki, string? cert, string? key, string? ca)
-    {
-        var explicitFiles = cert is not null || key is not null || ca is not null;
-        try
-        {
-            if (pki is not null)
-            {
-                if (explicitFiles)
-                {
-                    throw new CliException("give either --pki DIR or --cert, --key and --ca, not both");
-                }
-
-                return AlexCredentials.FromPkiDirectory(pki);
-            }
-
-            if (cert is null || key is null || ca is null)
-            {
-                var missing = string.Join(", ", new[] { ("--cert", cert), ("--key", key), ("--ca", ca) }.Where(p => p.Item2 is null).Select(p => p.Item1));
-                throw new CliException(
-                    explicitFiles ? $"missing {missing}" : "no certificate given",
-                    hint: "give --pki DIR (with laptop.crt, laptop.key, signing.pem) or --cert, --key and --ca");
-            }
-
-            return AlexCredentials.FromFiles(cert, key, ca);
-        }
-        catch (PkiException e)
-        {
-            throw new CliException(e.Message, e.Hint);
-        }
     }
 
     internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey)
@@ -170,6 +126,9 @@ internal static class WebCommand
             Logging = logging => logging
                 .AddFilter("alex.web", LogLevel.Information)
                 .AddFilter("Microsoft", LogLevel.Warning)
+
+                // A gateway that cannot start says so in one line (WebGatewayListenException), not with the host's stack trace.
+                .AddFilter("Microsoft.Extensions.Hosting", LogLevel.None)
                 .AddSimpleConsole(c =>
                 {
                     c.SingleLine = true;
@@ -180,6 +139,12 @@ internal static class WebCommand
         if (WebGateway.Validate(options) is { } problem)
         {
             throw new CliException(problem, hint: "the page is safest on 127.0.0.1 (the default); open it on this laptop");
+        }
+
+        if (WebGateway.ValidateHttpsCertificate(certificate) is { } notServer)
+        {
+            certificate?.Dispose();
+            throw new CliException(notServer, hint: "issue one for this laptop's address with `alex pki issue server NAME --ip ADDRESS` and give it with --https-cert and --https-key");
         }
 
         return options;

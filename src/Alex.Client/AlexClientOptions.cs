@@ -2,7 +2,7 @@ using Alex.Protocol.AlexLink;
 
 namespace Alex.Client;
 
-/// <summary>Which network protocol to speak (docs/protocol.md; PROTOCOL.md §4).</summary>
+/// <summary>Which network protocol to speak (docs/protocol.md; docs/course-protocol.md §4).</summary>
 public enum AlexProtocol
 {
     /// <summary>Offer ALPN alexlink/1; if the server picks no ALPN (the course's C server), speak classic on the same connection.</summary>

@@ -1,5 +1,5 @@
 // The laptop's certificate, its key and the CA it trusts. File names follow the course
-// (PROTOCOL.md §5): a directory with laptop.crt, laptop.key and signing.pem, or three explicit paths.
+// (docs/course-protocol.md §5): a directory with laptop.crt, laptop.key and signing.pem, or three explicit paths.
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
 
@@ -37,7 +37,7 @@ public sealed class AlexCredentials : IDisposable
     public X509Certificate2Collection Authorities { get; }
 
     /// <summary>Loads laptop.crt, laptop.key and signing.pem from a directory (the course's names).</summary>
-    public static AlexCredentials FromPkiDirectory(string directory, string? keyPassphrase = null)
+    public static AlexCredentials FromPkiDirectory(string directory, KeyPassphrase? passphrase = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(directory);
         if (!Directory.Exists(directory))
@@ -49,11 +49,11 @@ public sealed class AlexCredentials : IDisposable
             Path.Combine(directory, CertificateFileName),
             Path.Combine(directory, KeyFileName),
             Path.Combine(directory, CaFileName),
-            keyPassphrase);
+            passphrase);
     }
 
     /// <summary>Loads the three files; one-line errors name the file that is missing or wrong.</summary>
-    public static AlexCredentials FromFiles(string certificatePath, string keyPath, string caPath, string? keyPassphrase = null)
+    public static AlexCredentials FromFiles(string certificatePath, string keyPath, string caPath, KeyPassphrase? passphrase = null)
     {
         foreach (var (path, what) in new[] { (certificatePath, "client certificate"), (keyPath, "client key"), (caPath, "CA certificate") })
         {
@@ -63,7 +63,7 @@ public sealed class AlexCredentials : IDisposable
             }
         }
 
-        var certificate = PrivateKeyFile.LoadCertificateWithKey(certificatePath, keyPath, keyPassphrase);
+        var certificate = (passphrase ?? KeyPassphrase.None).LoadCertificateWithKey(certificatePath, keyPath);
         var authorities = CertificateFile.LoadAll(caPath);
         return new AlexCredentials(certificate, authorities);
     }

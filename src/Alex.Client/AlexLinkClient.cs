@@ -1,7 +1,7 @@
-// The laptop side of AlexLink (issue 4 item 7): connect over mutual TLS, check the server properly,
+// The laptop side of AlexLink: connect over mutual TLS, check the server properly,
 // send commands and await their replies, receive telemetry, keep the lease alive with heartbeats.
 // Speaks AlexLink/1 (docs/protocol.md) or, against the course's own C server, the classic protocol
-// (PROTOCOL.md §4: no ALPN, no SNI, one message per TLS record).
+// (docs/course-protocol.md §4: no ALPN, no SNI, one message per TLS record).
 //
 // Shape: one read loop per connection feeds the pure codecs and dispatches (replies by request id,
 // pushed messages to the telemetry channel); one serialized writer, so SslStream never sees two
@@ -48,6 +48,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
     private long _lastWriteTimestamp;
     private long _lastHeartbeatTicks = -1;
     private bool _receivedAnything;
+    private bool _saidGoodbye;
     private int _disposed;
 
     private AlexLinkClient(AlexClientOptions options, TcpClient tcp, SslStream ssl, AlexProtocol protocol, TrustDecision serverTrust)
@@ -109,6 +110,8 @@ public sealed class AlexLinkClient : IAsyncDisposable
         var tcp = IPAddress.TryParse(options.Host, out var ip) ? new TcpClient(ip.AddressFamily) : new TcpClient();
         tcp.NoDelay = true;
         SslStream? ssl = null;
+        var tlsUp = false;
+        var handedOver = false;
         try
         {
             try
@@ -136,7 +139,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
             var offerAlexLink = options.Protocol != AlexProtocol.Classic;
             var tls = TlsProfiles.Client(options.Credentials.Certificate, options.Credentials.Authorities[0], expected, alexLink: offerAlexLink);
 
-            // SNI: the course client sends none (PROTOCOL.md §5), so classic sends none either; an IP
+            // SNI: the course client sends none (docs/course-protocol.md §5), so classic sends none either; an IP
             // address is never sent as SNI. The name is checked by the trust policy below either way.
             tls.TargetHost = offerAlexLink && Uri.CheckHostName(expected) == UriHostNameType.Dns ? expected : string.Empty;
             tls.RemoteCertificateValidationCallback = (_, certificate, chain, _) =>
@@ -151,6 +154,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
             try
             {
                 await ssl.AuthenticateAsClientAsync(tls, deadline.Token).ConfigureAwait(false);
+                tlsUp = true;
             }
             catch (Exception e) when (e is AuthenticationException or IOException)
             {
@@ -177,13 +181,27 @@ public sealed class AlexLinkClient : IAsyncDisposable
             }
 
             var client = new AlexLinkClient(options, tcp, ssl, protocol, serverTrust!);
-            await client.StartAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
+            handedOver = true;
+            try
+            {
+                await client.StartAsync(deadline.Token, cancellationToken).ConfigureAwait(false);
+            }
+            catch
+            {
+                await client.DisposeAsync().ConfigureAwait(false);
+                throw;
+            }
+
             return client;
         }
         catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
         {
-            ssl?.Dispose();
-            tcp.Dispose();
+            if (!handedOver)
+            {
+                await PoliteClose.CloseAsync(ssl, tcp.Client, tlsUp, PoliteClose.Limit).ConfigureAwait(false);
+                tcp.Dispose();
+            }
+
             throw new AlexConnectException(
                 ConnectFailure.Timeout,
                 $"{hostPort}: no answer within {options.ConnectTimeout.TotalSeconds:0.#} s",
@@ -192,8 +210,12 @@ public sealed class AlexLinkClient : IAsyncDisposable
         }
         catch
         {
-            ssl?.Dispose();
-            tcp.Dispose();
+            if (!handedOver)
+            {
+                await PoliteClose.CloseAsync(ssl, tcp.Client, tlsUp, PoliteClose.Limit).ConfigureAwait(false);
+                tcp.Dispose();
+            }
+
             throw;
         }
     }
@@ -245,6 +267,10 @@ public sealed class AlexLinkClient : IAsyncDisposable
         return reply.RoundTrip;
     }
 
+    /// <summary>
+    /// Closes politely (<see cref="PoliteClose"/>): close_notify and FIN, then the read loop reads on
+    /// until the server closes too (bounded), so a normal exit never resets the connection.
+    /// </summary>
     public async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
@@ -252,16 +278,24 @@ public sealed class AlexLinkClient : IAsyncDisposable
             return;
         }
 
-        var alreadyClosed = _closed.Task.IsCompleted;
-        await _stopping.CancelAsync().ConfigureAwait(false);
-        if (!alreadyClosed)
+        if (!_closed.Task.IsCompleted)
         {
             await SayGoodbyeAsync().ConfigureAwait(false);
+            PoliteClose.HalfClose(_tcp.Client);
+            try
+            {
+                await _readLoop.WaitAsync(PoliteClose.Limit).ConfigureAwait(false);
+            }
+            catch (TimeoutException)
+            {
+                // The server did not close in time: close anyway.
+            }
         }
 
+        await _stopping.CancelAsync().ConfigureAwait(false);
         _ssl.Dispose();
         _tcp.Dispose();
-        Close(new AlexConnectException(ConnectFailure.ConnectionLost, $"{Endpoint}: closed by us"));
+        Close(ClosedByUs());
         try
         {
             await Task.WhenAll(_readLoop, _heartbeatLoop).WaitAsync(TimeSpan.FromSeconds(5)).ConfigureAwait(false);
@@ -274,27 +308,30 @@ public sealed class AlexLinkClient : IAsyncDisposable
         _stopping.Dispose();
     }
 
-    // close_notify, so the server sees a clean goodbye rather than EOF (the course client skips it).
+    // close_notify under the write lock; nothing is written after it (WriteAsync checks _saidGoodbye).
     private async Task SayGoodbyeAsync()
     {
         try
         {
-            using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(2));
+            using var bound = new CancellationTokenSource(PoliteClose.Limit);
             await _writeLock.WaitAsync(bound.Token).ConfigureAwait(false);
             try
             {
-                await _ssl.ShutdownAsync().WaitAsync(bound.Token).ConfigureAwait(false);
+                Volatile.Write(ref _saidGoodbye, true);
+                await PoliteClose.SayGoodbyeAsync(_ssl, bound.Token).ConfigureAwait(false);
             }
             finally
             {
                 _writeLock.Release();
             }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OperationCanceledException or InvalidOperationException or AuthenticationException or System.Security.Cryptography.CryptographicException)
+        catch (OperationCanceledException)
         {
-            // The connection may be gone already (OpenSSL: "shutdown while in init"); closing is best effort.
+            // A write is stuck: the close that follows ends it.
         }
     }
+
+    private AlexConnectException ClosedByUs() => new(ConnectFailure.ConnectionLost, $"{Endpoint}: closed by us");
 
     private async Task StartAsync(CancellationToken deadline, CancellationToken cancellationToken)
     {
@@ -441,6 +478,11 @@ public sealed class AlexLinkClient : IAsyncDisposable
         try
         {
             ThrowIfClosed();
+            if (Volatile.Read(ref _saidGoodbye))
+            {
+                throw ClosedByUs();
+            }
+
             await _ssl.WriteAsync(bytes, cancellationToken).ConfigureAwait(false);
             await _ssl.FlushAsync(cancellationToken).ConfigureAwait(false);
             Interlocked.Exchange(ref _lastWriteTimestamp, _time.GetTimestamp());
@@ -489,7 +531,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
                 var n = await _ssl.ReadAsync(buffer.AsMemory(end), _stopping.Token).ConfigureAwait(false);
                 if (n == 0)
                 {
-                    why = ClosedByServer(null, end - start);
+                    why = Volatile.Read(ref _saidGoodbye) ? ClosedByUs() : ClosedByServer(null, end - start);
                     break;
                 }
 
@@ -511,8 +553,8 @@ public sealed class AlexLinkClient : IAsyncDisposable
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or AuthenticationException or InvalidOperationException)
         {
-            why = _stopping.IsCancellationRequested
-                ? new AlexConnectException(ConnectFailure.ConnectionLost, $"{Endpoint}: closed by us")
+            why = _stopping.IsCancellationRequested || Volatile.Read(ref _saidGoodbye)
+                ? ClosedByUs()
                 : ClosedByServer(e, end - start);
         }
 
@@ -766,7 +808,7 @@ public sealed class AlexLinkClient : IAsyncDisposable
             switch (message)
             {
                 case ClassicResponse { IsOk: true } when wantsStatus:
-                    return true; // course server: "00 00" then the status (PROTOCOL.md §4)
+                    return true; // course server: "00 00" then the status (docs/course-protocol.md §4)
                 case ClassicResponse:
                     return Reply.TrySetResult(message);
                 case ClassicStatus when wantsStatus:

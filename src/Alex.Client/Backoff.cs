@@ -6,7 +6,8 @@ namespace Alex.Client;
 /// </summary>
 public sealed record Backoff(TimeSpan First, TimeSpan Max, double Factor = 2, double Jitter = 0.25)
 {
-    public static Backoff Default { get; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(15));
+    /// <summary>What every reconnecting client of ours uses (the drive console, the web gateway): 0.5 s doubling to 5 s.</summary>
+    public static Backoff Default { get; } = new(TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(5));
 
     /// <summary>The wait before retry number <paramref name="attempt"/> (0 = the first retry); <paramref name="random01"/> in [0, 1).</summary>
     public TimeSpan Delay(int attempt, double random01)

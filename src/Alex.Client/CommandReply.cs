@@ -16,7 +16,7 @@ public sealed record CommandReply(string Request, bool Acknowledged, AlexLinkErr
     internal static CommandReply Failed(string request, AlexLinkErrorCode code, ushort detail, string text, TimeSpan roundTrip) =>
         new(request, false, code, detail, text, null, roundTrip);
 
-    /// <summary>The Arduino's error (PROTOCOL.md §1 response codes) in words.</summary>
+    /// <summary>The Arduino's error (docs/course-protocol.md §1 response codes) in words.</summary>
     public static string DescribeArduinoError(byte code) => code switch
     {
         (byte)ResponseCode.BadPacket => "the Arduino answered BAD_PACKET (the frame's magic was wrong: noise on the serial line?)",

@@ -1,4 +1,4 @@
-// Keeps a connection to Alex's server up (issue 4 item 7, "reconnect with backoff"): connects, and
+// Keeps a connection to Alex's server up: connects, and
 // when the connection drops for a reason that can pass (network, server restart, busy), waits with
 // backoff and connects again, re-subscribing to the telemetry asked for. A reason that will not pass
 // by waiting (refused by the allow-list, revoked, untrusted server, wrong protocol) ends the loop

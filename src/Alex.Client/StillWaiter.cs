@@ -5,7 +5,7 @@ namespace Alex.Client;
 
 /// <summary>
 /// Waits until Alex has stopped moving, by reading the odometry: the firmware sends no "move finished"
-/// (PROTOCOL.md §3), so "stopped" is two readings in a row with the same counters. Useful before a
+/// (docs/course-protocol.md §3), so "stopped" is two readings in a row with the same counters. Useful before a
 /// script disconnects, since the server stops Alex when its driver goes away.
 /// </summary>
 public static class StillWaiter

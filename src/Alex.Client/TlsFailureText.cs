@@ -1,6 +1,6 @@
 // Turns what .NET / OpenSSL report when a TLS connection fails into words. The alert names are the
 // TLS alerts of RFC 8446 §6.2 as OpenSSL prints them ("tlsv1 alert unknown ca", "sslv3 alert bad
-// certificate", ...); the course server sends unknown_ca or bad_certificate (PROTOCOL.md §5).
+// certificate", ...); the course server sends unknown_ca or bad_certificate (docs/course-protocol.md §5).
 namespace Alex.Client;
 
 internal static class TlsFailureText

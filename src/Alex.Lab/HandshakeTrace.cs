@@ -65,56 +65,6 @@ public static class HandshakeTrace
 {
     private const string ServerAuthOid = "1.3.6.1.5.5.7.3.1";
 
-    /// <summary>The course's file names in a directory (PROTOCOL.md §5), with explicit paths winning.</summary>
-    public static (string? Cert, string? Key, string? Ca) ResolvePaths(string? pkiDirectory, string? certPath, string? keyPath, string? caPath) =>
-        (certPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.crt")),
-         keyPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "laptop.key")),
-         caPath ?? (pkiDirectory is null ? null : Path.Combine(pkiDirectory, "signing.pem")));
-
-    /// <summary>Loads the course's files from a directory, or explicit paths (explicit ones win).</summary>
-    public static (X509Certificate2? Client, X509Certificate2Collection Roots) LoadCredentials(string? pkiDirectory, string? certPath, string? keyPath, string? caPath)
-    {
-        (certPath, keyPath, caPath) = ResolvePaths(pkiDirectory, certPath, keyPath, caPath);
-        if (caPath is null)
-        {
-            throw new LabInputException("no CA certificate to trust", "give --pki DIR (with signing.pem) or --ca FILE");
-        }
-
-        var roots = new X509Certificate2Collection();
-        foreach (var root in CertificateWalk.Load(caPath))
-        {
-            roots.Add(root);
-        }
-
-        X509Certificate2? client = null;
-        if (certPath is not null)
-        {
-            if (keyPath is null)
-            {
-                throw new LabInputException($"no key for the client certificate {certPath}", "give --key FILE with --cert, or --pki DIR with laptop.key");
-            }
-
-            foreach (var path in new[] { certPath, keyPath })
-            {
-                if (!File.Exists(path))
-                {
-                    throw new LabInputException($"cannot read {path}: no such file", "give --pki DIR with laptop.crt and laptop.key, or --cert and --key");
-                }
-            }
-
-            try
-            {
-                client = X509Certificate2.CreateFromPemFile(certPath, keyPath);
-            }
-            catch (CryptographicException e)
-            {
-                throw new LabInputException($"cannot load the client certificate {certPath} with key {keyPath}: {e.Message.TrimEnd('.')}", "check that the key file belongs to the certificate");
-            }
-        }
-
-        return (client, roots);
-    }
-
     public static async Task<HandshakeResult> RunAsync(HandshakeSettings settings, TimeProvider time, CancellationToken cancellationToken)
     {
         var serverName = settings.ServerName ?? settings.Host;

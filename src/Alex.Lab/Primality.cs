@@ -85,11 +85,12 @@ public static class Primality
     /// A random prime of exactly <paramref name="bits"/> bits with the top two bits set, so the product of two
     /// of them has exactly twice the bits (what RSA key generation does, FIPS 186-5 B.3.1).
     /// </summary>
-    public static BigInteger RandomPrime(int bits, RandomNumberGenerator rng, CancellationToken cancellationToken, Func<BigInteger, bool>? accept = null)
+    /// <param name="tried">Called with the number of candidates tried so far, after each one (for progress).</param>
+    public static BigInteger RandomPrime(int bits, RandomNumberGenerator rng, CancellationToken cancellationToken, Func<BigInteger, bool>? accept = null, Action<int>? tried = null)
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(bits, 4);
         var bytes = new byte[(bits + 7) / 8];
-        while (true)
+        for (var count = 1; ; count++)
         {
             cancellationToken.ThrowIfCancellationRequested();
             rng.GetBytes(bytes);
@@ -103,6 +104,8 @@ public static class Primality
             {
                 return candidate;
             }
+
+            tried?.Invoke(count);
         }
     }
 

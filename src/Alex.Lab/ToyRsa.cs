@@ -169,7 +169,8 @@ public static class ToyRsa
     }
 
     /// <summary>Generates a real-size key the lecture's way (two random primes, e = 65537) and shows the sizes.</summary>
-    public static RsaKeyGenerationResult Generate(int bits, RandomNumberGenerator rng, CancellationToken cancellationToken)
+    /// <param name="progress">Told what is being searched for and how many candidates were tried (a 4096-bit key takes seconds).</param>
+    public static RsaKeyGenerationResult Generate(int bits, RandomNumberGenerator rng, CancellationToken cancellationToken, Action<string>? progress = null)
     {
         if (bits is < 64 or > 8192 || bits % 2 != 0)
         {
@@ -179,13 +180,24 @@ public static class ToyRsa
         var clock = Stopwatch.StartNew();
         BigInteger e = 65537;
         bool Coprime(BigInteger candidate) => BigInteger.GreatestCommonDivisor(e, candidate - 1).IsOne;
-        var p = Primality.RandomPrime(bits / 2, rng, cancellationToken, Coprime);
+        Action<int>? Counting(string name) => progress is null ? null : n =>
+        {
+            if (n % 25 == 0)
+            {
+                progress($"looking for {name}, a {bits / 2}-bit prime: {n} candidates tried");
+            }
+        };
+        progress?.Invoke($"looking for p, a {bits / 2}-bit prime");
+        var p = Primality.RandomPrime(bits / 2, rng, cancellationToken, Coprime, Counting("p"));
         BigInteger q;
         do
         {
-            q = Primality.RandomPrime(bits / 2, rng, cancellationToken, Coprime);
+            progress?.Invoke($"p found; looking for q, a {bits / 2}-bit prime");
+            q = Primality.RandomPrime(bits / 2, rng, cancellationToken, Coprime, Counting("q"));
         }
         while (q == p);
+
+        progress?.Invoke("q found; computing d");
 
         var n = p * q;
         var t = (p - 1) * (q - 1);

@@ -18,7 +18,7 @@ public sealed record AllowEntry(string Name, PeerRole Role);
 
 /// <summary>
 /// Who may connect to the robot: entries "NAME", "NAME=drive", "NAME=watch" or "NAME=admin" (default drive),
-/// matched exactly but case-insensitively against the peer's names (PROTOCOL.md §5; names with spaces
+/// matched exactly but case-insensitively against the peer's names (docs/course-protocol.md §5; names with spaces
 /// such as "Alex Laptop" occur). <see cref="Any"/> admits every certificate the CA issued, as drivers.
 /// </summary>
 public sealed class AllowList

@@ -36,6 +36,13 @@ public sealed class CertificateFacts
     /// <summary>Extended key usage OIDs, or null when the extension is absent (course v1 certificates).</summary>
     public IReadOnlyList<string>? ExtendedKeyUsages { get; private init; }
 
+    /// <summary>True when the certificate may identify a TLS server: no extended key usage, or one that lists serverAuth (RFC 5280 §4.2.1.12).</summary>
+    public bool AllowsServerAuth => ExtendedKeyUsages is null || ExtendedKeyUsages.Contains(Oids.ServerAuth);
+
+    /// <summary>The kind of peer the certificate is for: a server when its usages name serverAuth and not clientAuth, else a client.</summary>
+    public PeerKind IntendedPeer =>
+        ExtendedKeyUsages is { } eku && eku.Contains(Oids.ServerAuth) && !eku.Contains(Oids.ClientAuth) ? PeerKind.Server : PeerKind.Client;
+
     /// <summary>Key usage flags, or null when the extension is absent.</summary>
     public X509KeyUsageFlags? KeyUsage { get; private init; }
 
@@ -72,7 +79,7 @@ public sealed class CertificateFacts
 
     /// <summary>
     /// The names a peer is known by: its SAN DNS names (and IP addresses, as text), or the CN when there
-    /// is no SAN (PROTOCOL.md §5, as OpenSSL's X509_check_host does).
+    /// is no SAN (docs/course-protocol.md §5, as OpenSSL's X509_check_host does).
     /// </summary>
     public IReadOnlyList<string> PeerNames =>
         HasSubjectAltName ? [.. DnsNames, .. IpAddresses.Select(a => a.ToString())]

@@ -15,7 +15,7 @@ public sealed record TrustPolicyOptions
     public CrlSource? Crl { get; init; }
 
     /// <summary>
-    /// Accept the course's own certificates (PROTOCOL.md §5): X.509 v1 with no extended key usage, and
+    /// Accept the course's own certificates (docs/course-protocol.md §5): X.509 v1 with no extended key usage, and
     /// RSA keys of 1024 bits. Off by default: such certificates say nothing about what they are for.
     /// </summary>
     public bool Legacy { get; init; }
@@ -289,21 +289,15 @@ public sealed class TrustPolicy
         }
 
         var issuer = chain.Count > 1 ? chain[1] : null;
-        if (issuer is null || !crl.IsSignedBy(issuer))
+        if (issuer is null)
         {
-            problems.Add(new TrustProblem(TrustFailure.CrlInvalid, $"cannot check {who} for revocation: the CRL {source.Description} is not signed by '{issuer?.Subject ?? leaf.Issuer}' (forged or another CA's)"));
+            problems.Add(new TrustProblem(TrustFailure.CrlInvalid, $"cannot check {who} for revocation: the CRL {source.Description} is not signed by '{leaf.Issuer}' (forged or another CA's)"));
             return;
         }
 
-        if (crl.ThisUpdate > now)
+        if (CheckCrl(crl, [issuer], now) is { } unusable)
         {
-            problems.Add(new TrustProblem(TrustFailure.CrlInvalid, $"cannot check {who} for revocation: the CRL {source.Description} is not valid until {crl.ThisUpdate:yyyy-MM-dd HH:mm} UTC (is this machine's clock right?)"));
-            return;
-        }
-
-        if (crl.NextUpdate is { } next && next < now)
-        {
-            problems.Add(new TrustProblem(TrustFailure.CrlStale, $"cannot check {who} for revocation: the CRL {source.Description} is stale (next update was due {next:yyyy-MM-dd HH:mm} UTC)"));
+            problems.Add(unusable with { Message = $"cannot check {who} for revocation: the CRL {source.Description} {unusable.Message}" });
             return;
         }
 
@@ -312,6 +306,31 @@ public sealed class TrustPolicy
             var why = entry.Reason is { } r ? $", reason {ReasonName(r)}" : string.Empty;
             problems.Add(new TrustProblem(TrustFailure.Revoked, $"{who} (serial {CertificateRevocationList.NormalizeSerial(leaf.SerialNumber)}) was revoked on {entry.RevocationDate:yyyy-MM-dd HH:mm} UTC{why}"));
         }
+    }
+
+    /// <summary>
+    /// Whether <paramref name="crl"/> can be used at <paramref name="now"/>: signed by one of
+    /// <paramref name="issuers"/>, already valid, not stale. Null when it can; else why not, worded
+    /// to follow "the CRL FILE " (the server, `alex pki verify` and the doctor say the same).
+    /// </summary>
+    public static TrustProblem? CheckCrl(CertificateRevocationList crl, IEnumerable<X509Certificate2> issuers, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(crl);
+        ArgumentNullException.ThrowIfNull(issuers);
+        var candidates = issuers.ToList();
+        if (!candidates.Any(crl.IsSignedBy))
+        {
+            return new TrustProblem(TrustFailure.CrlInvalid, $"is not signed by '{candidates.FirstOrDefault()?.Subject}' (forged or another CA's)");
+        }
+
+        if (crl.ThisUpdate > now)
+        {
+            return new TrustProblem(TrustFailure.CrlInvalid, $"is not valid until {crl.ThisUpdate:yyyy-MM-dd HH:mm} UTC (is this machine's clock right?)");
+        }
+
+        return crl.NextUpdate is { } next && next < now
+            ? new TrustProblem(TrustFailure.CrlStale, $"is stale (next update was due {next:yyyy-MM-dd HH:mm} UTC)")
+            : null;
     }
 
     private void CheckUsage(string who, CertificateFacts facts, PeerKind kind, List<TrustProblem> problems, List<string> notes)

@@ -1,6 +1,6 @@
 // A command for Alex as both network protocols carry it: the serial command code and its two
-// parameters (PROTOCOL.md §1: moves take param0 = distance cm or angle degrees, param1 = speed %).
-// The course's letters (PROTOCOL.md §4: f b l r s g c, either case) name the commands people type.
+// parameters (docs/course-protocol.md §1: moves take param0 = distance cm or angle degrees, param1 = speed %).
+// The course's letters (docs/course-protocol.md §4: f b l r s g c, either case) name the commands people type.
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
 using Alex.Protocol.Serial;
@@ -30,7 +30,7 @@ public readonly record struct DriveCommand(CommandCode Command, uint Param0 = 0,
     /// <summary>The serial COMMAND packet for this command (unused fields zero; without params, a shared instance).</summary>
     public SerialPacket ToPacket() => SerialPacket.ForRawCommand((byte)Command, Param0, Param1);
 
-    /// <summary>Maps a course letter (either case) to its command: PROTOCOL.md §4.</summary>
+    /// <summary>Maps a course letter (either case) to its command: docs/course-protocol.md §4.</summary>
     public static bool TryGetCommand(char letter, out CommandCode command)
     {
         switch (char.ToLowerInvariant(letter))

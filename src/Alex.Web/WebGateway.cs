@@ -41,6 +41,50 @@ public sealed class WebGatewayOptions
     public Action<ILoggingBuilder>? Logging { get; init; }
 }
 
+/// <summary>The gateway could not listen where it was asked to (the port is taken, the address is not this machine's).</summary>
+public sealed class WebGatewayListenException : Exception
+{
+    public WebGatewayListenException()
+    {
+    }
+
+    public WebGatewayListenException(string message)
+        : base(message)
+    {
+    }
+
+    public WebGatewayListenException(string message, Exception innerException)
+        : base(message, innerException)
+    {
+    }
+
+    private WebGatewayListenException(string message, string hint, Exception innerException)
+        : base(message, innerException)
+    {
+        Hint = hint;
+    }
+
+    /// <summary>What to do about it, in one line.</summary>
+    public string? Hint { get; }
+
+    internal static WebGatewayListenException From(IPEndPoint listen, Exception e)
+    {
+        var socket = e;
+        while (socket is not null and not System.Net.Sockets.SocketException)
+        {
+            socket = socket.InnerException;
+        }
+
+        return (socket as System.Net.Sockets.SocketException)?.SocketErrorCode switch
+        {
+            System.Net.Sockets.SocketError.AddressAlreadyInUse => new($"cannot listen on {listen}: the port is in use", "is another `alex web` running? pick another port with --listen 127.0.0.1:PORT (0 = any free port)", e),
+            System.Net.Sockets.SocketError.AddressNotAvailable => new($"cannot listen on {listen}: that address is not one of this machine's", "give an address of this laptop (see `ip addr`), or leave --listen out for 127.0.0.1", e),
+            System.Net.Sockets.SocketError.AccessDenied => new($"cannot listen on {listen}: permission denied", "ports below 1024 need root: pick a port above 1024", e),
+            _ => new($"cannot listen on {listen}: {e.Message.TrimEnd('.')}", "check --listen, --https-cert and --https-key", e),
+        };
+    }
+}
+
 /// <summary>A running gateway: its URL (with the token) and how to stop it.</summary>
 public sealed class RunningWebGateway : IAsyncDisposable
 {
@@ -73,7 +117,7 @@ public sealed class RunningWebGateway : IAsyncDisposable
 
 /// <summary>
 /// `alex web`: serves the page and its WebSocket from one origin and relays to the robot through
-/// Alex.Client, like any other client (DESIGN.md M6). The browser never talks to the robot and never
+/// Alex.Client, like any other client (docs/protocol.md, "Web gateway"). The browser never talks to the robot and never
 /// sees the client key.
 /// </summary>
 public static class WebGateway
@@ -119,6 +163,22 @@ public static class WebGateway
     }
 
     /// <summary>
+    /// Checks the HTTPS certificate for what a browser (and Kestrel) needs of a web server's: the
+    /// serverAuth usage when it lists usages (RFC 5280 §4.2.1.12). A laptop's client certificate is not one.
+    /// </summary>
+    public static string? ValidateHttpsCertificate(X509Certificate2? certificate)
+    {
+        if (certificate is null)
+        {
+            return null;
+        }
+
+        return Alex.Pki.CertificateFacts.From(certificate).AllowsServerAuth
+            ? null
+            : $"{certificate.Subject}: not a server certificate (its extended key usage has no serverAuth), so browsers and the web server refuse it for HTTPS";
+    }
+
+    /// <summary>
     /// Starts the gateway for the robot server that <paramref name="robot"/> describes (AlexLink/1 with
     /// the laptop's certificate); returns once it listens. <see cref="RunningWebGateway.Url"/> is the
     /// URL to open. Used by `alex web` and `alex demo --web`.
@@ -132,13 +192,23 @@ public static class WebGateway
     /// <summary>Starts the gateway for a robot reached through <paramref name="connector"/>; returns once it listens.</summary>
     internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, IRobotConnector connector, CancellationToken cancellationToken)
     {
-        if (Validate(options) is { } problem)
+        if ((Validate(options) ?? ValidateHttpsCertificate(options.HttpsCertificate)) is { } problem)
         {
             throw new InvalidOperationException(problem);
         }
 
         var (app, address, token, hub) = Build(options, connector, builder => ConfigureKestrel(builder, options));
-        await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await app.StartAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
+        {
+            await hub.DisposeAsync().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
+            throw WebGatewayListenException.From(options.Listen, e);
+        }
+
         var bound = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
             .Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("the gateway did not report its address");

@@ -75,23 +75,20 @@ public sealed class HandshakeTraceTests
     {
         using var pki = TestPki.CreateRsa();
         var dir = pki.WriteCourseFiles();
-        var (client, roots) = HandshakeTrace.LoadCredentials(dir, null, null, null);
-        using (client)
-        {
-            Assert.Equal("CN=laptop.test", client!.Subject);
-            Assert.True(client.HasPrivateKey);
-            await using var server = LoopbackServer.Start(pki.Server, pki.Ca);
-            var r = await HandshakeTrace.RunAsync(Settings(server.Port, client, roots[0]), TimeProvider.System, CancellationToken.None).Within();
-            Assert.True(r.Succeeded, r.Failure);
-        }
+        using var credentials = new Alex.Client.CredentialSource { PkiDirectory = dir }.Load();
+        Assert.Equal("CN=laptop.test", credentials.Certificate.Subject);
+        Assert.True(credentials.Certificate.HasPrivateKey);
+        await using var server = LoopbackServer.Start(pki.Server, pki.Ca);
+        var r = await HandshakeTrace.RunAsync(Settings(server.Port, credentials.Certificate, credentials.Authorities[0]), TimeProvider.System, CancellationToken.None).Within();
+        Assert.True(r.Succeeded, r.Failure);
     }
 
     [Fact]
     public void LoadCredentials_MissingFiles_OneLineError()
     {
         var dir = Directory.CreateTempSubdirectory("alex-lab-empty-").FullName;
-        var e = Assert.Throws<LabInputException>(() => HandshakeTrace.LoadCredentials(dir, null, null, null));
-        Assert.Contains("signing.pem", e.Message, StringComparison.Ordinal);
+        var e = Assert.Throws<Alex.Pki.PkiException>(() => new Alex.Client.CredentialSource { PkiDirectory = dir }.Load());
+        Assert.Contains("laptop.crt", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

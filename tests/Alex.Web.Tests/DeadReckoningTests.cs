@@ -1,4 +1,5 @@
 using Alex.Protocol.Serial;
+using Alex.Client;
 using Alex.Web.Robot;
 
 namespace Alex.Web.Tests;

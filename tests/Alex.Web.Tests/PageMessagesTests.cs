@@ -2,6 +2,7 @@ using System.Text;
 using System.Text.Json;
 using Alex.Protocol;
 using Alex.Protocol.Serial;
+using Alex.Client;
 using Alex.Web.Robot;
 
 namespace Alex.Web.Tests;

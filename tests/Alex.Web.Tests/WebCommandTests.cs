@@ -108,6 +108,39 @@ public sealed partial class WebCommandTests : IClassFixture<RobotRig>
         Assert.Contains("hint:", output, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task AlexWeb_ClientCertificateAsHttpsCert_OneLineUsageErrorTwo()
+    {
+        var (code, output) = await RunToEndAsync("web", "--robot", "127.0.0.1:1", "--pki", _rig.LaptopDir, "--listen", "127.0.0.1:0",
+            "--https-cert", Path.Combine(_rig.LaptopDir, "laptop.crt"), "--https-key", Path.Combine(_rig.LaptopDir, "laptop.key"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("alex: CN=laptop: not a server certificate", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AlexWeb_ListenAddressNotOnThisHost_OneLineUsageErrorTwo()
+    {
+        var pki = Path.Combine(_rig.Dir, "pki");
+        var (code, output) = await RunToEndAsync("web", "--robot", "127.0.0.1:1", "--pki", _rig.LaptopDir, "--listen", "192.0.2.1:8443", "--expose",
+            "--https-cert", Path.Combine(pki, "alex.crt"), "--https-key", Path.Combine(pki, "alex.key"));
+        Assert.Equal(2, code);
+        Assert.StartsWith("alex: cannot listen on 192.0.2.1:8443: that address is not one of this machine's", output, StringComparison.Ordinal);
+        Assert.DoesNotContain("Exception", output, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task AlexWeb_BusyPort_OneLineUsageErrorTwo_AsServe()
+    {
+        using var busy = new System.Net.Sockets.TcpListener(IPAddress.Loopback, 0);
+        busy.Start();
+        var port = ((IPEndPoint)busy.LocalEndpoint).Port;
+        var (code, output) = await RunToEndAsync("web", "--robot", "127.0.0.1:1", "--pki", _rig.LaptopDir, "--listen", $"127.0.0.1:{port}");
+        Assert.Equal(2, code);
+        Assert.Equal($"alex: cannot listen on 127.0.0.1:{port}: the port is in use", output.Split('\n')[0].TrimEnd('\r'));
+        Assert.Equal(2, output.Trim().Split('\n').Length); // the error and its hint, nothing else
+    }
+
     private async Task<(int Code, string Output)> RunToEndAsync(params string[] args)
     {
         var output = new StringBuilder();

@@ -1,4 +1,4 @@
-// Everything `alex demo` starts (issue 5 item 2), and takes down again in reverse order:
+// Everything `alex demo` starts, and takes down again in reverse order:
 //   1. a throwaway CA in a fresh temp dir, the robot's certificate (alex.demo, 127.0.0.1) and the
 //      laptop's, with the course's file names (signing.pem, alex.crt/.key, laptop.crt/.key);
 //   2. the simulated Alex on a pseudo-terminal (DIR/ttyALEX links to it), opened by the server as a

@@ -1,5 +1,5 @@
-// Keys of the drive console (issue 5 item 1). The course client's letters first (f b l r s g c q,
-// PROTOCOL.md §4), arrows and WASD as shortcuts. 's' stays STOP as in the course client (not WASD's
+// Keys of the drive console. The course client's letters first (f b l r s g c q,
+// docs/course-protocol.md §4), arrows and WASD as shortcuts. 's' stays STOP as in the course client (not WASD's
 // "back"): a driver pressing it out of WASD habit gets the safe surprise. Back is b, ↓ or x.
 namespace Alex.Cli.Drive;
 

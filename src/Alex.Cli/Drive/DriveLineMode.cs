@@ -1,5 +1,5 @@
 // `alex drive` when input or output is not a terminal (or with --line): commands one per line, as the
-// course client reads them (PROTOCOL.md §4: a letter, then "distance speed" on the next line), or the
+// course client reads them (docs/course-protocol.md §4: a letter, then "distance speed" on the next line), or the
 // whole command on one line ("f 50 75"). s, g, c take no numbers; t / u take and release the lease;
 // q (or the end of input) quits. Lines starting with # are comments. Every event the interactive
 // console would show is printed as one line, in order, so a script can read the results.

@@ -1,7 +1,7 @@
-// The drive console's connection (issue 5 item 1: "survives a network drop"): connects, subscribes to
+// The drive console's connection: connects, subscribes to
 // all telemetry, turns everything that happens into DriveEvents for the console's one loop, and when the
 // connection goes — closed, reset, or silent past SilenceLimit while status telemetry should be flowing —
-// reconnects with backoff (0.5 s doubling to 5 s). Commands are never queued across a reconnect: one
+// reconnects with Alex.Client's backoff (0.5 s doubling to 5 s, spread ±25 %). Commands are never queued across a reconnect: one
 // sent while down is reported as not sent (a move that runs later would be a surprise).
 //
 // The first connection is different: if it fails the user mistyped something or the certificates are
@@ -17,8 +17,6 @@ namespace Alex.Cli.Drive;
 internal sealed class DriveLink
 {
     public static readonly TimeSpan StatusInterval = TimeSpan.FromMilliseconds(250);
-    public static readonly TimeSpan FirstRetry = TimeSpan.FromMilliseconds(500);
-    public static readonly TimeSpan MaxRetry = TimeSpan.FromSeconds(5);
 
     private readonly Func<CancellationToken, Task<AlexLinkClient>> _connect;
     private readonly ChannelWriter<DriveEvent> _events;
@@ -54,7 +52,8 @@ internal sealed class DriveLink
     {
         var attempt = 0;
         var everConnected = false;
-        var retry = FirstRetry;
+        var retries = 0;
+        var retry = Backoff.Default.Delay(retries, Random.Shared.NextDouble());
         while (!cancellationToken.IsCancellationRequested)
         {
             _events.TryWrite(new ConnectingEvent(++attempt));
@@ -77,7 +76,7 @@ internal sealed class DriveLink
                     return;
                 }
 
-                retry = Next(retry);
+                retry = Backoff.Default.Delay(++retries, Random.Shared.NextDouble());
                 continue;
             }
             catch (OperationCanceledException)
@@ -87,7 +86,8 @@ internal sealed class DriveLink
 
             everConnected = true;
             attempt = 0;
-            retry = FirstRetry;
+            retries = 0;
+            retry = Backoff.Default.Delay(retries, Random.Shared.NextDouble());
             TaskCompletionSource<AlexLinkClient> up;
             lock (_gate)
             {
@@ -124,7 +124,7 @@ internal sealed class DriveLink
                 return;
             }
 
-            retry = Next(retry);
+            retry = Backoff.Default.Delay(++retries, Random.Shared.NextDouble());
         }
     }
 
@@ -191,8 +191,6 @@ internal sealed class DriveLink
         ConnectFailure.Refused => e.RefusalCode is AlexLinkRefusalCode.Busy or AlexLinkRefusalCode.ShuttingDown,
         _ => false,
     };
-
-    private static TimeSpan Next(TimeSpan retry) => retry * 2 > MaxRetry ? MaxRetry : retry * 2;
 
     private async Task<bool> PauseAsync(TimeSpan delay, CancellationToken cancellationToken)
     {

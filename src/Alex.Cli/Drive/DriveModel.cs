@@ -1,4 +1,4 @@
-// What the drive console knows and shows (issue 5 item 1), as a pure model: events from the connection
+// What the drive console knows and shows, as a pure model: events from the connection
 // (connected, lost, pushed telemetry, command replies, latency) and key presses go in, state comes out.
 // No I/O and no clock reads: the caller passes `now`. The interactive screen and the line mode both feed
 // it and render from it, so the tests of this file cover what either shows.
@@ -7,7 +7,6 @@ using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
-using Alex.Web.Robot;
 
 [assembly: InternalsVisibleTo("Alex.EndToEnd.Tests")]
 
@@ -148,6 +147,9 @@ internal sealed class DriveModel
 
     public DriveSessionInfo? Session { get; private set; }
 
+    /// <summary>A line the screen always shows, whatever scrolls (the web page's URL in `alex demo --web`).</summary>
+    public string? Pinned { get; init; }
+
     /// <summary>Who holds the driver lease ("" = free; null = unknown, e.g. classic).</summary>
     public string? LeaseHolder { get; private set; }
 
@@ -233,7 +235,8 @@ internal sealed class DriveModel
                 FailureHint = f.Hint;
                 ConnectedSince = null;
                 InFlight = null;
-                Add(now, DriveLogKind.Problem, f.Hint is null ? f.Reason : $"{f.Reason} (hint: {f.Hint})");
+
+                // Not logged: `alex drive` ends with this as its one error line (alex: ... / hint: ...).
                 break;
 
             case PushedEvent p:
@@ -349,14 +352,23 @@ internal sealed class DriveModel
             return "none (classic protocol: whoever sends commands drives)";
         }
 
-        var you = Session.Role != AlexLinkRole.Driver ? "you are a watcher (STOP only)" : IsDriver ? "you are the driver" : "you may drive";
+        // Say who drives and what the keys do now; the server refuses a take-over while someone drives
+        // (docs/protocol.md §3, "The lease"), so never suggest one.
+        var watcher = Session.Role != AlexLinkRole.Driver;
         if (string.IsNullOrEmpty(LeaseHolder))
         {
-            return $"free — {you}";
+            return watcher ? "free — you watch (STOP only)" : "free — a move or t makes you the driver";
         }
 
         var since = LeaseSince is { } s ? $" for {Ago(now - s)}" : string.Empty;
-        return IsDriver ? $"{you}{since}" : $"{LeaseHolder} drives{since} — {you}";
+        if (IsDriver)
+        {
+            return $"you drive{since} — u lets go";
+        }
+
+        return watcher
+            ? $"{LeaseHolder} drives{since} — you watch (STOP only)"
+            : $"{LeaseHolder} drives{since} — you may STOP (space); t once it lets go";
     }
 
     private static string Ago(TimeSpan t) =>

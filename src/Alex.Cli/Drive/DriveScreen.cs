@@ -20,10 +20,16 @@ internal static class DriveScreen
     /// <summary>The odometry panel: ten counters and its border.</summary>
     private const int OdometryRows = 12;
 
+    /// <summary>The odometry panel on a short terminal: five pairs (left/right, forward/reverse) and its border.</summary>
+    private const int CompactOdometryRows = 7;
+
+    /// <summary>Terminals shorter than this get the compact odometry.</summary>
+    private const int FullHeight = 34;
+
     public static IRenderable Render(DriveModel model, DateTimeOffset now, int width, int height)
     {
         ArgumentNullException.ThrowIfNull(model);
-        var status = new Panel(StatusLines(model, now)) { Header = new PanelHeader(" Alex ", Justify.Left), Border = BoxBorder.Rounded, Expand = true };
+        var status = new Panel(StatusLines(model, now, detailed: width >= 100)) { Header = new PanelHeader(" Alex ", Justify.Left), Border = BoxBorder.Rounded, Expand = true };
         var stop = new Panel(new Markup("[bold white on red]  ■ STOP  [/]\n[red]SPACE / Esc[/]").Centered())
         {
             Border = BoxBorder.Heavy,
@@ -33,37 +39,53 @@ internal static class DriveScreen
         var top = new Grid { Expand = true }.AddColumn().AddColumn(new GridColumn().NoWrap().PadLeft(1).PadRight(0));
         top.AddRow(status, stop);
 
-        // Rows: status panel 7, the middle row (odometry 12, or the plot + 2), the log's lines + 2, the
-        // key help (wrapped), the banner if any, one spare. The plot gives way first so the log keeps six lines.
-        var helpRows = (DriveKeys.Help.Length / Math.Max(width, 1)) + 1;
-        var spare = height - 7 - 2 - helpRows - (model.SafetyBanner is null ? 0 : 1) - 1;
-        var plotRows = Math.Clamp(spare - 6 - 2, 4, 16);
-        var plotColumns = Math.Clamp(width - 48, 16, 60);
+        // Rows: status panel 7, the middle row (odometry, or the plot + 2), the log's lines + 2, the key
+        // help (wrapped as the terminal wraps it), the banner if any, one spare. The key help always shows;
+        // on a short terminal (80x24) the odometry pairs left and right to free rows for the plot, and
+        // the log keeps at least one line.
+        var helpRows = WrappedRows(DriveKeys.Help, width);
+        var compact = height < FullHeight;
+        var odometryRows = compact ? CompactOdometryRows : OdometryRows;
+        var pinnedRows = model.Pinned is { } pinnedText ? (pinnedText.Length + Math.Max(width, 1) - 1) / Math.Max(width, 1) : 0;
+        var spare = height - 7 - helpRows - pinnedRows - (model.SafetyBanner is null ? 0 : 1) - 1;
+        var logLines = compact ? 1 : 6;
+        var plotRows = Math.Clamp(spare - 2 - logLines - 2, 4, 16);
+        var plotColumns = Math.Clamp(width - (compact ? 36 : 48), 16, 60);
         var (plot, cmPerDot) = PathPlot.Render(model.Path.Path, model.Path.Current, plotColumns, plotRows);
         var pose = model.Path.Current;
         var path = new Panel(new Text(string.Join('\n', plot)))
         {
-            Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {pose.X:0} y {pose.Y:0} heading {pose.HeadingDeg:0}° "),
+            Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {Whole(pose.X)} y {Whole(pose.Y)} heading {Whole(pose.HeadingDeg)}° "),
             Border = BoxBorder.Rounded,
         };
         var middle = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(1)).AddColumn(new GridColumn().NoWrap().PadRight(0));
-        middle.AddRow(new Panel(Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
+        middle.AddRow(new Panel(compact ? CompactOdometry(model) : Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
 
-        var logRows = Math.Max(2, spare - Math.Max(OdometryRows, plotRows + 2));
+        var logRows = Math.Max(1, spare - Math.Max(odometryRows, plotRows + 2) - 2);
         var log = new Panel(Log(model, logRows)) { Header = new PanelHeader(" log "), Border = BoxBorder.Rounded, Expand = true };
 
-        IRenderable[] parts = model.SafetyBanner is { } banner
-            ? [top, new Markup($"[bold white on red] STOPPED: {Markup.Escape(banner)} [/]"), middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")]
-            : [top, middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")];
+        var parts = new List<IRenderable> { top };
+        if (model.Pinned is { } pinned)
+        {
+            parts.Add(new Markup($"[bold]{Markup.Escape(pinned)}[/]"));
+        }
+
+        if (model.SafetyBanner is { } banner)
+        {
+            parts.Add(new Markup($"[bold white on red] STOPPED: {Markup.Escape(banner)} [/]"));
+        }
+
+        parts.AddRange([middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")]);
         return new Rows(parts);
     }
 
-    private static Markup StatusLines(DriveModel model, DateTimeOffset now)
+    // On a narrow terminal the connection line leaves out the protocol and TLS version, so it stays one line.
+    private static Markup StatusLines(DriveModel model, DateTimeOffset now, bool detailed)
     {
         var connection = model.Phase switch
         {
             ConnectionPhase.Connected => $"[green]● connected[/] {Markup.Escape(model.Session?.ServerName ?? string.Empty)} at {Markup.Escape(model.Endpoint)}" +
-                (model.Session is { } s ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(string.Join(' ', s.Tls.Split(' ').Take(2)))})[/]" : string.Empty),
+                (model.Session is { } s && detailed ? $" [grey]({Markup.Escape(s.Protocol)}, {Markup.Escape(string.Join(' ', s.Tls.Split(' ').Take(2)))})[/]" : string.Empty),
             ConnectionPhase.Connecting => $"[yellow]◌ connecting to {Markup.Escape(model.Endpoint)}…[/]",
             ConnectionPhase.Reconnecting => $"[yellow]◌ reconnecting… (attempt {model.Attempt})[/] [grey]{Markup.Escape(model.PhaseDetail)}[/]",
             _ => $"[red]✗ not connected:[/] {Markup.Escape(model.PhaseDetail)}",
@@ -101,6 +123,42 @@ internal static class DriveScreen
         return grid;
     }
 
+    private static Grid CompactOdometry(DriveModel model)
+    {
+        var grid = new Grid().AddColumn().AddColumn(new GridColumn().RightAligned());
+        var v = (model.Counters ?? default).ToArray();
+        string Pair(int a, int b, string unit = "") => model.Counters is null ? "–" : $"{v[a]}/{v[b]}{unit}";
+        grid.AddRow(new Text("fwd ticks L/R"), new Text(Pair(0, 1)));
+        grid.AddRow(new Text("rev ticks L/R"), new Text(Pair(2, 3)));
+        grid.AddRow(new Text("turn fwd L/R"), new Text(Pair(4, 5)));
+        grid.AddRow(new Text("turn rev L/R"), new Text(Pair(6, 7)));
+        grid.AddRow(new Text("dist fwd/rev"), new Text(Pair(8, 9, " cm")));
+        return grid;
+    }
+
+    /// <summary>Rows <paramref name="text"/> takes when wrapped at spaces to <paramref name="width"/> columns.</summary>
+    internal static int WrappedRows(string text, int width)
+    {
+        width = Math.Max(width, 1);
+        var rows = 1;
+        var column = 0;
+        foreach (var word in text.Split(' '))
+        {
+            var need = column == 0 ? word.Length : column + 1 + word.Length;
+            if (need > width && column > 0)
+            {
+                rows++;
+                column = word.Length;
+            }
+            else
+            {
+                column = need;
+            }
+        }
+
+        return rows;
+    }
+
     private static Markup Log(DriveModel model, int rows)
     {
         var lines = model.Log.Skip(Math.Max(0, model.Log.Count - rows)).Select(line =>
@@ -120,4 +178,8 @@ internal static class DriveScreen
         });
         return new Markup(string.Join('\n', lines));
     }
+
+    /// <summary>Rounded to a whole number, without the "-0" that rounding a small negative value prints.</summary>
+    internal static string Whole(double value) =>
+        (Math.Round(value) + 0.0).ToString("0", System.Globalization.CultureInfo.InvariantCulture);
 }

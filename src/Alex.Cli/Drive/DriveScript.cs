@@ -1,11 +1,10 @@
 // A scripted drive ("f 50 75; l 90 60; g"), for `alex demo --script` and any non-interactive demo:
 // each command is sent, its result printed, and after a move the script waits until Alex stands still
-// (the firmware sends no "move finished", PROTOCOL.md §3: two equal odometry readings in a row), so the
+// (the firmware sends no "move finished", docs/course-protocol.md §3: two equal odometry readings in a row), so the
 // next command starts from where the last one ended and the final odometry is the whole drive.
 using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.Serial;
-using Alex.Web.Robot;
 
 namespace Alex.Cli.Drive;
 

@@ -1,4 +1,4 @@
-// What the driver sets between moves (issue 5 item 1): the distance for f/b, the angle for l/r and the
+// What the driver sets between moves: the distance for f/b, the angle for l/r and the
 // speed, stepped through fixed ladders so one key press is always a sensible change, and remembered in
 // ~/.config/alexlink/drive.json ($XDG_CONFIG_HOME respected) so the next session starts the same way.
 using System.Text.Json;

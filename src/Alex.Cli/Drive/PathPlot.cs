@@ -9,7 +9,7 @@
 // | (0,2)         | 0x04 |   | (1,2) | 0x20 |
 // | (0,3)         | 0x40 |   | (1,3) | 0x80 |
 using System.Text;
-using Alex.Web.Robot;
+using Alex.Client;
 
 namespace Alex.Cli.Drive;
 

@@ -1,4 +1,4 @@
-// The network half of `alex doctor` (issue 5 item 3): connect to the robot the way `alex drive`
+// The network half of `alex doctor`: connect to the robot the way `alex drive`
 // does, one step at a time, and say which step fails and what that means: the name, the TCP port
 // (refused / timed out / unreachable), the TLS handshake (an alert and what it means), the robot's
 // certificate against our CA and the host name, and finally whether the robot admits us (its
@@ -31,6 +31,9 @@ public sealed record ConnectionCheckupOptions
 
     /// <summary>Our certificate and CA; null: only the name and the port are checked.</summary>
     public AlexCredentials? Credentials { get; init; }
+
+    /// <summary>Accept a course-style v1 robot certificate (no key usage, RSA 1024), as `--legacy` does for the other commands.</summary>
+    public bool AcceptLegacyCertificates { get; init; }
 
     /// <summary>Bound on each step (connect, handshake, first frame).</summary>
     public TimeSpan StepTimeout { get; init; } = TimeSpan.FromSeconds(5);
@@ -67,6 +70,7 @@ public static class ConnectionCheckup
         if (options.Credentials is null)
         {
             findings.Add(Finding.Warning(Subject, $"TLS with {hostPort} not checked: {options.WithoutCredentials.Reason}", options.WithoutCredentials.Fix));
+            await PoliteClose.CloseAsync(null, tcp.Client, tlsUp: false, PoliteClose.Limit).ConfigureAwait(false);
             return findings;
         }
 
@@ -149,6 +153,7 @@ public static class ConnectionCheckup
         var trust = new TrustPolicy(credentials.Authorities, new TrustPolicyOptions
         {
             AllowList = AllowList.None,
+            Legacy = options.AcceptLegacyCertificates,
             TimeProvider = options.Time,
             ExpiryWarning = TimeSpan.FromDays(30),
         });
@@ -169,13 +174,15 @@ public static class ConnectionCheckup
         };
 
         var ssl = new SslStream(tcp.GetStream(), leaveInnerStreamOpen: false);
-        await using (ssl.ConfigureAwait(false))
+        var tlsUp = false;
+        try
         {
             using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
             deadline.CancelAfter(options.StepTimeout);
             try
             {
                 await ssl.AuthenticateAsClientAsync(tls, deadline.Token).ConfigureAwait(false);
+                tlsUp = true;
             }
             catch (Exception e) when (e is AuthenticationException or IOException)
             {
@@ -216,16 +223,11 @@ public static class ConnectionCheckup
             }
 
             await CheckAdmissionAsync(options, ssl, hostPort, findings, cancellationToken).ConfigureAwait(false);
-            try
-            {
-                // A clean goodbye (close_notify), so the robot's log shows a normal disconnect.
-                using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-                await ssl.ShutdownAsync().WaitAsync(bound.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or InvalidOperationException or AuthenticationException)
-            {
-                // The robot may already have closed (a refusal): nothing to say goodbye to.
-            }
+        }
+        finally
+        {
+            // A clean goodbye, so the robot's log shows a normal disconnect and no peer sees a reset.
+            await PoliteClose.CloseAsync(ssl, tcp.Client, tlsUp, PoliteClose.Limit).ConfigureAwait(false);
         }
     }
 

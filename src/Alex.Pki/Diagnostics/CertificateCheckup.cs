@@ -1,6 +1,6 @@
-// The certificate half of `alex doctor` (issue 5 item 3): everything about one machine's files that
+// The certificate half of `alex doctor`: everything about one machine's files that
 // would make a connection fail, found before the user connects, each with a one-line fix.
-// The course's file names (PROTOCOL.md §5): the robot has alex.crt, alex.key, signing.pem (and our
+// The course's file names (docs/course-protocol.md §5): the robot has alex.crt, alex.key, signing.pem (and our
 // crl.pem); the laptop has laptop.crt, laptop.key, signing.pem.
 //
 // Checks, in the order a user fixes them: the CA file, the certificate file, the key (permissions,
@@ -184,7 +184,7 @@ public static class CertificateCheckup
             {
                 if (facts.Version == 1 && facts.IsSelfIssued)
                 {
-                    // The course's own CA is an X.509 v1 self-signed certificate (PROTOCOL.md §5).
+                    // The course's own CA is an X.509 v1 self-signed certificate (docs/course-protocol.md §5).
                     Findings.Add(Finding.Warning(CaName, $"{CaName} ('{ca.Subject}') is a course-style X.509 v1 CA without extensions", "make a new CA with `alex pki init` when you can; our server accepts course certificates only with `alex serve --legacy-certs`"));
                     return ca;
                 }
@@ -490,12 +490,14 @@ public static class CertificateCheckup
                 Findings.Add(Finding.Problem(CertName, problem.Message, IssueFix(null)));
             }
 
-            // Legacy mode above lets course certificates through; say that they need --legacy.
+            // Legacy mode above lets course keys through (RSA 1024), but this machine's own TLS stack does
+            // not: OpenSSL's default security level 2 refuses an RSA key under 2048 bits in every handshake
+            // ("ee key too small"), whatever the peer would accept.
             var strictDecision = new TrustPolicy(ca, new TrustPolicyOptions { AllowList = AllowList.Any, TimeProvider = options.Time })
                 .Evaluate(certificate, null, set.Role == DeviceRole.Laptop ? PeerKind.Client : PeerKind.Server, expectedName: null);
             foreach (var problem in strictDecision.Problems.Where(p => p.Failure == TrustFailure.WeakKey && !decision.Problems.Any(d => d.Failure == TrustFailure.WeakKey)))
             {
-                Findings.Add(Finding.Warning(CertName, problem.Message, IssueFix(null)));
+                Findings.Add(Finding.Problem(CertName, $"{problem.Message}: OpenSSL (security level 2) refuses it in every TLS handshake, so the {Describe()} cannot use it", IssueFix(null)));
             }
         }
 

@@ -1,4 +1,4 @@
-// What `alex doctor` reports (issue 5 item 3): one line per check, each problem with the fix in one
+// What `alex doctor` reports: one line per check, each problem with the fix in one
 // line. The checks live in the libraries (certificates here, network in Alex.Client, serial in
 // Alex.Robot); the CLI only renders them.
 namespace Alex.Pki.Diagnostics;

@@ -1,11 +1,11 @@
-// The one place where AlexLink's TLS settings are made (DESIGN.md "Security model", issue 4 item 2).
+// The one place where AlexLink's TLS settings are made (docs/security.md, "TLS").
 //
 // - TLS 1.2 and 1.3 only.
 // - Mozilla "intermediate" (https://wiki.mozilla.org/Security/Server_Side_TLS), ECDHE only: every suite
 //   is an AEAD with forward secrecy. DHE is left out: it adds nothing for our clients (OpenSSL 1.1+,
 //   .NET, Python) and finite-field group sizes are what scanners flag.
 // - ALPN: a client offering `alexlink/1` gets the framed protocol; a client offering nothing (the
-//   course's C client, PROTOCOL.md §5) gets the classic one.
+//   course's C client, docs/course-protocol.md §5) gets the classic one.
 // - Trust: only the AlexLink CA we are given (CustomRootTrust), never the OS store.
 // - The server requires a client certificate. At the TLS level it only checks that the chain leads to
 //   our CA with valid signatures: everything else (validity, EKU, CRL, allow-list, weak keys) is the
@@ -144,7 +144,7 @@ public static class TlsProfiles
     /// <summary>
     /// The client side: present <paramref name="clientCertificate"/>, trust only <paramref name="caCertificate"/>,
     /// and require the server's name to match <paramref name="serverName"/> (the course client does not check
-    /// the name, PROTOCOL.md §5; ours does). <paramref name="alexLink"/> false offers no ALPN (classic).
+    /// the name, docs/course-protocol.md §5; ours does). <paramref name="alexLink"/> false offers no ALPN (classic).
     /// </summary>
     public static SslClientAuthenticationOptions Client(
         X509Certificate2? clientCertificate,

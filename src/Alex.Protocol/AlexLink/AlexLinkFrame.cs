@@ -1,5 +1,5 @@
 // AlexLink/1 frames: docs/protocol.md §2. Every message travels in one frame; integers little-endian
-// (as everywhere on Alex, PROTOCOL.md).
+// (as everywhere on Alex, docs/course-protocol.md).
 //
 // | offset | size | field                                                                 |
 // |--------|------|-----------------------------------------------------------------------|
@@ -96,7 +96,7 @@ public enum AlexLinkErrorCode : ushort
     /// <summary>A command code the server does not relay.</summary>
     UnknownCommand = 7,
 
-    /// <summary>The Arduino answered with an error; detail carries its response code (PROTOCOL.md §1).</summary>
+    /// <summary>The Arduino answered with an error; detail carries its response code (docs/course-protocol.md §1).</summary>
     ArduinoError = 8,
 
     /// <summary>The serial link to the Arduino is down.</summary>

@@ -329,7 +329,7 @@ public sealed record AlexLinkSafetyStop(AlexLinkStopReason Reason, long AtUnixMs
             : null;
 }
 
-/// <summary>Client → server: a command for the Arduino (PROTOCOL.md §1 codes and params).</summary>
+/// <summary>Client → server: a command for the Arduino (docs/course-protocol.md §1 codes and params).</summary>
 public sealed record AlexLinkCommand(CommandCode Command, uint Param0, uint Param1) : AlexLinkMessage
 {
     public const int Size = 12;

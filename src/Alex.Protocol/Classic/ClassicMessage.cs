@@ -1,4 +1,4 @@
-// The course's network messages inside TLS ("classic"): ../shared/PROTOCOL.md §4.
+// The course's network messages inside TLS ("classic"): docs/course-protocol.md §4.
 // No length prefix: the first byte is the type and the type fixes the length. The course programs
 // send exactly one message per TLS record; readers here still split by length, never by record.
 // All integers little-endian.
@@ -84,7 +84,7 @@ public abstract record ClassicMessage
     }
 
     /// <summary>
-    /// What the course Pi server forwards to the laptop for a packet from the Arduino (PROTOCOL.md §4):
+    /// What the course Pi server forwards to the laptop for a packet from the Arduino (docs/course-protocol.md §4):
     /// RESPONSE OK → ack, RESPONSE STATUS → status, ERROR c → error c, MESSAGE → message;
     /// anything else is not forwarded (false).
     /// </summary>
@@ -227,7 +227,7 @@ public sealed record ClassicText : ClassicMessage
 
     public ReadOnlySpan<byte> Data => _data;
 
-    /// <summary>Up to the first NUL, all 32 bytes when there is none (PROTOCOL.md §1).</summary>
+    /// <summary>Up to the first NUL, all 32 bytes when there is none (docs/course-protocol.md §1).</summary>
     public string Text
     {
         get
@@ -284,7 +284,7 @@ public sealed record ClassicCommand(byte Letter, int Param0, int Param1) : Class
     }
 
     /// <summary>
-    /// What the course server sends the Arduino for this message (PROTOCOL.md §4): the letter in either
+    /// What the course server sends the Arduino for this message (docs/course-protocol.md §4): the letter in either
     /// case picks the command, the params pass through as uint32, except <c>c</c>, which forces param0
     /// to 0. An unknown letter gives false (the course server drops it silently; ours answers an error).
     /// </summary>

@@ -1,4 +1,4 @@
-// Cuts a byte stream into classic messages (PROTOCOL.md §4) by the length the type byte fixes:
+// Cuts a byte stream into classic messages (docs/course-protocol.md §4) by the length the type byte fixes:
 // 0 → 2 bytes, 1 → 65, 2 → 33, 3 → 10. Never trusts read or record boundaries: a message split
 // over two reads waits for the rest, two messages in one read both come out.
 using System.Buffers;

@@ -1,4 +1,4 @@
-// Writes classic messages (PROTOCOL.md §4). The course client reads one message per TLS record, so
+// Writes classic messages (docs/course-protocol.md §4). The course client reads one message per TLS record, so
 // a sender must hand each message to its own write call: WriteTo(IBufferWriter) is for building one
 // record's bytes, never for batching two messages into one write.
 using System.Buffers;

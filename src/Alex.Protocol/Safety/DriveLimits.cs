@@ -1,7 +1,7 @@
 // Speed, distance and angle limits the server enforces on moves (docs/protocol.md §3 "Limits"). A limit
 // of 0 means none. With a distance or an angle limit set, a move of 0 ("until stopped", straight or
 // turning) is refused: it has no end the limit could bound. The firmware takes speed as a percentage (PWM = speed × 255 / 100,
-// PROTOCOL.md §3), so anything over 100 is refused whatever the limits.
+// docs/course-protocol.md §3), so anything over 100 is refused whatever the limits.
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol.Safety;

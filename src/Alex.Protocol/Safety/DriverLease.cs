@@ -1,4 +1,4 @@
-// The driver lease and the dead-man, as pure decisions (issue 4 item 4; docs/protocol.md §3).
+// The driver lease and the dead-man, as pure decisions (docs/protocol.md §3).
 // No timers and no I/O inside: the server's loop calls in when something happens (a command, a frame,
 // a disconnect) or when NextCheckAt comes (it arms its own timer on the same TimeProvider), and acts
 // on what comes back: a reply, a lease notice for every client, and "send STOP now".
@@ -9,7 +9,7 @@
 //   first such command; a watcher never holds it.
 // - The holder keeps it until it releases it, leaves (STOP at once), is revoked (STOP at once), or —
 //   for clients that promise heartbeats (AlexLink/1) — is silent past the lease window: then the lease
-//   expires, with a STOP if the robot may be moving. Classic clients send no heartbeats (PROTOCOL.md §4),
+//   expires, with a STOP if the robot may be moving. Classic clients send no heartbeats (docs/course-protocol.md §4),
 //   so for them only leaving ends the lease.
 // - A holder without heartbeats (classic) that started a move without end (distance or angle 0, "until
 //   stopped", or a command code the course firmware does not define) and then says nothing for longer
@@ -17,7 +17,7 @@
 //   firmware does. A dead network under a silent client is the server's TCP keepalive's job
 //   (NetworkLiveness): its connection closes and leaving stops the robot.
 // - "May be moving": from an accepted move until a STOP goes out. There is no "move finished" message
-//   (PROTOCOL.md §3), so a finished move still counts; a needless STOP is harmless.
+//   (docs/course-protocol.md §3), so a finished move still counts; a needless STOP is harmless.
 using System.Globalization;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;

@@ -1,4 +1,4 @@
-// The 140-byte serial frame around a packet: ../shared/PROTOCOL.md §2.
+// The 140-byte serial frame around a packet: docs/course-protocol.md §2.
 //
 // | offset | size | content                                                         |
 // |--------|------|-----------------------------------------------------------------|

@@ -1,4 +1,4 @@
-// A streaming reader for 140-byte serial frames (PROTOCOL.md §2) that does better than the course's:
+// A streaming reader for 140-byte serial frames (docs/course-protocol.md §2) that does better than the course's:
 // it takes chunks of any size, yields every complete frame in them, and resynchronises on the magic
 // after noise or a lost byte (the course reader cuts fixed 140-byte blocks and never recovers).
 //

@@ -1,4 +1,4 @@
-// The 100-byte packet the course firmware and Pi exchange: ../shared/PROTOCOL.md §1.
+// The 100-byte packet the course firmware and Pi exchange: docs/course-protocol.md §1.
 //
 // | offset | size | field                                                         |
 // |--------|------|---------------------------------------------------------------|
@@ -12,7 +12,7 @@ using System.Text;
 
 namespace Alex.Protocol.Serial;
 
-/// <summary>Packet types (PROTOCOL.md §1, offset 0).</summary>
+/// <summary>Packet types (docs/course-protocol.md §1, offset 0).</summary>
 public enum PacketType : byte
 {
     Command = 0,
@@ -101,7 +101,7 @@ public sealed class SerialPacket : IEquatable<SerialPacket>
 
     public ResponseCode Response => (ResponseCode)Code;
 
-    /// <summary>The data as text: up to the first NUL, all 32 bytes when there is none (PROTOCOL.md §1).</summary>
+    /// <summary>The data as text: up to the first NUL, all 32 bytes when there is none (docs/course-protocol.md §1).</summary>
     public string Text
     {
         get

@@ -1,4 +1,4 @@
-// The ten counters of a STATUS reply (RESPONSE / STATUS), params 0-9 in this order: PROTOCOL.md §1.
+// The ten counters of a STATUS reply (RESPONSE / STATUS), params 0-9 in this order: docs/course-protocol.md §1.
 namespace Alex.Protocol.Serial;
 
 /// <summary>Odometry counters the firmware reports in a STATUS packet.</summary>

@@ -1,9 +1,9 @@
-// The serial half of `alex doctor` (issue 5 item 3), run on the Pi: is the Arduino's port there,
+// The serial half of `alex doctor`, run on the Pi: is the Arduino's port there,
 // may we open it, and does the Arduino answer at the baud we use?
 //
 // Baud: a line opened at the wrong speed still carries bytes, but every byte arrives mangled, so
 // the decoder sees only noise and bad checksums and never a frame. So: open at the chosen baud, wait
-// for the Uno's reset (opening toggles DTR; PROTOCOL.md §2), send GET_STATS, and read for a short
+// for the Uno's reset (opening toggles DTR; docs/course-protocol.md §2), send GET_STATS, and read for a short
 // window. A valid frame: fine. Only noise: a baud mismatch is suspected, and the other common bauds
 // (9600 the course, 57600 the 2019 course, 115200) are tried so the fix can name the right one.
 // Nothing at all: no firmware, or the wrong port.

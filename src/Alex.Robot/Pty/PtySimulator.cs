@@ -1,6 +1,6 @@
 // `alex sim --pty` as a library: the simulated Alex served on a fresh pseudo-terminal, optionally
 // reachable through a stable symlink, until disposed. Used by the CLI, in-process tests and the
-// serial benchmark (issue 2, item 5).
+// serial benchmark.
 using Alex.Robot.Simulation;
 
 namespace Alex.Robot.Pty;

@@ -1,5 +1,5 @@
-// The Pi's side of the serial link to the Arduino (PROTOCOL.md §2-3, DESIGN.md "one queue with one
-// request in flight; STOP is sent ahead of anything queued").
+// The Pi's side of the serial link to the Arduino (docs/course-protocol.md §2-3): one queue with one
+// request in flight; STOP is sent ahead of anything queued (docs/security.md, "While connected").
 //
 //   open port ─► wait ResetDelay (the Uno resets on open) ─► HELLO (not waited for; an OK to it is
 //   swallowed during HelloGrace) ─► Ready: one command on the wire at a time, replies matched to it

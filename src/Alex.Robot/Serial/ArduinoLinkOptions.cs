@@ -1,4 +1,4 @@
-// Timing of the Pi's side of the serial link (PROTOCOL.md §2): port settings, the Uno's reset on
+// Timing of the Pi's side of the serial link (docs/course-protocol.md §2): port settings, the Uno's reset on
 // open, how long to wait for replies.
 namespace Alex.Robot.Serial;
 
@@ -10,7 +10,7 @@ public sealed record ArduinoLinkOptions
 
     /// <summary>
     /// Wait after opening the port before the first frame: opening resets an Uno through DTR and its
-    /// bootloader swallows what arrives meanwhile (PROTOCOL.md §2: 2-3 s). Zero for a pty or a test.
+    /// bootloader swallows what arrives meanwhile (docs/course-protocol.md §2: 2-3 s). Zero for a pty or a test.
     /// </summary>
     public TimeSpan ResetDelay { get; init; } = TimeSpan.FromSeconds(2);
 

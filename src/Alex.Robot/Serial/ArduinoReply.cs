@@ -1,4 +1,4 @@
-// What a command sent to the Arduino came back with (PROTOCOL.md §3): a small closed set of
+// What a command sent to the Arduino came back with (docs/course-protocol.md §3): a small closed set of
 // outcomes as a value, so callers switch on Kind instead of catching exceptions.
 using Alex.Protocol.Serial;
 

@@ -1,4 +1,4 @@
-// A real serial port as a Stream, raw 8N1 through System.IO.Ports (PROTOCOL.md §2). We read from
+// A real serial port as a Stream, raw 8N1 through System.IO.Ports (docs/course-protocol.md §2). We read from
 // BaseStream in our own loop rather than through SerialPort's DataReceived/ReadExisting, and the
 // stream owns the SerialPort so disposing it closes the port. Opening by path works for ptys too
 // (SerialPort.GetPortNames() does not list them, but nothing here relies on it).

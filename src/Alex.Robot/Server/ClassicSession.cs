@@ -1,4 +1,4 @@
-// A session in the course's own protocol (no ALPN): PROTOCOL.md §4, byte-compatible with the course's
+// A session in the course's own protocol (no ALPN): docs/course-protocol.md §4, byte-compatible with the course's
 // C client. Every message is exactly one write, so one TLS record (the course client reads one
 // message per record). Replies:
 //   move / stop / clear          → 00 00                      (or 00 c for the Arduino's error c)

@@ -15,7 +15,7 @@ using System.Threading.Channels;
 
 namespace Alex.Robot.Server;
 
-/// <summary>Which network protocol a session speaks, chosen by ALPN (DESIGN.md "Architecture").</summary>
+/// <summary>Which network protocol a session speaks, chosen by ALPN (docs/protocol.md).</summary>
 public enum SessionProtocol
 {
     Classic,
@@ -46,7 +46,7 @@ internal abstract class ClientSession : IDisposable
     private readonly CancellationTokenSource _closing = new();
     private string? _closeReason;
 
-    // Commands other than STOP run one at a time in arrival order; STOP skips this queue (issue 4 item 4).
+    // Commands other than STOP run one at a time in arrival order; STOP skips this queue.
     private readonly Channel<Func<Task>> _commands = Channel.CreateBounded<Func<Task>>(
         new BoundedChannelOptions(16) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait, AllowSynchronousContinuations = true });
 

@@ -1,4 +1,4 @@
-// When the dead-man asks the lease (issue 4 item 4; docs/BENCHMARKS.md "serve-deadman"): a timer on the
+// When the dead-man asks the lease (docs/BENCHMARKS.md "serve-deadman"): a timer on the
 // injected TimeProvider armed for the deadline the lease reports (DriverLease.NextCheckAt), so a silent
 // driver is stopped at the end of its window, not up to a polling period later. The lease stays the
 // only judge; this class only decides when to ask it. After each check, and after anything that may

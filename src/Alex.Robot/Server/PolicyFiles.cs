@@ -1,4 +1,4 @@
-// Where the server's trust policy comes from, and its live reload (issue 4 item 2): the CA file, the
+// Where the server's trust policy comes from, and its live reload: the CA file, the
 // CRL file and the allow-list (from --allow arguments and/or an allow file). When the CRL or the
 // allow file changes on disk (FileSystemWatcher), or on SIGHUP (the caller's PosixSignalRegistration
 // calls Reload), a new TrustPolicy is built and every connected client is checked again.

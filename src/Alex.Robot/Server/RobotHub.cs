@@ -1,4 +1,4 @@
-// The hub between the sessions and the Arduino (issue 4 items 4-5, DESIGN.md M4):
+// The hub between the sessions and the Arduino (docs/security.md, "While connected"):
 // - one driver at a time holds the lease; others watch; anyone authenticated may STOP;
 // - the dead-man: the driver disconnects, or (heartbeating sessions) goes silent past the lease
 //   window while the robot may be moving, or (classic sessions) goes silent past the silent-move limit

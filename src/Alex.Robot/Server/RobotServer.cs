@@ -5,7 +5,7 @@
 //      flooding or holding slots (slowloris) thus fills only its own share: the laptop still gets in.
 //   2. TLS handshake with an ABSOLUTE deadline (not a per-read timeout: a client trickling one byte
 //      a second would never trip that). Each connection runs on its own task, so a stalled client
-//      never blocks another (the course server's defect, PROTOCOL.md §5).
+//      never blocks another (the course server's defect, docs/course-protocol.md §5).
 //   3. TLS-level check (TlsProfiles): a certificate is required and must chain to our CA.
 //   4. Trust policy (Alex.Pki TrustPolicy): validity, EKU, key strength, CRL,
 //      allow-list and role. Refused → an AlexLink/1 client gets a refusal frame with the reason
@@ -575,7 +575,7 @@ public sealed class RobotServer : IAsyncDisposable
         }
     }
 
-    // close_notify first, then dispose (issue 4: never dispose a live SslStream without ShutdownAsync).
+    // close_notify first, then dispose (a live SslStream is never disposed without ShutdownAsync).
     private async Task CloseAsync(SslStream ssl)
     {
         try

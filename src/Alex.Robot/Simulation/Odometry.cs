@@ -1,4 +1,4 @@
-// The firmware's odometry arithmetic (PROTOCOL.md §3), as pure functions. Alex.ino computes in
+// The firmware's odometry arithmetic (docs/course-protocol.md §3), as pure functions. Alex.ino computes in
 // `float` (on the AVR, double is float too), so do we: the rounding then matches the robot's.
 //
 //   distance (cm)      = (unsigned long)((float)leftTicks / COUNTS_PER_REV * WHEEL_CIRC)
@@ -25,7 +25,7 @@ internal static class Odometry
 
     /// <summary>
     /// The fewest left-wheel ticks at which the firmware's check `distance > goal` holds: the move
-    /// stops on that tick (PROTOCOL.md §3, "passes start + distance").
+    /// stops on that tick (docs/course-protocol.md §3, "passes start + distance").
     /// </summary>
     public static long TicksToPass(long goalCm, SimulatorSettings s)
     {

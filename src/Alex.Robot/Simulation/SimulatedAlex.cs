@@ -1,4 +1,4 @@
-// The simulated Alex: what the course firmware (Alex.ino) does with each frame, PROTOCOL.md §3.
+// The simulated Alex: what the course firmware (Alex.ino) does with each frame, docs/course-protocol.md §3.
 //
 // | received                         | reply                                   | action                        |
 // |----------------------------------|-----------------------------------------|-------------------------------|

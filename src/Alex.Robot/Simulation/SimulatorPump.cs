@@ -5,7 +5,7 @@
 // Pacing models a real UART at `baud` 8N1: 10 bits per byte, so a 140-byte frame takes 146 ms at
 // 9600. A frame from the Pi is acted on when its last byte would have arrived, and each reply is
 // written when its last byte would have left: a program that assumes one frame per read (the
-// course's Pi code, PROTOCOL.md §2) sees them one at a time as it would from a real Arduino.
+// course's Pi code, docs/course-protocol.md §2) sees them one at a time as it would from a real Arduino.
 using System.Threading.Channels;
 using Alex.Protocol.Serial;
 

@@ -1,8 +1,8 @@
 // Settings of the simulated Alex: the constants the course firmware (Alex.ino) hard-codes and the
-// points where teams' firmware differs (PROTOCOL.md §3). Defaults are the typical robot.
+// points where teams' firmware differs (docs/course-protocol.md §3). Defaults are the typical robot.
 namespace Alex.Robot.Simulation;
 
-/// <summary>How a firmware answers GET_STATS (PROTOCOL.md §3: it varies by team).</summary>
+/// <summary>How a firmware answers GET_STATS (docs/course-protocol.md §3: it varies by team).</summary>
 public enum GetStatsReplyOrder
 {
     /// <summary>RESPONSE STATUS only.</summary>
@@ -30,7 +30,7 @@ public enum FrameReceiver
 
     /// <summary>
     /// The course's receiver: fixed 140-byte blocks, never hunts for the magic, so one stray byte
-    /// misaligns every later frame (PROTOCOL.md §2). For testing how a Pi program copes.
+    /// misaligns every later frame (docs/course-protocol.md §2). For testing how a Pi program copes.
     /// </summary>
     CourseBlocks,
 }

@@ -299,7 +299,13 @@ function movePose(pose) {
 
 function showPose() {
   const p = state.pose;
-  $('pose').textContent = `x ${p.x.toFixed(0)} cm · y ${p.y.toFixed(0)} cm · ${p.heading.toFixed(0)}°`;
+  $('pose').textContent = `x ${whole(p.x)} cm · y ${whole(p.y)} cm · ${whole(p.heading)}°`;
+}
+
+// A whole number without the "-0" that toFixed(0) prints for a small negative value.
+function whole(v) {
+  const r = Math.round(v);
+  return r === 0 ? '0' : String(r);
 }
 
 function showLease() {
@@ -378,10 +384,11 @@ function draw() {
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, w, h);
 
-  // World bounds: the whole path, the robot and the planned target, at least 1 m across.
-  const pts = state.path.slice();
-  pts.push([state.pose.x, state.pose.y]);
-  if (state.planned?.to) pts.push(state.planned.to);
+  // Drawn as the console draws it: forward at the start (x) is up, left (+y) is left. X() and Y() take
+  // screen-frame cm (right = -y, up = x). Bounds: the whole path, the robot and the planned target, at least 1 m across.
+  const pts = state.path.map(([x, y]) => [-y, x]);
+  pts.push([-state.pose.y, state.pose.x]);
+  if (state.planned?.to) pts.push([-state.planned.to[1], state.planned.to[0]]);
   let minX = Math.min(...pts.map((p) => p[0]));
   let maxX = Math.max(...pts.map((p) => p[0]));
   let minY = Math.min(...pts.map((p) => p[1]));
@@ -391,7 +398,7 @@ function draw() {
   const span = Math.max(100, (maxX - minX) * 1.25 + 40, (maxY - minY) * 1.25 + 40);
   const scale = Math.min(w, h) / span; // px per cm
   const X = (x) => w / 2 + (x - cx) * scale;
-  const Y = (y) => h / 2 - (y - cy) * scale; // y up, like a map
+  const Y = (y) => h / 2 - (y - cy) * scale; // up, like a map
   minX = cx - w / 2 / scale; maxX = cx + w / 2 / scale;
   minY = cy - h / 2 / scale; maxY = cy + h / 2 / scale;
 
@@ -424,18 +431,18 @@ function draw() {
     ctx.setLineDash([6, 6]);
     ctx.strokeStyle = color('--warn');
     ctx.lineWidth = 2;
-    ctx.beginPath(); ctx.moveTo(X(planned.from.x), Y(planned.from.y)); ctx.lineTo(X(planned.to[0]), Y(planned.to[1])); ctx.stroke();
-    ctx.beginPath(); ctx.arc(X(planned.to[0]), Y(planned.to[1]), 5, 0, Math.PI * 2); ctx.stroke();
+    ctx.beginPath(); ctx.moveTo(X(-planned.from.y), Y(planned.from.x)); ctx.lineTo(X(-planned.to[1]), Y(planned.to[0])); ctx.stroke();
+    ctx.beginPath(); ctx.arc(X(-planned.to[1]), Y(planned.to[0]), 5, 0, Math.PI * 2); ctx.stroke();
     ctx.restore();
   } else if (planned?.turn) {
     const r = 34;
-    const a0 = -(planned.from.heading * Math.PI) / 180;
+    const a0 = -((planned.from.heading + 90) * Math.PI) / 180;
     const a1 = a0 - (planned.turn * Math.PI) / 180;
     ctx.save();
     ctx.setLineDash([5, 5]);
     ctx.strokeStyle = color('--warn');
     ctx.lineWidth = 2;
-    ctx.beginPath(); ctx.arc(X(planned.from.x), Y(planned.from.y), r, a0, a1, planned.turn > 0); ctx.stroke();
+    ctx.beginPath(); ctx.arc(X(-planned.from.y), Y(planned.from.x), r, a0, a1, planned.turn > 0); ctx.stroke();
     ctx.restore();
   }
 
@@ -446,16 +453,16 @@ function draw() {
     ctx.lineJoin = 'round';
     ctx.lineCap = 'round';
     ctx.beginPath();
-    state.path.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(X(x), Y(y)) : ctx.lineTo(X(x), Y(y))));
-    ctx.lineTo(X(state.pose.x), Y(state.pose.y));
+    state.path.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(X(-y), Y(x)) : ctx.lineTo(X(-y), Y(x))));
+    ctx.lineTo(X(-state.pose.y), Y(state.pose.x));
     ctx.stroke();
   }
 
   // Alex, seen from above: a body and an arrow for the heading.
   const size = Math.max(14, Math.min(26 * scale, 40));
   ctx.save();
-  ctx.translate(X(state.pose.x), Y(state.pose.y));
-  ctx.rotate(-(state.pose.heading * Math.PI) / 180);
+  ctx.translate(X(-state.pose.y), Y(state.pose.x));
+  ctx.rotate(-((state.pose.heading + 90) * Math.PI) / 180); // heading 0 points up
   ctx.fillStyle = color('--accent');
   ctx.strokeStyle = color('--text');
   ctx.lineWidth = 1.5;

@@ -16,6 +16,7 @@
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
+using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.Serial;
 

@@ -1,5 +1,6 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
+using Alex.Client;
 using Alex.Protocol.Serial;
 using Microsoft.Extensions.Logging;
 
@@ -9,7 +10,7 @@ namespace Alex.Web.Robot;
 /// Joins open pages to one connection to the robot. The connection exists only while at least one
 /// page's WebSocket is open: when the last page closes (or the browser vanishes and the WebSocket
 /// keep-alive times out) the gateway closes its robot connection, so the server's dead-man stops
-/// the robot instead of a gateway heartbeating for a page nobody is watching (issue 6).
+/// the robot instead of a gateway heartbeating for a page nobody is watching.
 /// While pages are open and the robot drops, the hub reconnects with backoff and says so.
 /// </summary>
 internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
@@ -18,8 +19,6 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
     public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
 
     private const int MaxInFlightPerPage = 16;
-    private static readonly TimeSpan[] Backoff =
-        [TimeSpan.FromMilliseconds(250), TimeSpan.FromMilliseconds(500), TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(2), TimeSpan.FromSeconds(4)];
 
     private readonly IRobotConnector _connector;
     private readonly TimeProvider _time;
@@ -317,7 +316,8 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                 }
             }
 
-            var delay = Backoff[Math.Min(attempt, Backoff.Length - 1)];
+            // The same backoff as every client of ours (Alex.Client.Backoff): 0.5 s doubling to 5 s, spread ±25 %.
+            var delay = Backoff.Default.Delay(attempt, Random.Shared.NextDouble());
             attempt++;
             SetLink("reconnecting", $"retrying in {delay.TotalSeconds:0.##} s: {why}");
             try

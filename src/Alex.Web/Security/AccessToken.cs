@@ -5,7 +5,7 @@ namespace Alex.Web.Security;
 
 /// <summary>
 /// The per-run secret that the printed URL carries. Anyone who can reach the gateway's port but did
-/// not see the URL (another local user, a web page doing DNS rebinding) is refused (issue 6).
+/// not see the URL (another local user, a web page doing DNS rebinding) is refused.
 /// 256 bits from the OS generator, base64url so it survives a URL without escaping.
 /// </summary>
 public sealed class AccessToken

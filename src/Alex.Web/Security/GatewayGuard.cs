@@ -4,7 +4,7 @@ using Microsoft.AspNetCore.Http;
 namespace Alex.Web.Security;
 
 /// <summary>
-/// The gate every request passes before it reaches the page or the WebSocket (issue 6):
+/// The gate every request passes before it reaches the page or the WebSocket:
 /// <list type="number">
 /// <item>Host must be the address the gateway printed: a page on evil.example whose name was
 /// re-pointed at 127.0.0.1 (DNS rebinding) sends Host: evil.example and is refused.</item>

@@ -28,6 +28,27 @@ public sealed class CertificateCheckupTests : IClassFixture<DoctorPki>
     private static void AllOk(IReadOnlyList<Finding> findings) =>
         Assert.True(findings.All(f => f.Level == FindingLevel.Ok), string.Join("\n", findings.Select(f => $"{f.Level} {f.Message}")));
 
+    [Fact]
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    public void Check_RobotKeyRsa1024_ProblemBecauseOpenSslRefusesIt()
+    {
+        // What the course's openssl commands could make: a server certificate from our CA on an RSA-1024 key.
+        var dir = _pki.Machine(DeviceRole.Robot);
+        var set = CertificateSet.InDirectory(dir, DeviceRole.Robot);
+        File.WriteAllText(Path.Combine(dir, "ext.cnf"), $"extendedKeyUsage=serverAuth\nkeyUsage=digitalSignature,keyEncipherment\nsubjectAltName=DNS:{DoctorPki.RobotName},IP:127.0.0.1\n");
+        OpenSsl(dir, "genrsa", "-out", set.KeyPath, "1024");
+        OpenSsl(dir, "req", "-new", "-key", set.KeyPath, "-subj", $"/CN={DoctorPki.RobotName}", "-out", "weak.csr");
+        OpenSsl(dir, "x509", "-req", "-in", "weak.csr", "-CA", Path.Combine(_pki.CaDir, "signing.pem"), "-CAkey", Path.Combine(_pki.CaDir, "signing.key"),
+            "-set_serial", "4242", "-days", "30", "-extfile", "ext.cnf", "-out", set.CertificatePath);
+        File.SetUnixFileMode(set.KeyPath, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+
+        var findings = Check(dir, DeviceRole.Robot, host: DoctorPki.RobotName);
+
+        var weak = Single(findings, FindingLevel.Problem, "1024-bit RSA");
+        Assert.Contains("OpenSSL", weak.Message, StringComparison.Ordinal);
+        Assert.Equal(1, Finding.ExitCode(findings));
+    }
+
     [Theory]
     [InlineData(DeviceRole.Laptop)]
     [InlineData(DeviceRole.Robot)]

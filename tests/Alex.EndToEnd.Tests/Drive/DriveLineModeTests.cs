@@ -95,6 +95,9 @@ public sealed class DriveLineModeTests : IClassFixture<TestPki>
         Assert.Equal(1, await alex.WaitForExitAsync());
         Assert.StartsWith($"alex: cannot reach 127.0.0.1:{port}: connection refused", alex.Stderr, StringComparison.Ordinal);
         Assert.Contains("\nhint: ", alex.Stderr, StringComparison.Ordinal);
+
+        // Said once: the error line, not also a log line before it.
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(alex.Stdout + "\n" + alex.Stderr, "connection refused"));
     }
 
     [Fact]

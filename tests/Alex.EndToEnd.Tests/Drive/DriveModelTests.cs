@@ -3,7 +3,6 @@ using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
-using Alex.Web.Robot;
 
 namespace Alex.EndToEnd.Tests.Drive;
 
@@ -63,26 +62,27 @@ public sealed class DriveModelTests
         Assert.Equal(DriveIntentKind.None, model.Decide(new DriveKey(DriveAction.Forward), T0).Kind);
         Assert.Contains("watcher", model.Log[^1].Text, StringComparison.Ordinal);
         Assert.Equal(DriveIntentKind.Stop, model.Decide(new DriveKey(DriveAction.Stop), T0).Kind);
-        Assert.Contains("you are a watcher", model.DescribeLease(T0), StringComparison.Ordinal);
+        Assert.Equal("free — you watch (STOP only)", model.DescribeLease(T0));
     }
 
     [Fact]
     public void Lease_PushedStates_ShowWhoDrives()
     {
         var model = Connected();
-        Assert.Equal("free — you may drive", model.DescribeLease(T0));
+        Assert.Equal("free — a move or t makes you the driver", model.DescribeLease(T0));
 
         model.Apply(new PushedEvent(new AlexLinkLeaseState(AlexLinkLeaseChange.Taken, T0.ToUnixTimeMilliseconds(), "laptop", "laptop took the lease")), T0);
         Assert.True(model.IsDriver);
-        Assert.Equal("you are the driver for 12 s", model.DescribeLease(T0.AddSeconds(12)));
+        Assert.Equal("you drive for 12 s — u lets go", model.DescribeLease(T0.AddSeconds(12)));
         Assert.Equal("lease: laptop took the lease", $"lease: {model.Log[^1].Text}");
 
         model.Apply(new PushedEvent(new AlexLinkLeaseState(AlexLinkLeaseChange.Taken, T0.ToUnixTimeMilliseconds(), "laptop-2", "laptop-2 took the lease")), T0);
         Assert.False(model.IsDriver);
-        Assert.Equal("laptop-2 drives for 2 min — you may drive", model.DescribeLease(T0.AddMinutes(2)));
+        // Never "you may drive" while someone else does: the server would refuse the move (NotDriver).
+        Assert.Equal("laptop-2 drives for 2 min — you may STOP (space); t once it lets go", model.DescribeLease(T0.AddMinutes(2)));
 
         model.Apply(new PushedEvent(new AlexLinkLeaseState(AlexLinkLeaseChange.Expired, 0, "", "")), T0);
-        Assert.Equal("free — you may drive", model.DescribeLease(T0));
+        Assert.Equal("free — a move or t makes you the driver", model.DescribeLease(T0));
         Assert.Equal("the lease is free", model.Log[^1].Text);
     }
 
@@ -138,7 +138,9 @@ public sealed class DriveModelTests
         model.Apply(new ConnectionFailedEvent("cannot reach 127.0.0.1:1: connection refused", "is `alex serve` running there?"), T0);
 
         Assert.Equal(ConnectionPhase.Failed, model.Phase);
-        Assert.Equal("cannot reach 127.0.0.1:1: connection refused (hint: is `alex serve` running there?)", model.Log[^1].Text);
+        Assert.Equal("cannot reach 127.0.0.1:1: connection refused", model.PhaseDetail);
+        Assert.Equal("is `alex serve` running there?", model.FailureHint);
+        Assert.DoesNotContain(model.Log, l => l.Text.Contains("connection refused", StringComparison.Ordinal)); // `alex drive` says it once, as its error
         Assert.Equal(DriveIntentKind.None, model.Decide(new DriveKey(DriveAction.Stats), T0).Kind);
     }
 

@@ -34,7 +34,7 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
         await TmuxAsync("send-keys", "-t", Pane, "f");
         await WaitForScreenAsync(s => s.Contains("commands sent 1  ok 1  failed 0", StringComparison.Ordinal), "the move to be acknowledged");
         await WaitForScreenAsync(s => ForwardDistance().Match(s) is { Success: true } m && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "the forward distance to count up");
-        await WaitForScreenAsync(s => s.Contains("lease: you are the driver", StringComparison.Ordinal), "the lease to be ours");
+        await WaitForScreenAsync(s => s.Contains("lease: you drive", StringComparison.Ordinal), "the lease to be ours");
 
         await TmuxAsync("send-keys", "-t", Pane, "Space");
         // One condition: a capture can catch a redraw halfway, with new counters above an old log.
@@ -90,7 +90,7 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
         await TmuxAsync("send-keys", "-t", Pane, "Enter");
         var screen = await WaitForScreenAsync(
             s => s.Contains("● connected", StringComparison.Ordinal) && s.Contains("commands sent 0", StringComparison.Ordinal) && s.Contains("Arduino up", StringComparison.Ordinal) &&
-                s.Contains("lease: free — you may drive", StringComparison.Ordinal),
+                s.Contains("lease: free — a move or t makes you the driver", StringComparison.Ordinal),
             "the console to connect",
             TimeSpan.FromSeconds(30));
         Assert.Contains("■ STOP", screen, StringComparison.Ordinal);

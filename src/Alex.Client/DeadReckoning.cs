@@ -1,4 +1,5 @@
-// Dead reckoning from the firmware's odometry (../shared/PROTOCOL.md §1 STATUS params, §3 odometry):
+// Dead reckoning from the firmware's odometry (docs/course-protocol.md §1 STATUS params, §3 odometry),
+// shared by the drive console and the web gateway:
 //
 // | counter (STATUS param)            | what moved                                        |
 // |-----------------------------------|---------------------------------------------------|
@@ -11,7 +12,7 @@
 // Like the firmware's distance, turns are counted on the left wheel.
 using Alex.Protocol.Serial;
 
-namespace Alex.Web.Robot;
+namespace Alex.Client;
 
 /// <summary>The robot's size and wheels, for turning tick counts into degrees (simulator defaults).</summary>
 public sealed record RobotGeometry(double CountsPerRev = 195, double WheelCircumferenceCm = 20.4, double LengthCm = 26, double BreadthCm = 16)
