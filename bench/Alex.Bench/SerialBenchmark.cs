@@ -64,7 +64,7 @@ internal static class SerialBenchmark
             var start = Stopwatch.GetTimestamp();
             var reply = await link.SendAsync(c.Command, CancellationToken.None).ConfigureAwait(false);
             samples.Add(Stopwatch.GetElapsedTime(start));
-            if (!reply.IsSuccess)
+            if (!reply.IsOk)
             {
                 throw new InvalidOperationException($"{c.Name}: got {reply}");
             }
