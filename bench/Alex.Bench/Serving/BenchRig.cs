@@ -75,8 +75,14 @@ internal sealed class AlexProcess : IAsyncDisposable
     public static AlexProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var (file, prefix) = Command();
+        return StartProgram(file, [.. prefix, .. args]);
+    }
+
+    /// <summary>Any program, with its output lines collected as for `alex`.</summary>
+    public static AlexProcess StartProgram(string file, string[] args)
+    {
         var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in prefix.Concat(args))
+        foreach (var a in args)
         {
             start.ArgumentList.Add(a);
         }

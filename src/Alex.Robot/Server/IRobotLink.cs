@@ -14,6 +14,9 @@ public interface IRobotLink
     /// <summary>True while the serial port is open and answering.</summary>
     bool IsUp { get; }
 
+    /// <summary>Why the link is down (e.g. "cannot open /dev/ttyACM0: no such port"), or null when up or not known.</summary>
+    string? Problem => null;
+
     /// <summary>How many STOPs have been asked for so far: a session notes it when a command arrives.</summary>
     long StopEpoch => 0;
 

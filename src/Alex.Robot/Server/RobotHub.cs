@@ -94,6 +94,9 @@ public sealed class RobotHub : IAsyncDisposable
     // reply task), and the others hear about it once.
     private Task<RobotReply>? _toldStop;
 
+    // The last thing the link said about its state (e.g. "cannot open /dev/ttyACM0: no such port").
+    private string? _linkDetail;
+
     // The server's own latest STOP (dead-man, revocation, a driver gone, the port back): disposing waits for it, so that
     // closing the serial link right after (`alex serve` on Ctrl+C) cannot leave it unsent behind a slow request.
     private Task _serverStop = Task.CompletedTask;
@@ -127,6 +130,21 @@ public sealed class RobotHub : IAsyncDisposable
 
     /// <summary>The Arduino link as it describes itself, and its counters (for `alex status`).</summary>
     public IRobotLink Link => _link;
+
+    /// <summary>
+    /// The link's state for people and clients (AlexLink/1 LinkState detail, docs/protocol.md): up or why not, and the counts of
+    /// the serial line's trouble since the server started.
+    /// </summary>
+    public string LinkSummary
+    {
+        get
+        {
+            var up = _link.IsUp;
+            var detail = _link.Problem ?? Volatile.Read(ref _linkDetail);
+            var state = up ? "connected" : detail is null ? "the Arduino is not connected" : "the Arduino is not connected: " + detail;
+            return $"{state}; serial line: {_link.Counts}";
+        }
+    }
 
     public LeaseInfo Lease
     {
@@ -401,6 +419,7 @@ public sealed class RobotHub : IAsyncDisposable
 
     private void OnLinkStateChanged(bool up, string detail)
     {
+        Volatile.Write(ref _linkDetail, detail);
         _audit.Write("link", ("state", up ? "up" : "down"), ("detail", detail));
         if (up && MayBeMoving)
         {
