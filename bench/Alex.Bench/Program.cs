@@ -17,6 +17,8 @@ internal static class Program
         ["serve-memory"] = ("alex serve RSS idle and with 50 watchers at 10 Hz", Serving.ServingBenchmarks.MemoryAsync),
         ["serve-watchers"] = ("driver round trip at 50 commands/s with 50 watchers at 10 Hz vs none, same run [rounds]", Serving.ServingBenchmarks.WatchersAsync),
         ["serve-cpu"] = ("alex serve --simulate CPU: idle, and per command at 50/s with 10 watchers; shipped vs default spinning [rounds]", Serving.CpuBenchmark.RunAsync),
+        ["serial-relay"] = ("STOP / GET_STATS through alex serve --serial to an unpaced fake Arduino on a pty vs a minimal TLS→pty relay; idle wake-ups; STOP flood [rounds perRound]", Serving.SerialRelayBenchmark.RunAsync),
+        ["serial-relay-child"] = ("(run by serial-relay) the minimal relay: DIR PTY PORT", Serving.SerialRelayBenchmark.RelayAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 

@@ -1,4 +1,4 @@
-// `serial`: a command's round trip through the whole Pi-side stack (ArduinoLink on System.IO.Ports)
+// `serial`: a command's round trip through the whole Pi-side stack (ArduinoLink on TtyStream)
 // to the simulated Alex on a real pseudo-terminal, paced like a real line, against the floor set
 // by the wire: a command frame out and a reply frame back, 2 × 140 bytes × 10 bits / baud.
 // Writes the "Serial link" section of docs/BENCHMARKS.md.
@@ -64,7 +64,7 @@ internal static class SerialBenchmark
             var start = Stopwatch.GetTimestamp();
             var reply = await link.SendAsync(c.Command, CancellationToken.None).ConfigureAwait(false);
             samples.Add(Stopwatch.GetElapsedTime(start));
-            if (!reply.IsSuccess)
+            if (!reply.IsOk)
             {
                 throw new InvalidOperationException($"{c.Name}: got {reply}");
             }
@@ -85,11 +85,11 @@ internal static class SerialBenchmark
             .AppendLine()
             .AppendLine(Server.BenchReport.Machine())
             .AppendLine()
-            .AppendLine("One command through `ArduinoLink` (System.IO.Ports, raw 8N1) to `alex sim` on a real pseudo-terminal, replies paced like")
-            .AppendLine("a real line (10 bits a byte). Wire = the frames' time on the line alone (command + replies, 140 bytes each);")
-            .AppendLine("overhead = p50 − wire: everything that is not the line (pty, System.IO.Ports' I/O loop, the link, the simulator).")
-            .AppendLine("The unpaced row is that overhead alone: about 2 ms, mostly System.IO.Ports' Unix I/O loop, which sleeps 1 ms")
-            .AppendLine("between polls; at 9600 baud it is under 2 % of a round trip, which the line itself dominates.")
+            .AppendLine("One command through `ArduinoLink` (TtyStream: the port opened by hand, raw 8N1, read without a poll timer) to `alex sim`")
+            .AppendLine("on a real pseudo-terminal, replies paced like a real line (10 bits a byte). Wire = the frames' time on the line alone")
+            .AppendLine("(command + replies, 140 bytes each); overhead = p50 − wire: everything that is not the line (pty, the link, the simulator).")
+            .AppendLine("The unpaced row is that overhead alone; System.IO.Ports, used until 2026-12-02, added about 2 ms there (its Unix I/O")
+            .AppendLine("loop sleeps 1 ms between polls).")
             .AppendLine()
             .AppendLine("| case | n | wire ms | p50 ms | p99 ms | overhead ms |")
             .AppendLine("|---|---|---|---|---|---|");

@@ -113,6 +113,19 @@ internal static class ServeCommand
         var time = TimeProvider.System;
         var link = await ArduinoRobotLink.OpenAsync(settings.Link, time, cancellationToken).ConfigureAwait(false);
         await using var linkScope = link.ConfigureAwait(false);
+        if (link.Link is ArduinoRobotLink serial)
+        {
+            // A missing port, or one another program holds, is said loudly: the server keeps retrying, and clients are told.
+            static void Say(bool up, string detail) => Console.Error.WriteLine(up
+                ? $"alex serve: the Arduino is connected ({detail})"
+                : $"alex serve: WARNING: the Arduino is not connected: {detail}; retrying, clients are told");
+            serial.StateChanged += Say;
+            if (serial.Problem is { } already)
+            {
+                Say(false, already);
+            }
+        }
+
         RobotHost host;
         try
         {

@@ -75,13 +75,19 @@ internal sealed class AlexProcess : IAsyncDisposable
     public static AlexProcess Start(IReadOnlyDictionary<string, string> environment, params string[] args)
     {
         var (file, prefix) = Command();
+        return StartProgram(file, [.. prefix, .. args], environment);
+    }
+
+    /// <summary>Any program, with its output lines collected as for `alex`.</summary>
+    public static AlexProcess StartProgram(string file, string[] args, IReadOnlyDictionary<string, string>? environment = null)
+    {
         var start = new ProcessStartInfo(file) { RedirectStandardError = true, RedirectStandardOutput = true, UseShellExecute = false };
-        foreach (var a in prefix.Concat(args))
+        foreach (var a in args)
         {
             start.ArgumentList.Add(a);
         }
 
-        foreach (var (name, value) in environment)
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
         {
             start.Environment[name] = value;
         }

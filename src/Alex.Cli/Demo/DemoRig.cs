@@ -2,7 +2,7 @@
 //   1. a throwaway CA in a fresh temp dir, the robot's certificate (alex.demo, 127.0.0.1) and the
 //      laptop's, with the course's file names (signing.pem, alex.crt/.key, laptop.crt/.key);
 //   2. the simulated Alex on a pseudo-terminal (DIR/ttyALEX links to it), opened by the server as a
-//      serial port through System.IO.Ports and ArduinoLink exactly as a real Arduino would be, paced at
+//      serial port through ArduinoLink (TtyStream) exactly as a real Arduino would be, paced at
 //      the course's 9600 baud;
 //   3. the robot server on 127.0.0.1, a free port, admitting only "laptop" as a driver.
 // Disposing stops the server, then the simulator, then deletes the temp dir, each step even if one
@@ -10,6 +10,7 @@
 using System.Net;
 using Alex.Client;
 using Alex.Pki;
+using Alex.Protocol.Serial;
 using Alex.Robot.Pty;
 using Alex.Robot.Serial;
 using Alex.Robot.Server;

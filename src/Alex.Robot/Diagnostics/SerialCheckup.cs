@@ -49,7 +49,7 @@ public static class SerialCheckup
 {
     public const string Subject = SerialAccess.Subject;
 
-    /// <summary>Presence, permissions and, when asked, the baud; <paramref name="open"/> opens the port at a baud (default: System.IO.Ports).</summary>
+    /// <summary>Presence, permissions and, when asked, the baud; <paramref name="open"/> opens the port at a baud (default: <see cref="TtyStream"/>).</summary>
     public static async Task<IReadOnlyList<Finding>> CheckAsync(string path, SerialCheckupOptions? options, Func<string, int, Stream>? open, CancellationToken cancellationToken)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
@@ -259,5 +259,5 @@ public static class SerialCheckup
         _ => packet.Type.ToString(),
     };
 
-    private static SerialPortStream OpenSerialPort(string path, int baud) => SerialPortStream.Open(path, baud);
+    private static TtyStream OpenSerialPort(string path, int baud) => TtyStream.Open(path, baud);
 }

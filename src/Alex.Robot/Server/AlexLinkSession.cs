@@ -73,7 +73,7 @@ internal sealed class AlexLinkSession : ClientSession
             LeaseHolder: lease.Holder ?? "")));
         if (!Hub.LinkUp)
         {
-            Push(new AlexLinkLinkState(AlexLinkLinkStatus.Down, "the Arduino is not connected"));
+            Push(new AlexLinkLinkState(AlexLinkLinkStatus.Down, Hub.LinkSummary));
         }
 
         return Task.CompletedTask;
@@ -174,7 +174,7 @@ internal sealed class AlexLinkSession : ClientSession
 
                 if (subscribe.Topics.HasFlag(AlexLinkTopics.Link))
                 {
-                    Push(new AlexLinkLinkState(Hub.LinkUp ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down, Hub.LinkUp ? "connected" : "the Arduino is not connected"));
+                    Push(new AlexLinkLinkState(Hub.LinkUp ? AlexLinkLinkStatus.Up : AlexLinkLinkStatus.Down, Hub.LinkSummary));
                 }
 
                 return;

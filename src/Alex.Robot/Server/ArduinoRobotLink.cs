@@ -15,52 +15,79 @@ public sealed record RobotLinkSpec(string? SerialPath, int Baud, bool Simulate);
 /// <summary>IRobotLink over an <see cref="ArduinoLink"/>.</summary>
 public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
 {
-    private static readonly Task<RobotReply> s_ok = Task.FromResult(RobotReply.Ok);
-
     private readonly ArduinoLink _link;
     private readonly Lock _gate = new();
-    private bool _up;
-    private string _lastProblem = "not connected yet";
-    private long _timeouts;
-    private long _arduinoErrors;
-    private long _losses;
+    private bool? _up; // null until the first open succeeds or fails: that first outcome is always reported
+    private string? _problem;
 
     public ArduinoRobotLink(ArduinoLink link)
     {
         ArgumentNullException.ThrowIfNull(link);
         _link = link;
-        _up = link.State is ArduinoLinkState.Ready or ArduinoLinkState.Opening;
+        _up = link.State is ArduinoLinkState.Ready ? true : null;
         _link.StateChanged += OnStateChanged;
         _link.Unsolicited += OnUnsolicited;
+        _link.Diagnostic += OnDiagnostic;
     }
 
     public event Action<SerialPacket>? Unsolicited;
 
     public event Action<bool, string>? StateChanged;
 
+    public event Action<string, string>? Diagnostic;
+
     public ArduinoLink Link => _link;
 
-    public string Detail => IsUp ? _link.Name : LastProblem();
+    public string Detail => IsUp ? _link.Name : Problem ?? "not connected yet";
 
-    public IReadOnlyList<KeyValuePair<string, long>> Counters =>
-    [
-        new("replies timed out", Interlocked.Read(ref _timeouts)),
-        new("Arduino errors", Interlocked.Read(ref _arduinoErrors)),
-        new("link lost", Interlocked.Read(ref _losses)),
-    ];
+    public IReadOnlyList<KeyValuePair<string, long>> Counters
+    {
+        get
+        {
+            var c = _link.Counts;
+            return
+            [
+                new("replies timed out", c.Timeouts),
+                new("late replies dropped", c.LateReplies),
+                new("noise runs", c.NoiseRuns),
+                new("bad checksums", c.BadChecksums),
+                new("link lost", c.Losses),
+            ];
+        }
+    }
 
+    /// <summary>True once the port is open and past HELLO; a port missing at start, or held by another program, is down.</summary>
     public bool IsUp
     {
         get
         {
             lock (_gate)
             {
-                return _up;
+                return _up == true;
             }
         }
     }
 
-    /// <summary>Opens the link `alex serve` was asked for: a serial port by path, or the simulated Alex.</summary>
+    /// <summary>Why the link is down (e.g. "cannot open /dev/ttyACM0: no such port"), or null while it is up or not tried yet.</summary>
+    public string? Problem
+    {
+        get
+        {
+            lock (_gate)
+            {
+                return _up == true ? null : _problem;
+            }
+        }
+    }
+
+    public long StopEpoch => _link.StopEpoch;
+
+    public SerialLineCounts Counts => _link.Counts;
+
+    /// <summary>
+    /// Opens the link `alex serve` was asked for: a serial port by path, or the simulated Alex. A serial port that cannot be
+    /// opened yet (missing, held by another program) is not an error: the link keeps retrying and reports itself down.
+    /// </summary>
     public static async Task<IRobotLinkOwner> OpenAsync(RobotLinkSpec spec, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(spec);
@@ -75,64 +102,21 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
         return new SerialRobot(robot);
     }
 
-    public Task<RobotReply> ExecuteAsync(DriveCommand command, CancellationToken cancellationToken)
-    {
-        var priority = command.IsStop ? ArduinoLinkPriority.Urgent : ArduinoLinkPriority.Normal;
-        var sending = _link.SendAsync(command.ToPacket(), priority, cancellationToken);
+    public Task<RobotReply> ExecuteAsync(DriveCommand command, CancellationToken cancellationToken) =>
+        _link.SendAsync(command.ToPacket(), SerialOrigin.Client, null, cancellationToken);
 
-        // Answered already (the simulator, on the caller's thread): a plain OK needs no task of its own.
-        if (sending.IsCompletedSuccessfully && sending.Result.Kind == ArduinoReplyKind.Ok)
-        {
-            return s_ok;
-        }
+    public Task<RobotReply> ExecuteAsync(DriveCommand command, long stopEpoch, CancellationToken cancellationToken) =>
+        _link.SendAsync(command.ToPacket(), SerialOrigin.Client, stopEpoch, cancellationToken);
 
-        return MapAsync(sending);
-    }
-
-    private async Task<RobotReply> MapAsync(Task<ArduinoReply> sending) => Map(await sending.ConfigureAwait(false));
-
-    public async Task<RobotReply> PollStatsAsync(CancellationToken cancellationToken) =>
-        Map(await _link.SendAsync(DriveCommand.GetStats.ToPacket(), ArduinoLinkPriority.Background, cancellationToken).ConfigureAwait(false));
+    public Task<RobotReply> PollStatsAsync(CancellationToken cancellationToken) =>
+        _link.SendAsync(DriveCommand.GetStats.ToPacket(), SerialOrigin.Poll, null, cancellationToken);
 
     public async ValueTask DisposeAsync()
     {
         _link.StateChanged -= OnStateChanged;
         _link.Unsolicited -= OnUnsolicited;
+        _link.Diagnostic -= OnDiagnostic;
         await _link.DisposeAsync().ConfigureAwait(false);
-    }
-
-    private RobotReply Map(ArduinoReply reply)
-    {
-        if (reply.Kind is ArduinoReplyKind.TimedOut)
-        {
-            Interlocked.Increment(ref _timeouts);
-        }
-        else if (reply.Kind is ArduinoReplyKind.Error)
-        {
-            Interlocked.Increment(ref _arduinoErrors);
-        }
-
-        return MapKind(reply);
-    }
-
-    private RobotReply MapKind(ArduinoReply reply) => reply.Kind switch
-    {
-        ArduinoReplyKind.Ok => RobotReply.Ok,
-        ArduinoReplyKind.Status => new RobotReply(RobotReplyKind.Ok, Status: reply.Status),
-        ArduinoReplyKind.Error => new RobotReply(RobotReplyKind.ArduinoError, (byte)reply.Code),
-        // A RESPONSE with a code students added: not OK, so the client hears the code.
-        ArduinoReplyKind.Response => new RobotReply(RobotReplyKind.ArduinoError, (byte)reply.Code),
-        ArduinoReplyKind.TimedOut => new RobotReply(RobotReplyKind.Timeout, Detail: $"no reply from {_link.Name}"),
-        ArduinoReplyKind.Superseded => new RobotReply(RobotReplyKind.Stopped),
-        _ => new RobotReply(RobotReplyKind.LinkDown, Detail: LastProblem()),
-    };
-
-    private string LastProblem()
-    {
-        lock (_gate)
-        {
-            return _lastProblem;
-        }
     }
 
     private void OnStateChanged(ArduinoLinkState state, string? reason)
@@ -142,19 +126,14 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
         lock (_gate)
         {
             var up = state is ArduinoLinkState.Ready;
-            var down = state is ArduinoLinkState.Lost or ArduinoLinkState.Closed;
-            detail = reason is null ? $"{_link.Name}: {state.ToString().ToLowerInvariant()}" : $"{_link.Name}: {reason}";
+            var down = state is ArduinoLinkState.Lost or ArduinoLinkState.Reopening or ArduinoLinkState.Closed;
+            detail = reason is null ? $"{_link.Name}: {state.ToString().ToLowerInvariant()}" : reason.Contains(_link.Name, StringComparison.Ordinal) ? reason : $"{_link.Name}: {reason}";
             if (down)
             {
-                _lastProblem = detail;
+                _problem = detail;
             }
 
-            if (down && _up)
-            {
-                Interlocked.Increment(ref _losses);
-            }
-
-            if ((up && !_up) || (down && _up))
+            if ((up && _up != true) || (down && _up != false))
             {
                 _up = up;
                 changed = up;
@@ -168,6 +147,16 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
     }
 
     private void OnUnsolicited(SerialPacket packet) => Unsolicited?.Invoke(packet);
+
+    private void OnDiagnostic(SerialNoteKind kind, string text) => Diagnostic?.Invoke(NoteName(kind), text);
+
+    private static string NoteName(SerialNoteKind kind) => kind switch
+    {
+        SerialNoteKind.BadChecksum => "bad-checksum",
+        SerialNoteKind.LateReply => "late-reply",
+        SerialNoteKind.StopAfterTimeout => "stop-after-timeout",
+        _ => kind.ToString().ToLowerInvariant(),
+    };
 }
 
 /// <summary>A link with the things it owns (a port, or a simulator and its line); dispose to close them.</summary>

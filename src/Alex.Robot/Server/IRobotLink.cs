@@ -4,17 +4,33 @@ using Alex.Protocol.Serial;
 namespace Alex.Robot.Server;
 
 /// <summary>
-/// What the hub needs from the Arduino side: run one command and get its reply, STOP ahead of the
-/// queue, a low-priority stats poll, and the packets nobody asked for. Implemented over ArduinoLink
-/// (a real serial port, a pty, or the in-process simulator through an in-memory stream).
+/// What the hub needs from the Arduino side: run one command and get its reply, a telemetry poll, and
+/// the packets nobody asked for. Implemented over ArduinoLink (a real serial port, a pty, or the
+/// in-process simulator through an in-memory stream), whose SerialExchange holds the rules: STOP
+/// first and shared, GET_STATS shared, moves dropped by a later STOP.
 /// </summary>
 public interface IRobotLink
 {
     /// <summary>True while the serial port is open and answering.</summary>
     bool IsUp { get; }
 
+    /// <summary>Why the link is down (e.g. "cannot open /dev/ttyACM0: no such port"), or null when up or not known.</summary>
+    string? Problem => null;
+
+    /// <summary>How many STOPs have been asked for so far: a session notes it when a command arrives.</summary>
+    long StopEpoch => 0;
+
+    /// <summary>Counts of the serial line's trouble, for the server's status and log.</summary>
+    SerialLineCounts Counts => default;
+
     /// <summary>Sends one command and waits for its reply; STOP goes ahead of anything queued.</summary>
     Task<RobotReply> ExecuteAsync(DriveCommand command, CancellationToken cancellationToken);
+
+    /// <summary>
+    /// As <see cref="ExecuteAsync(DriveCommand, CancellationToken)"/>, for a command that arrived when <see cref="StopEpoch"/>
+    /// was <paramref name="stopEpoch"/>: a move answers Stopped if a STOP has been asked for since.
+    /// </summary>
+    Task<RobotReply> ExecuteAsync(DriveCommand command, long stopEpoch, CancellationToken cancellationToken) => ExecuteAsync(command, cancellationToken);
 
     /// <summary>GET_STATS for telemetry: issued only when no command waits, so it never delays one.</summary>
     Task<RobotReply> PollStatsAsync(CancellationToken cancellationToken);
@@ -30,42 +46,16 @@ public interface IRobotLink
 
     /// <summary>For `alex status`: the link's own counters (errors, timeouts, reconnects), by name; none unless the link keeps some.</summary>
     IReadOnlyList<KeyValuePair<string, long>> Counters => [];
-}
 
-/// <summary>How a command ended at the Arduino.</summary>
-public enum RobotReplyKind
-{
-    /// <summary>RESPONSE OK (and for GET_STATS the STATUS too).</summary>
-    Ok,
-
-    /// <summary>ERROR with a response code (BAD_PACKET, BAD_CHECKSUM, BAD_COMMAND, BAD_RESPONSE, or students' codes).</summary>
-    ArduinoError,
-
-    /// <summary>No reply in time.</summary>
-    Timeout,
-
-    /// <summary>The serial port is not there (unplugged, not reopened yet).</summary>
-    LinkDown,
-
-    /// <summary>A move still waiting for the serial line when a STOP came: dropped, never sent to the Arduino.</summary>
-    Stopped,
-}
-
-/// <summary>The Arduino's answer to one command.</summary>
-public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounters? Status = null, string Detail = "")
-{
-    /// <summary>A plain OK (the same instance every time: immutable, and the reply to most commands).</summary>
-    public static RobotReply Ok { get; } = new(RobotReplyKind.Ok);
-
-    public bool IsOk => Kind == RobotReplyKind.Ok;
-
-    public override string ToString() => Kind switch
+    /// <summary>The serial line's trouble for the log: a kind (noise, bad-checksum, timeout, late-reply, lost, ...) and a line of text.</summary>
+    event Action<string, string>? Diagnostic
     {
-        RobotReplyKind.Ok when Status is not null => "ok+status",
-        RobotReplyKind.Ok => "ok",
-        RobotReplyKind.ArduinoError => Enum.IsDefined((ResponseCode)Code) ? $"arduino error {(ResponseCode)Code}" : $"arduino error #{Code}",
-        RobotReplyKind.Timeout => "timeout" + (Detail.Length > 0 ? ": " + Detail : ""),
-        RobotReplyKind.Stopped => "not sent: a STOP came first",
-        _ => "link down" + (Detail.Length > 0 ? ": " + Detail : ""),
-    };
+        add
+        {
+        }
+
+        remove
+        {
+        }
+    }
 }

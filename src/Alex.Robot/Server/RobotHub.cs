@@ -94,16 +94,16 @@ public sealed class RobotHub : IAsyncDisposable
     private StatusCounters? _lastCounters;
     private DateTimeOffset _lastCountersAt;
 
-    // Counts every STOP (a client's or the server's own). A move received before the latest STOP is dropped rather than
-    // sent after it: whatever was asked before a STOP must never start after it (see ExecuteCoreAsync).
-    private long _stops;
-    private readonly Lock _sending = new();
+    // The last STOP exchange whose OK was told to the other clients: STOPs asked for together share one exchange (one
+    // reply task), and the others hear about it once.
+    private Task<RobotReply>? _toldStop;
+
+    // The last thing the link said about its state (e.g. "cannot open /dev/ttyACM0: no such port").
+    private string? _linkDetail;
 
     // The server's own latest STOP (dead-man, revocation, a driver gone, the port back): disposing waits for it, so that
     // closing the serial link right after (`alex serve` on Ctrl+C) cannot leave it unsent behind a slow request.
     private Task _serverStop = Task.CompletedTask;
-
-    private static readonly CommandResult Superseded = CommandResult.Done(new RobotReply(RobotReplyKind.Stopped));
 
     // How long disposing waits for the server's last STOP: a request already on a 9600-baud line and the STOP's own
     // exchange take well under a second; a dead port answers LinkDown at once or times out within the link's reply timeout.
@@ -122,6 +122,7 @@ public sealed class RobotHub : IAsyncDisposable
         _lease = new DriverLease(time, options.LeaseWindow, options.Limits, options.SilentMoveLimit);
         _link.Unsolicited += OnUnsolicited;
         _link.StateChanged += OnLinkStateChanged;
+        _link.Diagnostic += OnSerialNote;
         _deadMan = new DeadManTimer(_lease, time, (holder, decision) => Act(holder?.Name ?? "", decision));
         _telemetryLoop = TelemetryLoopAsync(_stopping.Token);
         _broadcastLoop = Task.Run(BroadcastLoopAsync);
@@ -134,6 +135,21 @@ public sealed class RobotHub : IAsyncDisposable
     /// <summary>The Arduino link as it describes itself, and its counters (for `alex status`).</summary>
     public IRobotLink Link => _link;
 
+    /// <summary>
+    /// The link's state for people and clients (AlexLink/1 LinkState detail, docs/protocol.md): up or why not, and the counts of
+    /// the serial line's trouble since the server started.
+    /// </summary>
+    public string LinkSummary
+    {
+        get
+        {
+            var up = _link.IsUp;
+            var detail = _link.Problem ?? Volatile.Read(ref _linkDetail);
+            var state = up ? "connected" : detail is null ? "the Arduino is not connected" : "the Arduino is not connected: " + detail;
+            return $"{state}; serial line: {_link.Counts}";
+        }
+    }
+
     public LeaseInfo Lease
     {
         get
@@ -143,8 +159,11 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
-    /// <summary>How many STOPs have gone out so far: a session notes it when a command arrives (see ExecuteAsync).</summary>
-    public long StopCount => Interlocked.Read(ref _stops);
+    /// <summary>How many STOPs have been asked for so far: a session notes it when a command arrives (see ExecuteAsync).</summary>
+    public long StopCount => _link.StopEpoch;
+
+    /// <summary>Counts of the serial line's trouble (noise, bad checksums, timeouts, late replies, opens, losses).</summary>
+    public SerialLineCounts SerialCounts => _link.Counts;
 
     /// <summary>True from an accepted move until a STOP goes out (there is no "move finished" message).</summary>
     public bool MayBeMoving => _lease.MayBeMoving;
@@ -247,6 +266,7 @@ public sealed class RobotHub : IAsyncDisposable
         await stopping.WaitAsync(ShutdownStopWait).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _link.Unsolicited -= OnUnsolicited;
         _link.StateChanged -= OnLinkStateChanged;
+        _link.Diagnostic -= OnSerialNote;
         await _stopping.CancelAsync().ConfigureAwait(false);
         _wake.Release();
         _deadMan.Dispose();
@@ -259,11 +279,6 @@ public sealed class RobotHub : IAsyncDisposable
 
     private async ValueTask<CommandResult> ExecuteCoreAsync(ClientSession session, DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
     {
-        if (command.IsMove && StopCount != stopsWhenReceived)
-        {
-            return Superseded;
-        }
-
         var decision = _lease.Authorize(session.LeaseClient, command);
         if (!decision.IsAllowed)
         {
@@ -277,18 +292,14 @@ public sealed class RobotHub : IAsyncDisposable
             _deadMan.Rearm();
         }
 
-        if (Queue(command, stopsWhenReceived, cancellationToken) is not { } sending)
-        {
-            return Superseded;
-        }
-
+        var sending = _link.ExecuteAsync(command, stopsWhenReceived, cancellationToken);
         var reply = await sending.ConfigureAwait(false);
         if (reply.Status is { } status)
         {
             NoteCounters(status);
         }
 
-        if (command.IsStop && reply.IsOk)
+        if (command.IsStop && reply.IsOk && Interlocked.Exchange(ref _toldStop, sending) != sending)
         {
             // Every other client learns who stopped the robot.
             var who = session.Identity.Name;
@@ -319,27 +330,6 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
-    // Hands a command to the link; null for a move received before the latest STOP. The check, counting a STOP and
-    // queuing it happen under one lock, so no move received before a STOP can reach the link after it. Only the
-    // queuing is under the lock, not the wait for the Arduino.
-    private Task<RobotReply>? Queue(DriveCommand command, long stopsWhenReceived, CancellationToken cancellationToken)
-    {
-        lock (_sending)
-        {
-            if (command.IsMove && Interlocked.Read(ref _stops) != stopsWhenReceived)
-            {
-                return null;
-            }
-
-            if (command.IsStop)
-            {
-                Interlocked.Increment(ref _stops);
-            }
-
-            return _link.ExecuteAsync(command, cancellationToken);
-        }
-    }
-
     private Task StopNowAsync(string why)
     {
         var stopping = StopAndAuditAsync(why);
@@ -349,7 +339,7 @@ public sealed class RobotHub : IAsyncDisposable
 
     private async Task StopAndAuditAsync(string why)
     {
-        var reply = await Queue(DriveCommand.Stop, StopCount, CancellationToken.None)!.ConfigureAwait(false);
+        var reply = await _link.ExecuteAsync(DriveCommand.Stop, CancellationToken.None).ConfigureAwait(false);
         _audit.Write("command", ("name", "server"), ("command", "s"), ("result", reply.ToString()), ("why", why));
     }
 
@@ -381,7 +371,7 @@ public sealed class RobotHub : IAsyncDisposable
             RobotReply reply;
             try
             {
-                // The link's background queue: a poll never goes ahead of a command.
+                // A poll: it never goes ahead of a command, and shares a GET_STATS a client asked for.
                 reply = await _link.PollStatsAsync(cancellationToken).ConfigureAwait(false);
             }
             catch (OperationCanceledException)
@@ -434,8 +424,12 @@ public sealed class RobotHub : IAsyncDisposable
         }
     }
 
+    // The serial line's trouble (noise, bad checksums, timeouts, late replies, a lost port) goes to the log; the counts are in SerialCounts.
+    private void OnSerialNote(string kind, string text) => _audit.Write("serial", ("kind", kind), ("detail", text));
+
     private void OnLinkStateChanged(bool up, string detail)
     {
+        Volatile.Write(ref _linkDetail, detail);
         _audit.Write("link", ("state", up ? "up" : "down"), ("detail", detail));
         if (up && MayBeMoving)
         {

@@ -39,7 +39,7 @@ public sealed class PtyEndToEndTests
         var clock = Stopwatch.StartNew();
         await using var sim = PtySimulator.Start(new() { GetStatsReplyOrder = order }, new SerialLinePacing(9600), null, TimeProvider.System, l => log.Enqueue($"{clock.ElapsedMilliseconds} sim: {l}"));
         await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, PtyLink, TimeProvider.System);
-        link.Diagnostic += l => log.Enqueue($"{clock.ElapsedMilliseconds} link: {l}");
+        link.Diagnostic += (_, l) => log.Enqueue($"{clock.ElapsedMilliseconds} link: {l}");
         link.StateChanged += (st, r) => log.Enqueue($"{clock.ElapsedMilliseconds} link: {st} {r}");
         link.Start();
         var messages = new List<string>();
@@ -47,15 +47,15 @@ public sealed class PtyEndToEndTests
         link.Unsolicited += p => { if (p.Type == PacketType.Message) { lock (messages) { messages.Add(p.Text); } gotMessage.TrySetResult(); } };
 
         var first = await link.SendAsync(Cmd(CommandCode.Forward, 5, 100), CancellationToken.None).Within();
-        Assert.True(first == ArduinoReply.Ok, $"{first} at {clock.ElapsedMilliseconds}\n" + string.Join("\n", log));
+        Assert.True(first == RobotReply.Ok, $"{first} at {clock.ElapsedMilliseconds}\n" + string.Join("\n", log));
         // Every step says what the link and the simulator logged, so a failure on a loaded machine explains itself.
         string Log(object what) => $"{what} at {clock.ElapsedMilliseconds} ms\n" + string.Join("\n", log);
         var stats = await link.SendAsync(Cmd(CommandCode.GetStats), CancellationToken.None).Within();
-        Assert.True(stats.Kind == ArduinoReplyKind.Status, Log(stats));
+        Assert.True(stats.Status is not null, Log(stats));
         var unknown = await link.SendAsync(SerialPacket.ForRawCommand(9), CancellationToken.None).Within();
-        Assert.True(unknown == ArduinoReply.ErrorOf(ResponseCode.BadCommand), Log(unknown));
+        Assert.True(unknown == RobotReply.ArduinoError((byte)ResponseCode.BadCommand), Log(unknown));
         var stop = await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within();
-        Assert.True(stop == ArduinoReply.Ok, Log(stop));
+        Assert.True(stop == RobotReply.Ok, Log(stop));
 
         sim.Pump.SendMessage("debug print");
         await gotMessage.Task.Within();
@@ -65,7 +65,7 @@ public sealed class PtyEndToEndTests
             Assert.Equal(["debug print"], messages);
         }
 
-        Assert.Equal(stats.Status.LeftForwardTicks, stats.Status.RightForwardTicks);
+        Assert.Equal(stats.Status!.Value.LeftForwardTicks, stats.Status!.Value.RightForwardTicks);
     }
 
     [Fact]
@@ -98,7 +98,7 @@ public sealed class PtyEndToEndTests
         for (var round = 0; round < 3; round++)
         {
             await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, PtyLink, TimeProvider.System).Start();
-            Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.ClearStats), CancellationToken.None).Within());
+            Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.ClearStats), CancellationToken.None).Within());
         }
     }
 
@@ -116,7 +116,7 @@ public sealed class PtyEndToEndTests
                 await using var link = ArduinoLink.ForSerialPort(linkPath, PtyLink, TimeProvider.System).Start();
                 var states = new List<ArduinoLinkState>();
                 link.StateChanged += (s, _) => { lock (states) { states.Add(s); } };
-                Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 10, 50), CancellationToken.None).Within());
+                Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 10, 50), CancellationToken.None).Within());
 
                 // The pty vanishes under System.IO.Ports: reported, then reopened by path.
                 var lost = link.WaitForStateAsync(ArduinoLinkState.Lost, CancellationToken.None);
@@ -126,7 +126,7 @@ public sealed class PtyEndToEndTests
                 var ready = link.WaitForStateAsync(ArduinoLinkState.Ready, CancellationToken.None);
                 await using var second = await AlexSimProcess.StartAsync("--no-pacing", "--quiet", "--link", linkPath);
                 await ready.Within(TimeSpan.FromSeconds(20), "the link to reopen the new pty");
-                Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within());
+                Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within());
                 lock (states)
                 {
                     Assert.Equal(ArduinoLinkState.Lost, states[states.IndexOf(ArduinoLinkState.Ready) + 1]);

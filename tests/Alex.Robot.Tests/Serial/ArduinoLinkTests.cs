@@ -70,7 +70,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var next = link.SendAsync(command, _cts.Token);
         Assert.Equal(command.Command, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await next.Within());
+        Assert.Equal(RobotReply.Ok, await next.Within());
     }
 
     [Fact]
@@ -80,7 +80,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var link = Link(arduino.Open);
         await link.WaitForStateAsync(ArduinoLinkState.Ready, _cts.Token).Within();
 
-        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 50, 75), _cts.Token).Within());
+        Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 50, 75), _cts.Token).Within());
         Assert.Equal(MotionKind.Forward, arduino.Alex.Motion);
     }
 
@@ -92,21 +92,21 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     {
         var arduino = Simulated(new() { GetStatsReplyOrder = order });
         var link = Link(arduino.Open);
-        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 10, 100), _cts.Token).Within());
+        Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Forward, 10, 100), _cts.Token).Within());
         _time.Advance(TimeSpan.FromSeconds(30));
 
         for (var round = 0; round < 2; round++)
         {
             var stats = await link.SendAsync(Cmd(CommandCode.GetStats), _cts.Token).Within();
-            Assert.Equal(ArduinoReplyKind.Status, stats.Kind);
+            Assert.NotNull(stats.Status);
             Assert.Equal(arduino.Alex.Counters, stats.Status);
-            Assert.Equal(11u, stats.Status.ForwardDistanceCm);
+            Assert.Equal(11u, stats.Status!.Value.ForwardDistanceCm);
 
             // The next command must get its own reply, not a trailing OK of GET_STATS. With STATUS
             // only, the first time the link waits out the grace window before sending it.
             var next = link.SendAsync(SerialPacket.ForRawCommand(77), _cts.Token);
             var reply = await AdvanceUntil(next, TimeSpan.FromMilliseconds(20));
-            Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), reply);
+            Assert.Equal(RobotReply.ArduinoError((byte)ResponseCode.BadCommand), reply);
         }
     }
 
@@ -117,9 +117,9 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
 
         var reply = await link.SendAsync(SerialPacket.ForRawCommand(99), _cts.Token).Within();
 
-        Assert.Equal(ArduinoReplyKind.Error, reply.Kind);
-        Assert.Equal(ResponseCode.BadCommand, reply.Code);
-        Assert.False(reply.IsSuccess);
+        Assert.Equal(RobotReplyKind.ArduinoError, reply.Kind);
+        Assert.Equal((byte)ResponseCode.BadCommand, reply.Code);
+        Assert.False(reply.IsOk);
     }
 
     [Fact]
@@ -129,14 +129,14 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var notes = new List<string>();
         var link = new ArduinoLink(arduino.Open, Fast with { HelloGrace = TimeSpan.FromMilliseconds(300) }, _time, "test line");
         _cleanup.Add(link);
-        link.Diagnostic += n => { lock (notes) { notes.Add(n); } };
+        link.Diagnostic += (_, n) => { lock (notes) { notes.Add(n); } };
         link.Start();
 
         // Queued before Ready: sent only after the HELLO grace, so it gets its own reply.
         var first = link.SendAsync(SerialPacket.ForRawCommand(42), _cts.Token);
         var reply = await AdvanceUntil(first, TimeSpan.FromMilliseconds(50));
 
-        Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), reply);
+        Assert.Equal(RobotReply.ArduinoError((byte)ResponseCode.BadCommand), reply);
         Assert.Equal(SerialPacket.Hello(), arduino.Received[0]);
         lock (notes)
         {
@@ -145,7 +145,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
     }
 
     [Fact]
-    public async Task SendAsync_SilentArduino_TimedOutThenNextRequestStillWorks()
+    public async Task SendAsync_MoveReplyLost_TimeoutThenStop_AClientStopGetsItsOwnOk()
     {
         var line = new InMemorySerialLine();
         var link = Link(_ => ValueTask.FromResult(line.PiEnd), Fast with { ReplyTimeout = TimeSpan.FromMilliseconds(500) });
@@ -154,12 +154,16 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
 
         var silent = link.SendAsync(Cmd(CommandCode.Forward, 1, 1), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
-        Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(silent, TimeSpan.FromMilliseconds(50)));
+        var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
 
-        var next = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
-        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
+        // The move's reply never comes: Timeout, and then a STOP (the client's, shared with the one the timeout calls for).
+        Assert.Equal(RobotReplyKind.Timeout, (await AdvanceUntil(silent, TimeSpan.FromMilliseconds(50))).Kind);
+        Assert.False(stop.IsCompleted);
+        Assert.Equal(CommandCode.Stop, (await AdvanceUntil(arduino.NextAsync(), TimeSpan.FromMilliseconds(50))).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await next.Within());
+        Assert.Equal(RobotReply.Ok, await stop.Within());
+        Assert.Equal(RobotReplyKind.Timeout, (await silent).Kind);
+        Assert.Equal(1, link.Counts.Timeouts);
         Assert.Equal(ArduinoLinkState.Ready, link.State);
     }
 
@@ -170,103 +174,74 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
 
         var inFlight = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
-        var poll = link.SendAsync(Cmd(CommandCode.GetStats), ArduinoLinkPriority.Background, _cts.Token);
+        var poll = link.SendAsync(Cmd(CommandCode.GetStats), SerialOrigin.Poll, null, _cts.Token);
         var queued = link.SendAsync(Cmd(CommandCode.Reverse, 100, 50), _cts.Token);
         var turn = link.SendAsync(Cmd(CommandCode.TurnLeft, 90, 50), _cts.Token);
         var clear = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
         var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
 
         // The moves asked for before the STOP are dropped at once: they must never start after it.
-        Assert.Equal(ArduinoReply.Superseded, await queued.Within());
-        Assert.Equal(ArduinoReply.Superseded, await turn.Within());
+        Assert.Equal(RobotReply.Stopped, await queued.Within());
+        Assert.Equal(RobotReply.Stopped, await turn.Within());
 
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await inFlight.Within());
+        Assert.Equal(RobotReply.Ok, await inFlight.Within());
         Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await stop.Within());
+        Assert.Equal(RobotReply.Ok, await stop.Within());
 
         // What does not move the robot still goes, in order: CLEAR_STATS, then the background poll.
         Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await clear.Within());
+        Assert.Equal(RobotReply.Ok, await clear.Within());
         Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
         await arduino.ReplyAsync(SerialPacket.StatusReply(new(1, 2, 3, 4, 5, 6, 7, 8, 9, 10)));
-        Assert.Equal(10u, (await poll.Within()).Status.ReverseDistanceCm);
+        Assert.Equal(10u, (await poll.Within()).Status!.Value.ReverseDistanceCm);
 
         // A move asked for after the STOP is sent as usual.
         await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.Forward, 10, 50));
     }
 
     [Fact]
-    public async Task SendAsync_Stop_OvertakesTheMoveInFlight_RepliesMatchedInOrder()
+    public async Task SendAsync_StopWhileAMoveIsOnTheWire_WrittenRightAfterItsReply_RepliesCreditedInOrder()
     {
         var (link, arduino) = await ManualLinkAsync();
 
         var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
 
-        // The Arduino has not answered the move yet: the STOP goes on the wire now, not after that answer.
+        // One request on the wire at a time: replies carry no id, so the STOP goes out as soon as the move is answered.
         var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
-        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
-        Assert.False(move.IsCompleted);
-
-        // The Arduino answers in order: the first reply is the move's, the next the STOP's.
+        var stopWritten = arduino.NextAsync();
+        Assert.False(stopWritten.IsCompleted);
         await arduino.ReplyAsync(SerialPacket.Error(ResponseCode.BadCommand));
-        Assert.Equal(ArduinoReply.ErrorOf(ResponseCode.BadCommand), await move.Within());
+        Assert.Equal(RobotReply.ArduinoError((byte)ResponseCode.BadCommand), await move.Within());
+        Assert.Equal(CommandCode.Stop, (await stopWritten).Command);
         Assert.False(stop.IsCompleted);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await stop.Within());
+        Assert.Equal(RobotReply.Ok, await stop.Within());
 
-        // Then one request at a time again.
         await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.ClearStats));
     }
 
     [Fact]
-    public async Task SendAsync_Stop_OvertakesGetStatsOnlyOnceTheReplyOrderIsKnown()
-    {
-        var (link, arduino) = await ManualLinkAsync();
-        var counters = new StatusCounters(1, 2, 3, 4, 5, 6, 7, 8, 9, 10);
-
-        // First GET_STATS: the order of OK and STATUS is not known yet, so a STOP waits for both.
-        var first = link.SendAsync(Cmd(CommandCode.GetStats), _cts.Token);
-        Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
-        var waiting = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        await arduino.ReplyAsync(SerialPacket.StatusReply(counters));
-        Assert.Equal(ArduinoReplyKind.Status, (await first.Within()).Kind);
-        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await waiting.Within());
-
-        // Order learnt (OK, then STATUS): a STOP now overtakes a GET_STATS in flight, and takes the reply after both.
-        var second = link.SendAsync(Cmd(CommandCode.GetStats), _cts.Token);
-        Assert.Equal(CommandCode.GetStats, (await arduino.NextAsync()).Command);
-        var overtaking = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
-        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        await arduino.ReplyAsync(SerialPacket.StatusReply(counters));
-        Assert.Equal(10u, (await second.Within()).Status.ReverseDistanceCm);
-        Assert.False(overtaking.IsCompleted);
-        await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await overtaking.Within());
-    }
-
-    [Fact]
-    public async Task SendAsync_Stop_OvertakesASilentArduino_BothTimeOutThenTheLinkWorks()
+    public async Task SendAsync_SilentArduino_MoveAndStopTimeOut_ThenTheLinkWorks()
     {
         var (link, arduino) = await ManualLinkAsync();
 
         var move = link.SendAsync(Cmd(CommandCode.Forward, 100, 50), _cts.Token);
         Assert.Equal(CommandCode.Forward, (await arduino.NextAsync()).Command);
         var stop = link.SendAsync(Cmd(CommandCode.Stop), _cts.Token);
-        Assert.Equal(CommandCode.Stop, (await arduino.NextAsync()).Command);
 
         // Nothing answers: each times out in turn, and the link goes on.
-        Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(move, TimeSpan.FromMilliseconds(100)));
-        Assert.Equal(ArduinoReply.TimedOut, await AdvanceUntil(stop, TimeSpan.FromMilliseconds(100)));
-        await AssertNextCommandAnsweredAsync(link, arduino, Cmd(CommandCode.ClearStats));
+        Assert.Equal(RobotReplyKind.Timeout, (await AdvanceUntil(move, TimeSpan.FromMilliseconds(100))).Kind);
+        Assert.Equal(CommandCode.Stop, (await AdvanceUntil(arduino.NextAsync(), TimeSpan.FromMilliseconds(100))).Command);
+        Assert.Equal(RobotReplyKind.Timeout, (await AdvanceUntil(stop, TimeSpan.FromMilliseconds(100))).Kind);
+        var next = link.SendAsync(Cmd(CommandCode.ClearStats), _cts.Token);
+        Assert.Equal(CommandCode.ClearStats, (await AdvanceUntil(arduino.NextAsync(), TimeSpan.FromMilliseconds(100))).Command);
+        await arduino.ReplyAsync(SerialPacket.Ok());
+        Assert.Equal(RobotReply.Ok, await next.Within());
     }
 
     [Fact]
@@ -283,10 +258,10 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
 
         await Assert.ThrowsAnyAsync<OperationCanceledException>(() => doomed.Within());
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await inFlight.Within());
+        Assert.Equal(RobotReply.Ok, await inFlight.Within());
         Assert.Equal(CommandCode.ClearStats, (await arduino.NextAsync()).Command);
         await arduino.ReplyAsync(SerialPacket.Ok());
-        Assert.Equal(ArduinoReply.Ok, await kept.Within());
+        Assert.Equal(RobotReply.Ok, await kept.Within());
     }
 
     [Fact]
@@ -299,7 +274,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var notes = new List<string>();
         var got = new TaskCompletionSource();
         link.Unsolicited += p => { lock (seen) { seen.Add(p); if (seen.Count == 2) { got.TrySetResult(); } } };
-        link.Diagnostic += n => { lock (notes) { notes.Add(n); } };
+        link.Diagnostic += (_, n) => { lock (notes) { notes.Add(n); } };
         link.Start();
         await link.WaitForStateAsync(ArduinoLinkState.Ready, _cts.Token).Within();
 
@@ -314,7 +289,7 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         }
 
         // A command still gets its reply after them.
-        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
+        Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
     }
 
     [Fact]
@@ -345,14 +320,14 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
         var reopening = link.WaitForStateAsync(ArduinoLinkState.Reopening, _cts.Token);
         line.Sever();
 
-        Assert.Equal(ArduinoReply.LinkDown, await inFlight.Within());
-        Assert.Equal(ArduinoReply.LinkDown, await queued.Within());
+        Assert.Equal(RobotReplyKind.LinkDown, (await inFlight.Within()).Kind);
+        Assert.Equal(RobotReplyKind.LinkDown, (await queued.Within()).Kind);
         await reopening.Within();
-        Assert.Equal(ArduinoReply.LinkDown, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
+        Assert.Equal(RobotReplyKind.LinkDown, (await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within()).Kind);
 
         var ready = link.WaitForStateAsync(ArduinoLinkState.Ready, _cts.Token);
         await AdvanceUntil(ready.ContinueWith(_ => true, TaskScheduler.Default), TimeSpan.FromMilliseconds(20));
-        Assert.Equal(ArduinoReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
+        Assert.Equal(RobotReply.Ok, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
         lock (states)
         {
             Assert.Equal([ArduinoLinkState.Ready, ArduinoLinkState.Lost, ArduinoLinkState.Reopening, ArduinoLinkState.Opening, ArduinoLinkState.Ready], states);
@@ -394,9 +369,9 @@ public sealed class ArduinoLinkTests : IAsyncDisposable
 
         await link.DisposeAsync().AsTask().Within();
 
-        Assert.Equal(ArduinoReply.LinkDown, await pending.Within());
+        Assert.Equal(RobotReplyKind.LinkDown, (await pending.Within()).Kind);
         Assert.Equal(ArduinoLinkState.Closed, link.State);
-        Assert.Equal(ArduinoReply.LinkDown, await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within());
+        Assert.Equal(RobotReplyKind.LinkDown, (await link.SendAsync(Cmd(CommandCode.Stop), _cts.Token).Within()).Kind);
     }
 
     [Fact]

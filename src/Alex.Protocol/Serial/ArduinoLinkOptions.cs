@@ -1,8 +1,8 @@
 // Timing of the Pi's side of the serial link (docs/course-protocol.md §2): port settings, the Uno's reset on
 // open, how long to wait for replies.
-namespace Alex.Robot.Serial;
+namespace Alex.Protocol.Serial;
 
-/// <summary>Settings of an <see cref="ArduinoLink"/>. The defaults suit a real Uno at 9600 baud.</summary>
+/// <summary>Settings of the serial link to the Arduino and its exchange. The defaults suit a real Uno at 9600 baud.</summary>
 public sealed record ArduinoLinkOptions
 {
     /// <summary>Line speed, 8N1 (the course uses 9600; 2019 used 57600).</summary>
@@ -38,14 +38,20 @@ public sealed record ArduinoLinkOptions
 
     public TimeSpan MaxReopenDelay { get; init; } = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// How old a STATUS reading may be and still answer a GET_STATS without asking the Arduino again, provided no
+    /// command has been written since it was taken. The reply carries the reading's time. Zero: always ask.
+    /// </summary>
+    public TimeSpan ReadingMaxAge { get; init; } = TimeSpan.FromMilliseconds(50);
+
     /// <summary>Time one 140-byte frame takes on the line (10 bits per byte).</summary>
     public TimeSpan FrameTime => TimeSpan.FromSeconds(140.0 * 10 / BaudRate);
 
-    internal TimeSpan EffectiveHelloGrace => HelloGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
+    public TimeSpan EffectiveHelloGrace => HelloGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(50));
 
-    internal TimeSpan EffectiveStatsGrace => StatsGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(250));
+    public TimeSpan EffectiveStatsGrace => StatsGrace ?? ((2 * FrameTime) + TimeSpan.FromMilliseconds(250));
 
-    internal void Validate()
+    public void Validate()
     {
         if (BaudRate <= 0)
         {

@@ -1,0 +1,54 @@
+// How one command sent to the Arduino ended (PROTOCOL.md §3): the one outcome that travels from the
+// serial exchange to the hub, the client's reply (AlexLink/1 or classic) and the audit record.
+namespace Alex.Protocol.Serial;
+
+/// <summary>How a command ended at the Arduino.</summary>
+public enum RobotReplyKind
+{
+    /// <summary>RESPONSE OK (and for GET_STATS the STATUS too).</summary>
+    Ok,
+
+    /// <summary>ERROR with a response code (BAD_PACKET, BAD_CHECKSUM, BAD_COMMAND, BAD_RESPONSE), or a RESPONSE with a code students added.</summary>
+    ArduinoError,
+
+    /// <summary>No reply in time.</summary>
+    Timeout,
+
+    /// <summary>The serial port is not there (missing, held by another program, unplugged, not reopened yet).</summary>
+    LinkDown,
+
+    /// <summary>A move still waiting for the serial line when a STOP came: dropped, never sent to the Arduino.</summary>
+    Stopped,
+}
+
+/// <summary>
+/// The Arduino's answer to one command. For GET_STATS, <see cref="Status"/> holds the counters and <see cref="ReadAt"/>
+/// when the Arduino reported them (a reading shared by several requests, or reused while fresh, is older than the request).
+/// </summary>
+public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounters? Status = null, string Detail = "", DateTimeOffset ReadAt = default)
+{
+    /// <summary>A plain OK (the same instance every time: immutable, and the reply to most commands).</summary>
+    public static RobotReply Ok { get; } = new(RobotReplyKind.Ok);
+
+    public static RobotReply Stopped { get; } = new(RobotReplyKind.Stopped);
+
+    public bool IsOk => Kind == RobotReplyKind.Ok;
+
+    public static RobotReply Reading(in StatusCounters counters, DateTimeOffset at) => new(RobotReplyKind.Ok, 0, counters, "", at);
+
+    public static RobotReply ArduinoError(byte code) => new(RobotReplyKind.ArduinoError, code);
+
+    public static RobotReply Timeout(string detail) => new(RobotReplyKind.Timeout, Detail: detail);
+
+    public static RobotReply LinkDown(string detail) => new(RobotReplyKind.LinkDown, Detail: detail);
+
+    public override string ToString() => Kind switch
+    {
+        RobotReplyKind.Ok when Status is not null => "ok+status",
+        RobotReplyKind.Ok => "ok",
+        RobotReplyKind.ArduinoError => Enum.IsDefined((ResponseCode)Code) ? $"arduino error {(ResponseCode)Code}" : $"arduino error #{Code}",
+        RobotReplyKind.Timeout => "timeout" + (Detail.Length > 0 ? ": " + Detail : ""),
+        RobotReplyKind.Stopped => "not sent: a STOP came first",
+        _ => "link down" + (Detail.Length > 0 ? ": " + Detail : ""),
+    };
+}
