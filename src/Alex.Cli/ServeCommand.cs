@@ -113,19 +113,6 @@ internal static class ServeCommand
         var time = TimeProvider.System;
         var link = await ArduinoRobotLink.OpenAsync(settings.Link, time, cancellationToken).ConfigureAwait(false);
         await using var linkScope = link.ConfigureAwait(false);
-        if (link.Link is ArduinoRobotLink serial)
-        {
-            // A missing port, or one another program holds, is said loudly: the server keeps retrying, and clients are told.
-            static void Say(bool up, string detail) => Console.Error.WriteLine(up
-                ? $"alex serve: the Arduino is connected ({detail})"
-                : $"alex serve: WARNING: the Arduino is not connected: {detail}; retrying, clients are told");
-            serial.StateChanged += Say;
-            if (serial.Problem is { } already)
-            {
-                Say(false, already);
-            }
-        }
-
         RobotHost host;
         try
         {
@@ -134,6 +121,24 @@ internal static class ServeCommand
         catch (PkiException e)
         {
             throw new CliException(e.Message, e.Hint);
+        }
+
+        if (link.Link is ArduinoRobotLink serial)
+        {
+            // Said once the files are known good (a refusal to start comes first and alone): a missing port, or one another
+            // program holds, is said loudly; the server keeps retrying, and clients are told.
+            static void Say(bool up, string detail) => Console.Error.WriteLine(up
+                ? $"alex serve: the Arduino is connected ({detail})"
+                : $"alex serve: WARNING: the Arduino is not connected: {detail}; retrying, clients are told");
+            serial.StateChanged += Say;
+            if (serial.IsUp)
+            {
+                Say(true, serial.Detail);
+            }
+            else if (serial.Problem is { } already)
+            {
+                Say(false, already);
+            }
         }
 
         await using (host.ConfigureAwait(false))

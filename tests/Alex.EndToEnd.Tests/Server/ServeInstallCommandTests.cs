@@ -41,7 +41,7 @@ public sealed class ServeInstallCommandTests : IClassFixture<TestPki>
     {
         var (code, stdout, stderr) = await AlexCli.RunAsync(
             TimeSpan.FromSeconds(60),
-            "serve", "install", "--print", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("signing.key"), "--ca", _pki.CaPath, "--allow", "laptop", "--serial", "/dev/ttyACM0");
+            "serve", "install", "--print", "--cert", _pki.Path("alex.crt"), "--key", _pki.Path("signing.key"), "--ca", _pki.CaPath, "--crl", _pki.Path("crl.pem"), "--allow", "laptop", "--serial", "/dev/ttyACM0");
         Assert.Equal(1, code);
         Assert.Equal("", stdout);
         Assert.Equal(
