@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Fuzzes the PKI file readers (fuzz/Alex.Pki.Fuzz) with AFL++ for a bounded time and fails on any crash:
 # any exception other than PkiException, a hang, or the process dying. Needs Debian's afl++ and openssl.
-# Usage: fuzz/run.sh [seconds]   (default 45; CI runs it after ./test.sh)
+# Usage: fuzz/run.sh [seconds]   (default 45; .ci/run runs it before ./test.sh)
 # A crash is copied to fuzz/crashes/ (replayed by HostileInputTests) and replayed here to show the exception.
 set -euo pipefail
 cd "$(dirname "$0")/.."
