@@ -164,9 +164,7 @@ public static class PrivateKeyFile
                 rsa.ImportPkcs8PrivateKey(der, out _);
                 return rsa;
             case Oids.EcPublicKey:
-                var ecdsa = ECDsa.Create();
-                ecdsa.ImportPkcs8PrivateKey(der, out _);
-                return ecdsa;
+                return ImportEc(ecdsa => ecdsa.ImportPkcs8PrivateKey(der, out _));
             default:
                 throw new CryptographicException($"key algorithm {algorithm} is not RSA or ECDSA");
         }
@@ -179,10 +177,27 @@ public static class PrivateKeyFile
         return rsa;
     }
 
-    private static ECDsa ImportEcSec1(byte[] der)
+    private static ECDsa ImportEcSec1(byte[] der) => ImportEc(ecdsa => ecdsa.ImportECPrivateKey(der, out _));
+
+    // OpenSSL answers a curve it does not know (any OID a file may name) with PlatformNotSupportedException: for a
+    // file that is bad input like any other, so it becomes the CryptographicException the callers turn into one line.
+    private static ECDsa ImportEc(Action<ECDsa> import)
     {
         var ecdsa = ECDsa.Create();
-        ecdsa.ImportECPrivateKey(der, out _);
-        return ecdsa;
+        try
+        {
+            import(ecdsa);
+            return ecdsa;
+        }
+        catch (PlatformNotSupportedException e)
+        {
+            ecdsa.Dispose();
+            throw new CryptographicException("the key's elliptic curve is not supported (use P-256, P-384 or P-521)", e);
+        }
+        catch
+        {
+            ecdsa.Dispose();
+            throw;
+        }
     }
 }

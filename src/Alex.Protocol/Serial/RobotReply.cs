@@ -1,4 +1,4 @@
-// How one command sent to the Arduino ended (PROTOCOL.md §3): the one outcome that travels from the
+// How one command sent to the Arduino ended (docs/course-protocol.md §3): the one outcome that travels from the
 // serial exchange to the hub, the client's reply (AlexLink/1 or classic) and the audit record.
 namespace Alex.Protocol.Serial;
 

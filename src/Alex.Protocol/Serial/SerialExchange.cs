@@ -1,4 +1,4 @@
-// The Pi's side of the serial exchange with the Arduino as a pure decision (PROTOCOL.md §2-3;
+// The Pi's side of the serial exchange with the Arduino as a pure decision (docs/course-protocol.md §2-3;
 // docs/protocol.md "Serial link"): no I/O, no clock but the TimeProvider given. The link's loop
 // feeds it what happens (a request, bytes read, the port opened or lost, a deadline reached) and
 // asks what to write next; it hands back the replies to deliver, the packets nobody asked for and

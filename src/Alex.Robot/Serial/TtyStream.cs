@@ -1,5 +1,5 @@
 // A serial port (or any tty: a pty's far end, a symlink to one) opened by hand as a Stream, without a
-// poll timer (PROTOCOL.md §2; docs/protocol.md "Serial link"):
+// poll timer (docs/course-protocol.md §2; docs/protocol.md "Serial link"):
 // - open(2) O_RDWR | O_NOCTTY | O_NONBLOCK, then exclusive: an advisory flock(2) that every opener
 //   respects, root included, plus TIOCEXCL (further open(2) fail with EBUSY, except for root), so a
 //   second server cannot share the port with us;

@@ -1,7 +1,7 @@
 // Under a session's SslStream, over the socket: writes pass straight through, except while the session's
 // writer holds a batch; then the TLS records written are kept and leave in one socket write when the batch
 // is released. The classic `g` reply is two messages, so two TLS records (the course client reads one
-// message per record, PROTOCOL.md §4), and this way one TCP segment instead of two. Only the session's one
+// message per record, docs/course-protocol.md §4), and this way one TCP segment instead of two. Only the session's one
 // writer holds and releases, so no lock: SslStream never sees two concurrent writes (ClientSession).
 using System.Buffers;
 
