@@ -48,7 +48,8 @@ internal static class SerialBenchmark
     {
         var pacing = c.Baud is { } baud ? new SerialLinePacing(baud) : null;
         await using var sim = PtySimulator.Start(new SimulatorSettings(), pacing, null, TimeProvider.System, null);
-        var options = new ArduinoLinkOptions { BaudRate = c.Baud ?? 115200, ResetDelay = TimeSpan.Zero, ReplyTimeout = TimeSpan.FromSeconds(5) };
+        var options = new ArduinoLinkOptions { BaudRate = c.Baud ?? 115200, ResetDelay = TimeSpan.Zero, ReplyTimeout = TimeSpan.FromSeconds(5), ReadingMaxAge = TimeSpan.Zero };
+        // ReadingMaxAge zero: every GET_STATS goes to the line (the server answers back-to-back ones from a fresh reading).
         await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, options, TimeProvider.System).Start();
         await link.WaitForStateAsync(ArduinoLinkState.Ready, CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(10)).ConfigureAwait(false);
 
