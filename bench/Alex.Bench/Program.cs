@@ -19,6 +19,8 @@ internal static class Program
         ["serve-cpu"] = ("alex serve --simulate CPU: idle, and per command at 50/s with 10 watchers; shipped vs default spinning [rounds]", Serving.CpuBenchmark.RunAsync),
         ["serial-relay"] = ("STOP / GET_STATS through alex serve --serial to an unpaced fake Arduino on a pty vs a minimal TLS→pty relay; idle wake-ups; STOP flood [rounds perRound]", Serving.SerialRelayBenchmark.RunAsync),
         ["serial-relay-child"] = ("(run by serial-relay) the minimal relay: DIR PTY PORT", Serving.SerialRelayBenchmark.RelayAsync),
+        ["serve-admission"] = ("the laptop's connect + Welcome with no attack and under a slowloris + handshake flood from 127.0.0.2, same run [rounds perPhase]", Serving.AdmissionBenchmark.RunAsync),
+        ["serve-admission-attacker"] = ("(run by serve-admission) the attack from 127.0.0.2: PORT CA", Serving.AdmissionBenchmark.AttackAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 
