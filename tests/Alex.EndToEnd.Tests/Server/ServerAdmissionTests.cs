@@ -108,6 +108,53 @@ public sealed class ServerAdmissionTests : IClassFixture<TestPki>
         Assert.IsType<AlexLinkWelcome>(await again.ReadAsync());
     }
 
+    [Ext4ImageFact]
+    public async Task AuditDiskRemountedReadOnly_ServerKeepsAccepting_DeadManStops_LossSaid_LinesWhole()
+    {
+        using var disk = new Ext4Image();
+        var lease = TimeSpan.FromMilliseconds(600);
+        await using var server = await TestServer.StartAsync(_pki, lease: lease, auditPath: disk.Path("audit.jsonl"));
+        await using (var first = await server.ConnectAlexLinkAsync("laptop"))
+        {
+            Assert.IsType<AlexLinkWelcome>(await first.ReadAsync());
+        }
+
+        await Bounded.Until(() => File.ReadAllText(server.AuditPath).Contains("\"laptop\"", StringComparison.Ordinal), what: "the first session's records");
+
+        // The kernel flips the disk read-only under the open audit file, as on a real disk error.
+        disk.FailToReadOnly();
+        Assert.True(disk.IsReadOnly, "the file system did not go read-only");
+        await Bounded.Until(
+            () =>
+            {
+                server.Host.Audit.Write("tick");
+                return server.Host.Audit.Trouble is not null;
+            },
+            what: "the audit log to notice the read-only disk");
+
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
+        var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Forward, what: "the robot to move");
+        driver.Kill();
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease * 4, "the dead-man to stop the robot");
+        Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        Assert.True(server.Host.Audit.LostTotal > 0);
+        Assert.Contains("Read-only", server.Host.Audit.Trouble, StringComparison.OrdinalIgnoreCase);
+
+        var text = File.ReadAllText(server.AuditPath);
+        Assert.EndsWith("\n", text, StringComparison.Ordinal);
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            using var _ = JsonDocument.Parse(line);
+        }
+
+        await using var again = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await again.ReadAsync());
+    }
+
     [Fact]
     public async Task SlowlorisAndHandshakeFlood_FromOneAddress_LaptopStillGetsIn()
     {
