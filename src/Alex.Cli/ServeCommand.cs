@@ -47,7 +47,8 @@ internal static class ServeCommand
         var auditMaxSize = new Option<string>("--audit-max-size") { Description = "Rotate the audit file before it grows past this size (bytes, or with K, M, G; 0: never)", DefaultValueFactory = _ => Defaults.AuditMaxSize };
         var auditKeep = new Option<int>("--audit-keep") { Description = "Rotated audit files to keep (FILE.1 newest ... FILE.N)", DefaultValueFactory = _ => Defaults.AuditKeep };
         var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => Defaults.MaxSessions };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions })
+        var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions })
         {
             cmd.Options.Add(o);
         }
@@ -85,6 +86,7 @@ internal static class ServeCommand
                 AuditMaxSize = pr.GetValue(auditMaxSize)!,
                 AuditKeep = pr.GetValue(auditKeep),
                 MaxSessions = pr.GetValue(maxSessions),
+                ExtensionsPath = pr.GetValue(extensions),
             };
             return await RunAsync(options, pr.GetValue(quiet), ct).ConfigureAwait(false);
         });

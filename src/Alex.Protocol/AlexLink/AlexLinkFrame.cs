@@ -49,6 +49,7 @@ public enum AlexLinkMessageType : byte
     SafetyStop = 0x16,
     ServerStatus = 0x17,
     AuditLine = 0x18,
+    DeclaredReply = 0x1C,
     Command = 0x20,
     Stop = 0x21,
     Heartbeat = 0x22,

@@ -42,6 +42,7 @@ public abstract record AlexLinkMessage
             AlexLinkMessageType.ReleaseLease => new AlexLinkReleaseLease(),
             AlexLinkMessageType.ServerStatus => AlexLinkServerStatus.Read(ref r),
             AlexLinkMessageType.AuditLine => AlexLinkAuditLine.Read(ref r),
+            AlexLinkMessageType.DeclaredReply => AlexLinkDeclaredReply.Read(ref r),
             AlexLinkMessageType.GetServerStatus => new AlexLinkGetServerStatus(),
             AlexLinkMessageType.FollowAudit => AlexLinkFollowAudit.Read(ref r),
             _ => null,
@@ -251,6 +252,105 @@ public sealed record AlexLinkStatus : AlexLinkMessage
     }
 
     public override string ToString() => $"status #{RequestId} [{string.Join(",", _params[..StatusCounters.Count])}]";
+}
+
+/// <summary>
+/// Server → client, the reply to a team's declared command that answers with values (docs/extensions.md): the packet
+/// the Arduino answered with, as it came (a RESPONSE of the declared code, a STATUS-shaped RESPONSE, or a MESSAGE), and
+/// when the server read it. The client names the values from the same declaration file.
+/// <code>
+/// | offset | size | field                                         |
+/// | 0      | 1    | command code the request carried              |
+/// | 1      | 1    | packet type: 1 RESPONSE, 3 MESSAGE            |
+/// | 2      | 1    | response code (RESPONSE)                      |
+/// | 3      | 1    | reserved                                      |
+/// | 4      | 8    | time read                                     |
+/// | 12     | 64   | 16 × u32 params                               |
+/// | 76     | …    | string: a MESSAGE's text ("" otherwise)       |
+/// </code>
+/// </summary>
+public sealed record AlexLinkDeclaredReply : AlexLinkMessage
+{
+    public const int FixedSize = 12 + (4 * SerialPacket.ParamCount);
+
+    private readonly uint[] _params = new uint[SerialPacket.ParamCount];
+
+    public AlexLinkDeclaredReply(byte command, PacketType packetType, byte code, long readAtUnixMs, ReadOnlySpan<uint> parameters, string text)
+    {
+        if (parameters.Length > SerialPacket.ParamCount)
+        {
+            throw new ArgumentException($"at most {SerialPacket.ParamCount} params", nameof(parameters));
+        }
+
+        Command = command;
+        PacketType = packetType;
+        Code = code;
+        ReadAtUnixMs = readAtUnixMs;
+        parameters.CopyTo(_params);
+        Text = text ?? throw new ArgumentNullException(nameof(text));
+    }
+
+    /// <summary>The reply for the packet that answered a declared command.</summary>
+    public static AlexLinkDeclaredReply From(byte command, SerialPacket packet, long readAtUnixMs)
+    {
+        ArgumentNullException.ThrowIfNull(packet);
+        return new(command, packet.Type, packet.Code, readAtUnixMs, packet.Params, packet.Type == PacketType.Message ? packet.Text : "");
+    }
+
+    public byte Command { get; }
+
+    public PacketType PacketType { get; }
+
+    public byte Code { get; }
+
+    public long ReadAtUnixMs { get; }
+
+    public ReadOnlySpan<uint> Params => _params;
+
+    public string Text { get; }
+
+    public override AlexLinkMessageType Type => AlexLinkMessageType.DeclaredReply;
+
+    internal override int PayloadLength => FixedSize + PayloadWriter.StringSize(Text);
+
+    internal override void WritePayload(ref PayloadWriter w)
+    {
+        w.WriteByte(Command);
+        w.WriteByte((byte)PacketType);
+        w.WriteByte(Code);
+        w.WriteZeros(1);
+        w.WriteInt64(ReadAtUnixMs);
+        foreach (var p in _params)
+        {
+            w.WriteUInt32(p);
+        }
+
+        w.WriteString(Text);
+    }
+
+    internal static AlexLinkDeclaredReply? Read(ref PayloadReader r)
+    {
+        if (!(r.TryReadByte(out var command) && r.TryReadByte(out var type) && r.TryReadByte(out var code) && r.TrySkip(1) && r.TryReadInt64(out var at)) || r.Remaining < 4 * SerialPacket.ParamCount)
+        {
+            return null;
+        }
+
+        Span<uint> p = stackalloc uint[SerialPacket.ParamCount];
+        for (var i = 0; i < p.Length; i++)
+        {
+            r.TryReadUInt32(out p[i]);
+        }
+
+        return r.TryReadString(out var text) ? new AlexLinkDeclaredReply(command, (PacketType)type, code, at, p, text) : null;
+    }
+
+    public bool Equals(AlexLinkDeclaredReply? other) =>
+        other is not null && RequestId == other.RequestId && Command == other.Command && PacketType == other.PacketType && Code == other.Code &&
+        ReadAtUnixMs == other.ReadAtUnixMs && Text == other.Text && _params.AsSpan().SequenceEqual(other._params);
+
+    public override int GetHashCode() => HashCode.Combine(RequestId, Command, Code, ReadAtUnixMs, Text);
+
+    public override string ToString() => $"declared reply #{RequestId} to code {Command}: {PacketType} {Code} [{string.Join(",", _params)}] \"{Text}\"";
 }
 
 /// <summary>Server → client: who holds the lease (empty holder: nobody), since when, and why it changed.</summary>

@@ -9,9 +9,11 @@
 // | 1    | status       | Pi -> laptop | 65   | 01, 16 x uint32 status params (param i at 1 + 4i)        |
 // | 2    | message      | Pi -> laptop | 33   | 02, the 32 data bytes of the Arduino's MESSAGE packet    |
 // | 3    | command      | laptop -> Pi | 10   | 03, letter as typed (f b l r s g c, any case), int32 p0, int32 p1 |
+// | 4-255| team packet  | Pi -> laptop | 65   | the type a team declared (docs/extensions.md), 16 x uint32 params  |
 using System.Buffers.Binary;
 using System.Diagnostics.CodeAnalysis;
 using System.Text;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol.Classic;
@@ -102,7 +104,76 @@ public abstract record ClassicMessage
         return message is not null;
     }
 
+    /// <summary>
+    /// What the server sends a classic client for the reply to a team's declared command (docs/extensions.md): the ack
+    /// for "ok" (and for a response with no classic type), the text for "message", the course's status packet for a
+    /// STATUS-shaped response, the team's packet type for a response declared with one.
+    /// </summary>
+    public static ClassicMessage ForDeclaredReply(DeclaredCommand declared, SerialPacket? packet)
+    {
+        ArgumentNullException.ThrowIfNull(declared);
+        if (packet is null)
+        {
+            return ClassicResponse.Ok;
+        }
+
+        return declared.Reply switch
+        {
+            DeclaredReplyKind.Message => new ClassicText(packet.Data),
+            DeclaredReplyKind.Response when declared.Response!.StatusShaped => new ClassicStatus(packet.Params),
+            DeclaredReplyKind.Response when declared.Response!.ClassicType is { } type => new ClassicTeamPacket(type, packet.Params),
+            _ => ClassicResponse.Ok,
+        };
+    }
+
     private protected abstract void WriteBody(Span<byte> message);
+}
+
+/// <summary>A packet type a team declared (4–255): 65 bytes, the type then 16 uint32, shaped like the status packet.</summary>
+public sealed record ClassicTeamPacket : ClassicMessage
+{
+    public const int Size = ClassicStatus.Size;
+    public const int ParamsOffset = 1;
+
+    private readonly uint[] _params = new uint[SerialPacket.ParamCount];
+
+    public ClassicTeamPacket(byte type, ReadOnlySpan<uint> parameters)
+    {
+        if (type <= (byte)ClassicMessageType.Command)
+        {
+            throw new ArgumentOutOfRangeException(nameof(type), type, "the course's types are 0-3");
+        }
+
+        if (parameters.Length > SerialPacket.ParamCount)
+        {
+            throw new ArgumentException($"at most {SerialPacket.ParamCount} params", nameof(parameters));
+        }
+
+        TypeByte = type;
+        parameters.CopyTo(_params);
+    }
+
+    public byte TypeByte { get; }
+
+    public override ClassicMessageType Type => (ClassicMessageType)TypeByte;
+
+    public override int ByteCount => Size;
+
+    public ReadOnlySpan<uint> Params => _params;
+
+    private protected override void WriteBody(Span<byte> message)
+    {
+        for (var i = 0; i < SerialPacket.ParamCount; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(message.Slice(ParamsOffset + (4 * i), 4), _params[i]);
+        }
+    }
+
+    public bool Equals(ClassicTeamPacket? other) => other is not null && TypeByte == other.TypeByte && _params.AsSpan().SequenceEqual(other._params);
+
+    public override int GetHashCode() => HashCode.Combine(TypeByte, _params[0], _params[1], _params[2]);
+
+    public override string ToString() => $"team packet {TypeByte} [{string.Join(",", _params)}]";
 }
 
 /// <summary>Ack (code 0, "OK") or an error code: 2 bytes, <c>00 code</c>.</summary>
@@ -288,8 +359,21 @@ public sealed record ClassicCommand(byte Letter, int Param0, int Param1) : Class
     /// case picks the command, the params pass through as uint32, except <c>c</c>, which forces param0
     /// to 0. An unknown letter gives false (the course server drops it silently; ours answers an error).
     /// </summary>
-    public bool TryGetDriveCommand(out DriveCommand command)
+    public bool TryGetDriveCommand(out DriveCommand command) => TryGetDriveCommand(TeamExtensions.None, out command);
+
+    /// <summary>
+    /// As <see cref="TryGetDriveCommand(out DriveCommand)"/>, with the team's declared letters too (docs/extensions.md):
+    /// the declared command's code, params passed through.
+    /// </summary>
+    public bool TryGetDriveCommand(TeamExtensions extensions, out DriveCommand command)
     {
+        ArgumentNullException.ThrowIfNull(extensions);
+        if (Letter < 0x80 && extensions.TryGetByLetter((char)Letter, out var declared))
+        {
+            command = new DriveCommand((CommandCode)declared.Code, unchecked((uint)Param0), unchecked((uint)Param1));
+            return true;
+        }
+
         if (Letter >= 0x80 || !DriveCommand.TryGetCommand((char)Letter, out var code))
         {
             command = default;

@@ -58,6 +58,15 @@ public static class ExtensionFile
         return found.Count == 0 ? result : null;
     }
 
+    /// <summary>The one-line refusal for a file (path, first problem's line and reason) and its hint.</summary>
+    public static (string Message, string Hint) Refusal(string path, IReadOnlyList<ExtensionProblem> problems)
+    {
+        ArgumentNullException.ThrowIfNull(problems);
+        var first = problems.Count > 0 ? problems[0] : new ExtensionProblem(1, "not a declaration");
+        var more = problems.Count > 1 ? $" ({problems.Count - 1} more problem(s) after this one)" : "";
+        return ($"{path} line {first.Line}: {first.Reason}", $"fix the declaration{more}; docs/extensions.md describes every field, examples/ has two files to start from");
+    }
+
     private sealed class Checker(List<ExtensionProblem> problems)
     {
         public TeamExtensions? Root(JsonNode root)

@@ -16,10 +16,14 @@
 //   than the silent-move limit gets a STOP; it keeps the lease. A bounded move runs to its end, as the
 //   firmware does. A dead network under a silent client is the server's TCP keepalive's job
 //   (NetworkLiveness): its connection closes and leaving stops the robot.
+// - A team's declared commands (docs/extensions.md): a read that watchers may send is open to all, as GET_STATS; any
+//   other needs the lease; a declared moving command is a move (limits, "may be moving", the dead-man), without end
+//   when it has no distance or angle parameter or that parameter is 0.
 // - "May be moving": from an accepted move until a STOP goes out. There is no "move finished" message
 //   (docs/course-protocol.md §3), so a finished move still counts; a needless STOP is harmless.
 using System.Globalization;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol.Safety;
@@ -63,7 +67,7 @@ public sealed class DriverLease
     private bool _mayBeMoving;
     private bool _movingWithoutEnd;
 
-    public DriverLease(TimeProvider time, TimeSpan window, DriveLimits? limits = null, TimeSpan? silentMoveLimit = null)
+    public DriverLease(TimeProvider time, TimeSpan window, DriveLimits? limits = null, TimeSpan? silentMoveLimit = null, TeamExtensions? extensions = null)
     {
         ArgumentNullException.ThrowIfNull(time);
         if (window <= TimeSpan.Zero)
@@ -80,6 +84,7 @@ public sealed class DriverLease
         Window = window;
         Limits = limits ?? DriveLimits.None;
         SilentMoveLimit = silentMoveLimit ?? DefaultSilentMoveLimit;
+        Extensions = extensions ?? TeamExtensions.None;
     }
 
     /// <summary>A few seconds: longer than a student takes to type the next command, short enough to catch the robot in a lab.</summary>
@@ -92,6 +97,9 @@ public sealed class DriverLease
     public TimeSpan SilentMoveLimit { get; }
 
     public DriveLimits Limits { get; }
+
+    /// <summary>The team's declared commands (none by default).</summary>
+    public TeamExtensions Extensions { get; }
 
     /// <summary>The client holding the lease, or null.</summary>
     public LeaseClient? Holder
@@ -193,7 +201,8 @@ public sealed class DriverLease
                 return LeaseDecision.Nothing;
             }
 
-            if (command.Command == CommandCode.GetStats)
+            var declared = Extensions.TryGetByCode(command.Command, out var d) ? d : null;
+            if (command.Command == CommandCode.GetStats || declared is { DriversOnly: false })
             {
                 return LeaseDecision.Nothing;
             }
@@ -208,7 +217,7 @@ public sealed class DriverLease
                 return LeaseDecision.Refuse(AlexLinkErrorCode.NotDriver, NotDriverText());
             }
 
-            if (Limits.Check(command) is { } limit)
+            if (Limits.Check(command, Extensions) is { } limit)
             {
                 return LeaseDecision.Refuse(AlexLinkErrorCode.LimitExceeded, limit);
             }
@@ -219,12 +228,12 @@ public sealed class DriverLease
                 notice = TakeLocked(client, now);
             }
 
-            if (command.IsMove || !Enum.IsDefined(command.Command))
+            if (Extensions.IsMove(command.Command) || !Extensions.Relays(command.Command))
             {
-                // Codes students added (7 and up) may move the wheels too, for as long as they like: assume they do.
+                // A code nobody declared may move the wheels too, for as long as it likes: assume it does.
                 // A new move replaces the one running (the firmware takes the latest target).
                 _mayBeMoving = true;
-                _movingWithoutEnd = !command.IsMove || command.Param0 == 0;
+                _movingWithoutEnd = declared?.RunsUntilStopped(command) ?? (!command.IsMove || command.Param0 == 0);
             }
 
             return LeaseDecision.Allow(notice);

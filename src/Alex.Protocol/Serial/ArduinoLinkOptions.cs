@@ -1,5 +1,8 @@
 // Timing of the Pi's side of the serial link (docs/course-protocol.md §2): port settings, the Uno's reset on
-// open, how long to wait for replies.
+// open, how long to wait for replies; the team's declared commands (docs/extensions.md), which say which codes move
+// the robot and what answers them.
+using Alex.Protocol.Extensions;
+
 namespace Alex.Protocol.Serial;
 
 /// <summary>Settings of the serial link to the Arduino and its exchange. The defaults suit a real Uno at 9600 baud.</summary>
@@ -43,6 +46,9 @@ public sealed record ArduinoLinkOptions
     /// command has been written since it was taken. The reply carries the reading's time. Zero: always ask.
     /// </summary>
     public TimeSpan ReadingMaxAge { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The team's declared commands: which codes 7–255 move the robot and which packet answers each.</summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
 
     /// <summary>Time one 140-byte frame takes on the line (10 bits per byte).</summary>
     public TimeSpan FrameTime => TimeSpan.FromSeconds(140.0 * 10 / BaudRate);

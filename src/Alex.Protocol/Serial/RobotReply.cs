@@ -24,8 +24,10 @@ public enum RobotReplyKind
 /// <summary>
 /// The Arduino's answer to one command. For GET_STATS, <see cref="Status"/> holds the counters and <see cref="ReadAt"/>
 /// when the Arduino reported them (a reading shared by several requests, or reused while fresh, is older than the request).
+/// For a team's declared command (docs/extensions.md) that replies with values, <see cref="Packet"/> is the packet that
+/// answered it (a RESPONSE of the declared type, a STATUS-shaped RESPONSE, or a MESSAGE) and <see cref="ReadAt"/> when.
 /// </summary>
-public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounters? Status = null, string Detail = "", DateTimeOffset ReadAt = default)
+public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounters? Status = null, string Detail = "", DateTimeOffset ReadAt = default, SerialPacket? Packet = null)
 {
     /// <summary>A plain OK (the same instance every time: immutable, and the reply to most commands).</summary>
     public static RobotReply Ok { get; } = new(RobotReplyKind.Ok);
@@ -36,6 +38,8 @@ public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounte
 
     public static RobotReply Reading(in StatusCounters counters, DateTimeOffset at) => new(RobotReplyKind.Ok, 0, counters, "", at);
 
+    public static RobotReply Declared(SerialPacket packet, DateTimeOffset at) => new(RobotReplyKind.Ok, packet.Code, null, "", at, packet);
+
     public static RobotReply ArduinoError(byte code) => new(RobotReplyKind.ArduinoError, code);
 
     public static RobotReply Timeout(string detail) => new(RobotReplyKind.Timeout, Detail: detail);
@@ -45,6 +49,8 @@ public sealed record RobotReply(RobotReplyKind Kind, byte Code = 0, StatusCounte
     public override string ToString() => Kind switch
     {
         RobotReplyKind.Ok when Status is not null => "ok+status",
+        RobotReplyKind.Ok when Packet is { Type: PacketType.Message } m => $"ok \"{m.Text}\"",
+        RobotReplyKind.Ok when Packet is { } p => $"ok [{string.Join(",", p.Params[..Math.Max(1, p.Params.LastIndexOfAnyExcept(0u) + 1)].ToArray())}]",
         RobotReplyKind.Ok => "ok",
         RobotReplyKind.ArduinoError => Enum.IsDefined((ResponseCode)Code) ? $"arduino error {(ResponseCode)Code}" : $"arduino error #{Code}",
         RobotReplyKind.Timeout => "timeout" + (Detail.Length > 0 ? ": " + Detail : ""),

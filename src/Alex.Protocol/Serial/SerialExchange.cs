@@ -28,6 +28,12 @@
 // - A reply not in time: the request answers Timeout; the line stays quiet for StatsGrace so that a
 //   late reply is dropped (and counted), not credited to the next request; a move that timed out is
 //   followed by a STOP (the move may have reached the Arduino even if its reply did not come back).
+// - A team's declared command (docs/extensions.md) that replies with values ends on its declared packet (a RESPONSE
+//   of its type, a STATUS-shaped RESPONSE, or a MESSAGE), with or without an OK before it; with no OK before it, the
+//   line waits StatsGrace for a trailing OK, as for GET_STATS. Declared moving commands are moves: STOP drops them,
+//   a lost reply is followed by a STOP.
+using Alex.Protocol.Extensions;
+
 namespace Alex.Protocol.Serial;
 
 /// <summary>Who asked: a client (through the hub), the hub's telemetry poll, or the exchange itself.</summary>
@@ -192,7 +198,7 @@ public sealed class SerialExchange
             throw new ArgumentException($"only COMMAND packets are sent as requests, not {command.Type}", nameof(command));
         }
 
-        var isMove = DriveCommand.IsMoveCode(command.Command);
+        var isMove = IsMove(command);
         if (isMove && stopEpoch is { } epoch && epoch != _stopEpoch)
         {
             return SerialJob.Done(command, RobotReply.Stopped);
@@ -331,7 +337,11 @@ public sealed class SerialExchange
         var now = _time.GetTimestamp();
         if (wire.GraceUntil is { } grace && now >= grace)
         {
-            _statsOrder = StatsOrder.StatusOnly; // STATUS came and no OK followed it
+            if (wire.Command.Command == CommandCode.GetStats)
+            {
+                _statsOrder = StatsOrder.StatusOnly; // STATUS came and no OK followed it
+            }
+
             _onWire = null;
             return;
         }
@@ -353,7 +363,7 @@ public sealed class SerialExchange
         var text = $"no reply to {wire.Command} within {_options.ReplyTimeout.TotalMilliseconds:0} ms";
         _events.Add(new(null, null, SerialNoteKind.Timeout, text));
         Answer(wire, RobotReply.Timeout(text));
-        if (DriveCommand.IsMoveCode(wire.Command.Command))
+        if (IsMove(wire.Command))
         {
             _events.Add(new(null, null, SerialNoteKind.StopAfterTimeout, $"STOP sent: the reply to {wire.Command} was lost, the robot may be moving"));
             StopJob(SerialOrigin.Server);
@@ -428,13 +438,13 @@ public sealed class SerialExchange
     private SerialJob StopJob(SerialOrigin origin)
     {
         _stopEpoch++;
-        if (_commands.Any(j => DriveCommand.IsMoveCode(j.Command.Command)))
+        if (_commands.Any(j => IsMove(j.Command)))
         {
             var kept = new List<SerialJob>(_commands.Count);
             var dropped = 0;
             while (_commands.TryDequeue(out var j))
             {
-                if (DriveCommand.IsMoveCode(j.Command.Command))
+                if (IsMove(j.Command))
                 {
                     Answer(j, RobotReply.Stopped);
                     dropped++;
@@ -495,6 +505,12 @@ public sealed class SerialExchange
 
     private void OnPacket(SerialPacket p)
     {
+        if (_onWire is { Command.Type: PacketType.Command } declaredWire && _options.Extensions.TryGetByCode(declaredWire.Command.Code, out var declared) && declared.Reply != DeclaredReplyKind.Ok)
+        {
+            OnDeclaredReply(declaredWire, declared, p);
+            return;
+        }
+
         if (p.Type == PacketType.Message)
         {
             _events.Add(new(null, p, SerialNoteKind.Info, null));
@@ -586,6 +602,58 @@ public sealed class SerialExchange
             wire.GraceUntil = now + Ticks(_options.EffectiveStatsGrace);
         }
     }
+
+    // The reply to a declared command with values: its declared packet, an OK before or after it, or an ERROR.
+    private void OnDeclaredReply(SerialJob wire, DeclaredCommand declared, SerialPacket p)
+    {
+        var isValues = declared.Reply == DeclaredReplyKind.Message
+            ? p.Type == PacketType.Message
+            : declared.Response!.StatusShaped ? p.IsStatus : p.Type == PacketType.Response && p.Code == declared.Response.Code;
+        if (isValues && !wire.SawStatus)
+        {
+            wire.SawStatus = true;
+            Answer(wire, RobotReply.Declared(p, _time.GetUtcNow()));
+            if (wire.SawOk)
+            {
+                _onWire = null;
+            }
+            else
+            {
+                wire.GraceUntil = _time.GetTimestamp() + Ticks(_options.EffectiveStatsGrace);
+            }
+
+            return;
+        }
+
+        if (p.Type == PacketType.Message)
+        {
+            _events.Add(new(null, p, SerialNoteKind.Info, null));
+            return;
+        }
+
+        if (p.Type == PacketType.Error && !wire.SawStatus)
+        {
+            _onWire = null;
+            Answer(wire, RobotReply.ArduinoError(p.Code));
+            return;
+        }
+
+        if (p.IsOk && wire.SawStatus)
+        {
+            _onWire = null; // the trailing OK
+            return;
+        }
+
+        if (p.IsOk && !wire.SawOk)
+        {
+            wire.SawOk = true;
+            return;
+        }
+
+        Stray(p, $"while waiting for the reply to {wire.Command}");
+    }
+
+    private bool IsMove(SerialPacket command) => command.Type == PacketType.Command && _options.Extensions.IsMove(command.Command);
 
     // A reply nobody asked for: STATUS and ERROR are passed on (the firmware may send them on its own), an OK is late.
     private void Stray(SerialPacket p, string when)

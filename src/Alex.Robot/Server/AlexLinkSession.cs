@@ -148,9 +148,10 @@ internal sealed class AlexLinkSession : ClientSession
                 Send(AlexLinkWriter.Encode(heartbeat));
                 return;
             case AlexLinkCommand command:
-                if (!Enum.IsDefined(command.Command))
+                if (!Hub.Extensions.Relays(command.Command))
                 {
-                    Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownCommand, 0, $"command code {(byte)command.Command} is not one this server relays (0-6)"));
+                    var declared = Hub.Extensions.IsEmpty ? "no team extensions are declared (alex serve --extensions FILE)" : $"declared: {string.Join(", ", Hub.Extensions.Commands.Select(c => $"{c.Name} {c.Code}"))}";
+                    Reply(id, new AlexLinkError(AlexLinkErrorCode.UnknownCommand, 0, $"command code {(byte)command.Command} is not one this server relays (the course's 0-6; {declared})"));
                     return;
                 }
 
@@ -288,13 +289,18 @@ internal sealed class AlexLinkSession : ClientSession
             result =>
             {
                 _inFlight.TryRemove(id, out _);
-                Reply(id, ToReply(result));
+                Reply(id, ToReply(command, result));
             },
             cancellationToken).ConfigureAwait(false);
     }
 
-    private AlexLinkMessage ToReply(CommandResult result)
+    private AlexLinkMessage ToReply(DriveCommand command, CommandResult result)
     {
+        if (result.Reply is { Kind: RobotReplyKind.Ok, Packet: { } packet } declared)
+        {
+            return AlexLinkDeclaredReply.From((byte)command.Command, packet, declared.ReadAt.ToUnixTimeMilliseconds());
+        }
+
         if (result.Reply is { Kind: RobotReplyKind.Ok } ok)
         {
             return ok.Status is { } counters

@@ -3,6 +3,7 @@
 // request in flight, STOP urgent, telemetry polls in the background queue (never ahead of a command).
 using System.Runtime.CompilerServices;
 using Alex.Protocol;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 using Alex.Robot.Serial;
 using Alex.Robot.Simulation;
@@ -10,7 +11,7 @@ using Alex.Robot.Simulation;
 namespace Alex.Robot.Server;
 
 /// <summary>Where `alex serve` finds its Arduino.</summary>
-public sealed record RobotLinkSpec(string? SerialPath, int Baud, bool Simulate);
+public sealed record RobotLinkSpec(string? SerialPath, int Baud, bool Simulate, TeamExtensions? Extensions = null);
 
 /// <summary>IRobotLink over an <see cref="ArduinoLink"/>.</summary>
 public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
@@ -93,10 +94,11 @@ public sealed class ArduinoRobotLink : IRobotLink, IAsyncDisposable
         ArgumentNullException.ThrowIfNull(spec);
         if (spec.Simulate)
         {
-            return await SimulatedRobot.StartAsync(new SimulatorSettings(), new SerialLinePacing(spec.Baud), time, cancellationToken).ConfigureAwait(false);
+            var settings = new SimulatorSettings { Extensions = spec.Extensions ?? TeamExtensions.None };
+            return await SimulatedRobot.StartAsync(settings, new SerialLinePacing(spec.Baud), time, cancellationToken).ConfigureAwait(false);
         }
 
-        var link = ArduinoLink.ForSerialPort(spec.SerialPath!, new ArduinoLinkOptions { BaudRate = spec.Baud }, time);
+        var link = ArduinoLink.ForSerialPort(spec.SerialPath!, new ArduinoLinkOptions { BaudRate = spec.Baud, Extensions = spec.Extensions ?? TeamExtensions.None }, time);
         var robot = new ArduinoRobotLink(link);
         link.Start();
         return new SerialRobot(robot);
@@ -214,7 +216,7 @@ public sealed class SimulatedRobot : IRobotLinkOwner
             _ => !Volatile.Read(ref unplugged.Value)
                 ? ValueTask.FromResult(line.PiEnd)
                 : ValueTask.FromException<Stream>(new IOException("the simulated serial cable is unplugged")),
-            new ArduinoLinkOptions { BaudRate = pacing?.BaudRate ?? 115200, ResetDelay = TimeSpan.Zero },
+            new ArduinoLinkOptions { BaudRate = pacing?.BaudRate ?? 115200, ResetDelay = TimeSpan.Zero, Extensions = settings.Extensions },
             time,
             "simulated Alex");
         var robot = new SimulatedRobot(line, alex, pump, new ArduinoRobotLink(arduinoLink), unplugged);

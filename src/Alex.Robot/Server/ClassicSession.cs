@@ -3,6 +3,8 @@
 // message per record). Replies:
 //   move / stop / clear          → 00 00                      (or 00 c for the Arduino's error c)
 //   g                            → 00 00, then 01 + 16 params (two records in one socket write)
+//   a team's declared letter     → what its declaration says (docs/extensions.md): 00 00, the team's packet type,
+//                                  the status packet (STATUS-shaped) or 02 + text (MESSAGE)
 //   unknown letter               → 00 04 (BAD_COMMAND): the course server stays silent, we do not
 //   refused by the hub           → 02 "<why, cut to 32 bytes>", then 00 04 (watcher, not the driver, limits)
 //   Arduino not there / no reply → 02 "<why>", then 00 05 (BAD_RESPONSE)
@@ -12,6 +14,7 @@
 using System.Buffers;
 using System.Net.Security;
 using System.Security.Cryptography.X509Certificates;
+using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Classic;
 using Alex.Protocol.Serial;
@@ -96,17 +99,23 @@ internal sealed class ClassicSession : ClientSession
             return;
         }
 
-        if (!command.TryGetDriveCommand(out var drive))
+        if (!command.TryGetDriveCommand(Hub.Extensions, out var drive))
         {
             Send(BadCommand);
             return;
         }
 
-        await SubmitAsync(drive, Reply, cancellationToken).ConfigureAwait(false);
+        await SubmitAsync(drive, result => Reply(drive, result), cancellationToken).ConfigureAwait(false);
     }
 
-    private void Reply(CommandResult result)
+    private void Reply(DriveCommand command, CommandResult result)
     {
+        if (result.Reply is { Kind: RobotReplyKind.Ok } declaredOk && Hub.Extensions.TryGetByCode(command.Command, out var declared))
+        {
+            Send(ClassicMessage.ForDeclaredReply(declared, declaredOk.Packet).Encode());
+            return;
+        }
+
         if (result.Reply is { Kind: RobotReplyKind.Ok } ok)
         {
             if (ok.Status is { } counters)

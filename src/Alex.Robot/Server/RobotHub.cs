@@ -17,6 +17,7 @@ using System.Threading.Channels;
 using Alex.Pki;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Safety;
 using Alex.Protocol.Serial;
 
@@ -42,6 +43,9 @@ public sealed class HubOptions
 
     /// <summary>Fastest telemetry a client may ask for.</summary>
     public TimeSpan MinTelemetryInterval { get; init; } = TimeSpan.FromMilliseconds(50);
+
+    /// <summary>The team's declared commands (docs/extensions.md): relayed with the same lease, limits and dead-man.</summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
 
     internal DriveLimits Limits => new(MaxSpeedPercent >= 100 ? 0 : MaxSpeedPercent, MaxDistanceCm ?? 0, MaxAngleDegrees ?? 0);
 }
@@ -119,7 +123,7 @@ public sealed class RobotHub : IAsyncDisposable
         _options = options;
         _audit = audit;
         _time = time;
-        _lease = new DriverLease(time, options.LeaseWindow, options.Limits, options.SilentMoveLimit);
+        _lease = new DriverLease(time, options.LeaseWindow, options.Limits, options.SilentMoveLimit, options.Extensions);
         _link.Unsolicited += OnUnsolicited;
         _link.StateChanged += OnLinkStateChanged;
         _link.Diagnostic += OnSerialNote;
@@ -129,6 +133,8 @@ public sealed class RobotHub : IAsyncDisposable
     }
 
     public HubOptions Options => _options;
+
+    public TeamExtensions Extensions => _options.Extensions;
 
     public bool LinkUp => _link.IsUp;
 
@@ -253,7 +259,7 @@ public sealed class RobotHub : IAsyncDisposable
     {
         var result = await ExecuteCoreAsync(session, command, stopsWhenReceived, cancellationToken).ConfigureAwait(false);
         reply(result);
-        _audit.Write("command", ("name", session.Identity.Name), ("command", command), ("result", result));
+        _audit.Write("command", ("name", session.Identity.Name), ("command", Describe(command)), ("result", result));
     }
 
     /// <summary>
@@ -308,6 +314,10 @@ public sealed class RobotHub : IAsyncDisposable
 
         return CommandResult.Done(reply);
     }
+
+    // The command as the audit log names it: the course's letter form, or a declared command's name and params.
+    private string Describe(DriveCommand command) =>
+        Extensions.TryGetByCode(command.Command, out var declared) ? $"{declared.Name} {command.Param0} {command.Param1}" : command.ToString();
 
     // Carries out what the lease decided: STOP first (telling is not what stops the wheels), then the notices.
     private void Act(string name, LeaseDecision decision)

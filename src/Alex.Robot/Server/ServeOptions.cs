@@ -5,6 +5,7 @@
 using System.Globalization;
 using System.Net;
 using Alex.Pki;
+using Alex.Protocol.Extensions;
 
 namespace Alex.Robot.Server;
 
@@ -69,6 +70,9 @@ public sealed record ServeOptions
     public int AuditKeep { get; init; } = AuditFileOptions.DefaultKeep;
 
     public int MaxSessions { get; init; } = RobotServerOptions.DefaultMaxSessions;
+
+    /// <summary>The team's declaration file (docs/extensions.md): its commands are relayed; a bad file refuses to start.</summary>
+    public string? ExtensionsPath { get; init; }
 
     /// <summary>Checks the options and turns them into host options and the robot link to open.</summary>
     /// <exception cref="ServeOptionsException">Anything that would not work, in one line with its fix.</exception>
@@ -207,6 +211,7 @@ public sealed record ServeOptions
             throw new ServeOptionsException($"--audit-max-size {AuditMaxSize}: not a size", "e.g. --audit-max-size 16M (K, M and G are powers of 1024; 0 never rotates)");
         }
 
+        var extensions = ExtensionsPath is { } declarations ? LoadExtensions(declarations) : TeamExtensions.None;
         var host = new RobotHostOptions
         {
             CertificatePath = cert,
@@ -221,13 +226,38 @@ public sealed record ServeOptions
                 MaxSpeedPercent = (uint)MaxSpeed,
                 MaxDistanceCm = MaxDistance is { } d ? (uint)d : null,
                 MaxAngleDegrees = MaxAngle is { } a ? (uint)a : null,
+                Extensions = extensions,
             },
             HandshakeTimeout = TimeSpan.FromMilliseconds(HandshakeTimeoutMs),
             AuditPath = AuditPath,
             AuditFile = new AuditFileOptions { MaxBytes = auditMaxBytes, Keep = AuditKeep },
             MaxSessions = MaxSessions,
         };
-        return (host, new RobotLinkSpec(SerialPath, Baud, Simulate));
+        return (host, new RobotLinkSpec(SerialPath, Baud, Simulate, extensions));
+    }
+
+    /// <summary>Reads and checks a declaration file: the refusal names the file, the line and why.</summary>
+    /// <exception cref="ServeOptionsException">The file cannot be read or is not a good declaration.</exception>
+    public static TeamExtensions LoadExtensions(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string text;
+        try
+        {
+            text = File.ReadAllText(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new ServeOptionsException($"--extensions {path}: cannot read it: {e.Message}", "give the path of the team's declaration file (docs/extensions.md)");
+        }
+
+        if (ExtensionFile.Parse(text, out var problems) is { } extensions)
+        {
+            return extensions;
+        }
+
+        var (message, hint) = ExtensionFile.Refusal(path, problems);
+        throw new ServeOptionsException(message, hint);
     }
 
     /// <summary>"1048576", "512K", "16M", "1G" (powers of 1024); null when not a size.</summary>

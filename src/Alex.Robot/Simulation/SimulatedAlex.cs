@@ -7,6 +7,7 @@
 // | COMMAND STOP                     | RESPONSE OK                             | motors off                    |
 // | COMMAND GET_STATS                | STATUS, OK+STATUS or STATUS+OK (setting) | —                            |
 // | COMMAND CLEAR_STATS              | RESPONSE OK                             | every counter to zero         |
+// | COMMAND a declared code          | as declared (docs/extensions.md): OK, the declared RESPONSE with fixed or scripted values, or a MESSAGE | a declared move: motors on until STOP |
 // | COMMAND, any other code          | ERROR BAD_COMMAND                       | —                             |
 // | HELLO                            | nothing, or RESPONSE OK (setting)       | —                             |
 // | RESPONSE / ERROR / MESSAGE / ... | nothing (the firmware ignores them)     | —                             |
@@ -15,6 +16,8 @@
 //
 // A distance or angle of 0 means "until stopped". Time comes from a TimeProvider: odometry is
 // brought up to date whenever the state is looked at, so a fake clock drives it without sleeping.
+using System.Globalization;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Robot.Simulation;
@@ -27,6 +30,9 @@ public enum MotionKind
     Reverse,
     TurnLeft,
     TurnRight,
+
+    /// <summary>A team's declared moving command: the simulator knows nothing of what it does, only that it runs until STOP.</summary>
+    Declared,
 }
 
 /// <summary>One thing the simulator received and what it answered.</summary>
@@ -63,6 +69,9 @@ public sealed class SimulatedAlex
 
     // The goal of the current motion, in the counter that motion advances: null = until stopped.
     private long? _goal;
+
+    // How many times each declared command was answered: the next scripted reading.
+    private readonly Dictionary<string, int> _answered = [];
 
     public SimulatedAlex(SimulatorSettings settings, TimeProvider time)
     {
@@ -230,7 +239,40 @@ public sealed class SimulatedAlex
                 _forwardDistanceCm = _reverseDistanceCm = 0;
                 return JustOk;
             default:
-                return [SerialPacket.Error(ResponseCode.BadCommand)];
+                return Settings.Extensions.TryGetByCode(command.Code, out var declared)
+                    ? HandleDeclared(declared)
+                    : [SerialPacket.Error(ResponseCode.BadCommand)];
+        }
+    }
+
+    private SerialPacket[] HandleDeclared(DeclaredCommand declared)
+    {
+        if (declared.Moves)
+        {
+            Start(MotionKind.Declared, 0, null);
+        }
+
+        var n = _answered.TryGetValue(declared.Name, out var count) ? count : 0;
+        _answered[declared.Name] = n + 1;
+        string[]? script = Settings.Answers.TryGetValue(declared.Name, out var readings) && readings.Count > 0 ? readings[n % readings.Count] : null;
+        switch (declared.Reply)
+        {
+            case DeclaredReplyKind.Message:
+                return [SerialPacket.Message(script is { Length: > 0 } ? string.Join(' ', script) : declared.Name + " done")];
+            case DeclaredReplyKind.Response:
+                var response = declared.Response!;
+                var values = new uint[SerialPacket.ParamCount];
+                for (var i = 0; i < response.Fields.Count; i++)
+                {
+                    var f = response.Fields[i];
+                    values[f.Param] = script is not null && i < script.Length && uint.TryParse(script[i], NumberStyles.None, CultureInfo.InvariantCulture, out var v)
+                        ? v
+                        : (uint)((f.Max > 0 ? f.Max : 100UL) * (ulong)(response.Fields.Count - i) / (ulong)(response.Fields.Count + 1));
+                }
+
+                return [new SerialPacket(PacketType.Response, response.StatusShaped ? (byte)ResponseCode.Status : response.Code, [], values)];
+            default:
+                return JustOk;
         }
     }
 

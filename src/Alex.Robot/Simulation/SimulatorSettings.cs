@@ -1,5 +1,8 @@
 // Settings of the simulated Alex: the constants the course firmware (Alex.ino) hard-codes and the
-// points where teams' firmware differs (docs/course-protocol.md §3). Defaults are the typical robot.
+// points where teams' firmware differs (docs/course-protocol.md §3), and the team's declared commands
+// (docs/extensions.md) with the values the simulator answers them with. Defaults are the typical robot.
+using Alex.Protocol.Extensions;
+
 namespace Alex.Robot.Simulation;
 
 /// <summary>How a firmware answers GET_STATS (docs/course-protocol.md §3: it varies by team).</summary>
@@ -61,6 +64,15 @@ public sealed record SimulatorSettings
     public HelloReply HelloReply { get; init; } = HelloReply.None;
 
     public FrameReceiver Receiver { get; init; } = FrameReceiver.Resynchronising;
+
+    /// <summary>The team's declared commands: the simulator answers them as declared.</summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
+
+    /// <summary>
+    /// Scripted values by declared command name: each reading in turn (the values of the declared fields, in their order;
+    /// for a "message" reply, the text), then again from the first. A command without a script answers fixed values.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<string[]>> Answers { get; init; } = new Dictionary<string, IReadOnlyList<string[]>>();
 
     /// <summary>Throws when a setting makes no physical sense.</summary>
     public void Validate()

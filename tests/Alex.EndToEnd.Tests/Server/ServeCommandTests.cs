@@ -318,7 +318,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
     [GeneratedRegex(@"listening on 127\.0\.0\.1:(\d+)")]
     private static partial Regex Listening();
 
-    private sealed class ServeProcess : IAsyncDisposable
+    internal sealed class ServeProcess : IAsyncDisposable
     {
         private readonly Process _process;
 

@@ -56,9 +56,11 @@ public sealed class TestServer : IAsyncDisposable
         int? earlyDropStart = null,
         uint? maxAngle = null,
         TimeSpan? classicSilence = null,
-        IPAddress? listen = null)
+        IPAddress? listen = null,
+        Alex.Protocol.Extensions.TeamExtensions? extensions = null)
     {
-        var robot = await SimulatedRobot.StartAsync(new SimulatorSettings(), pacing, TimeProvider.System, CancellationToken.None).Within();
+        var settings = new SimulatorSettings { Extensions = extensions ?? Alex.Protocol.Extensions.TeamExtensions.None };
+        var robot = await SimulatedRobot.StartAsync(settings, pacing, TimeProvider.System, CancellationToken.None).Within();
         var audit = auditPath ?? System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
         var server = new TestServer(pki, robot, audit);
         var options = new RobotHostOptions
@@ -74,6 +76,7 @@ public sealed class TestServer : IAsyncDisposable
                 MaxSpeedPercent = maxSpeed,
                 MaxDistanceCm = maxDistance,
                 MaxAngleDegrees = maxAngle,
+                Extensions = settings.Extensions,
             },
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
             MaxUnauthenticated = maxUnauthenticated,

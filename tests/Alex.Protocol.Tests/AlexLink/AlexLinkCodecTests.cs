@@ -39,6 +39,8 @@ public sealed partial class AlexLinkCodecTests
         ["get_status"] = new AlexLinkGetServerStatus { RequestId = 11 },
         ["server_status"] = ServerStatusExample,
         ["follow_audit"] = new AlexLinkFollowAudit(20, Follow: true) { RequestId = 12 },
+        ["command_colour"] = new AlexLinkCommand(new DriveCommand((CommandCode)7)) { RequestId = 13 },
+        ["declared_reply"] = new AlexLinkDeclaredReply(7, PacketType.Response, 6, ServerTime + 500, [310, 120, 95], "") { RequestId = 13 },
         ["audit_line"] = new AlexLinkAuditLine("{\"time\":\"2025-11-27T12:07:09.000Z\",\"event\":\"connection-accepted\",\"name\":\"tutor\"}"),
     };
 

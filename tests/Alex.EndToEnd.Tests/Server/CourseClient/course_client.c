@@ -5,9 +5,11 @@
  * the server's chain checked against signing.pem (depth 4) but not its name (the course client's bug),
  * one SSL_write per 10-byte command, and one SSL_read per message, trusting read boundaries.
  *
- * usage: course_client HOST PORT      commands on stdin, as the course client prompts for them:
+ * usage: course_client HOST PORT [TEAM-LETTERS]      commands on stdin, as the course client prompts for them:
  *   f/b/l/r on one line, then "distance power" on the next; s, c, g alone; q quits without a TLS
  *   close_notify (the server just sees the connection end).
+ * TEAM-LETTERS, as a team that extended its client adds them (docs/extensions.md): each is sent like s/c/g and its
+ *   one reply read; an upper-case one prompts for "param0 param1" on the next line, as f/b/l/r do.
  * Prints "record HEX" for every SSL_read, on stdout.
  */
 #include <arpa/inet.h>
@@ -49,8 +51,8 @@ static int read_record(SSL *ssl)
 
 int main(int argc, char **argv)
 {
-    if (argc != 3) {
-        fprintf(stderr, "usage: %s HOST PORT\n", argv[0]);
+    if (argc != 3 && argc != 4) {
+        fprintf(stderr, "usage: %s HOST PORT [TEAM-LETTERS]\n", argv[0]);
         return 2;
     }
     setvbuf(stdout, NULL, _IOLBF, 0);
@@ -90,7 +92,15 @@ int main(int argc, char **argv)
             break;
         }
         int32_t p0 = 0, p1 = 0;
-        if (strchr("fblrFBLR", letter) != NULL) {
+        const char *team = argc == 4 ? argv[3] : "";
+        if (letter != '\n' && strchr(team, letter) != NULL) {
+            if (letter >= 'A' && letter <= 'Z') {
+                if (fgets(line, sizeof(line), stdin) == NULL || sscanf(line, "%d %d", &p0, &p1) != 2) {
+                    fprintf(stderr, "expected: param0 param1\n");
+                    return 2;
+                }
+            }
+        } else if (strchr("fblrFBLR", letter) != NULL) {
             if (fgets(line, sizeof(line), stdin) == NULL || sscanf(line, "%d %d", &p0, &p1) != 2) {
                 fprintf(stderr, "expected: distance power\n");
                 return 2;

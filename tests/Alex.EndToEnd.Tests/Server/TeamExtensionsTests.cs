@@ -1,0 +1,184 @@
+using System.Diagnostics;
+using Alex.Protocol;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
+using Alex.Protocol.Serial;
+using Alex.Robot.Pty;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Server;
+
+/// <summary>
+/// A team's declared commands through the server (docs/extensions.md), with the shipped example files: a course-style C
+/// client's extension letter through `alex serve` to a simulated Arduino on a pty; roles; the dead-man; a bad file.
+/// </summary>
+public sealed class TeamExtensionsTests : IClassFixture<TestPki>, IClassFixture<CourseClientInteropTests.Binary>
+{
+    private static readonly string ColourFile = Path.Combine(AppContext.BaseDirectory, "examples", "colour-sensor.json");
+    private static readonly string UltrasonicFile = Path.Combine(AppContext.BaseDirectory, "examples", "ultrasonic-servo.json");
+
+    private readonly TestPki _pki;
+    private readonly CourseClientInteropTests.Binary _client;
+
+    public TeamExtensionsTests(TestPki pki, CourseClientInteropTests.Binary client)
+    {
+        _pki = pki;
+        _client = client;
+    }
+
+    private static TeamExtensions Load(string path) => ExtensionFile.Parse(File.ReadAllText(path), out _)!;
+
+    [Fact]
+    public async Task CourseClient_ExtensionLetter_ThroughServeToPtyArduino_GetsTheDeclaredPacket()
+    {
+        var settings = new SimulatorSettings
+        {
+            Extensions = Load(ColourFile),
+            Answers = new Dictionary<string, IReadOnlyList<string[]>> { ["colour"] = [["310", "120", "95"]] },
+        };
+        await using var pty = PtySimulator.Start(settings, new SerialLinePacing(9600), null, TimeProvider.System, null);
+        var hello = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        pty.Pump.Exchanged += e =>
+        {
+            if (e.Received.Packet is { Type: PacketType.Hello })
+            {
+                hello.TrySetResult();
+            }
+        };
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeCommandTests.ServeProcess.StartWithAsync(_pki, [
+            "serve", "--pki", _pki.Dir, "--allow", "course-laptop", "--legacy-certs", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet",
+            "--serial", pty.DevicePath, "--extensions", ColourFile]);
+        await hello.Task.Within(TimeSpan.FromSeconds(15), "the server's HELLO on the pty");
+
+        // 'o' is the colour sensor's letter; 'O' the same in upper case; 'f' still the course's forward.
+        var run = await RunCourseClientAsync(serve.Port, "o\no\nf\n10 60\nq\n", "o");
+
+        Assert.True(run.Code == 0, $"course client failed ({run.Code}):\n{run.Stdout}\n{run.Stderr}");
+        var records = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1).Select(l => l["record ".Length..]).ToList();
+        var colour = "04" + "36010000" + "78000000" + "5F000000" + string.Concat(Enumerable.Repeat("00000000", 13));
+        Assert.Equal([colour, colour, "0000"], records);
+    }
+
+    [Fact]
+    public async Task Watcher_DeclaredRead_Answered_DeclaredMove_Forbidden()
+    {
+        await using var server = await TestServer.StartAsync(_pki, extensions: Load(UltrasonicFile));
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
+
+        var range = Assert.IsType<AlexLinkDeclaredReply>(await watcher.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)8))));
+        Assert.Equal((byte)8, range.Command);
+        Assert.Equal((byte)ResponseCode.Status, range.Code);
+        Assert.Equal(50u, range.Params[0]); // the simulator's fixed reading: half of the default 100
+
+        var sweep = Assert.IsType<AlexLinkError>(await watcher.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)16, 30))));
+        Assert.Equal(AlexLinkErrorCode.Forbidden, sweep.Code);
+        var claw = Assert.IsType<AlexLinkError>(await watcher.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)14))));
+        Assert.Equal(AlexLinkErrorCode.Forbidden, claw.Code);
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+
+        var undeclared = Assert.IsType<AlexLinkError>(await watcher.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)9))));
+        Assert.Equal(AlexLinkErrorCode.UnknownCommand, undeclared.Code);
+        Assert.Contains("declared: range 8, claw-open 14, claw-close 15, sweep 16", undeclared.Text, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Driver_UnboundedDeclaredMove_ThenSilent_StoppedByTheDeadMan()
+    {
+        await using var server = await TestServer.StartAsync(_pki, lease: TimeSpan.FromMilliseconds(1000), extensions: Load(UltrasonicFile));
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)16, 40))));
+        Assert.Equal(MotionKind.Declared, server.Robot.Alex.Motion);
+
+        // No heartbeat: after the lease window the server stops the robot and says why.
+        var stop = Assert.IsType<AlexLinkSafetyStop>(await driver.ReadUntilAsync(m => m is AlexLinkSafetyStop, TimeSpan.FromSeconds(15)));
+        Assert.Equal(AlexLinkStopReason.HeartbeatMissed, stop.Reason);
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, what: "the declared move to be stopped");
+        var record = await server.WaitForAuditAsync("command", r => r.Field("command") == "sweep 40 0");
+        Assert.Equal("ok", record.Field("result"));
+    }
+
+    [Fact]
+    public async Task Driver_DeclaredMoveOverTheLimits_Refused()
+    {
+        await using var server = await TestServer.StartAsync(_pki, maxDistance: 200, extensions: Load(UltrasonicFile));
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+
+        var fast = Assert.IsType<AlexLinkError>(await driver.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)16, 90))));
+        Assert.Equal((AlexLinkErrorCode.LimitExceeded, "sweep: speed 90 % is outside its declared range 0–60 %"), (fast.Code, fast.Text));
+        var endless = Assert.IsType<AlexLinkError>(await driver.RequestAsync(new AlexLinkCommand(new DriveCommand((CommandCode)16, 30))));
+        Assert.Equal((AlexLinkErrorCode.LimitExceeded, "sweep runs until stopped, which the distance limit of 200 cm does not allow"), (endless.Code, endless.Text));
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+    }
+
+    [Fact]
+    public async Task Serve_BadDeclaration_RefusedWithFileLineAndReason_Exit2()
+    {
+        var bad = _pki.Path($"bad-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(bad, """
+            {
+              "alexExtensions": 1,
+              "commands": [
+                { "name": "spin", "code": 9, "roles": ["drive"], "moves": true, "reply": "ok",
+                  "params": [ { "name": "speed", "unit": "%" } ] }
+              ]
+            }
+            """);
+
+        var (code, _, stderr) = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), "serve", "--pki", _pki.Dir, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", "--extensions", bad);
+
+        Assert.Equal(2, code);
+        var lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal($"alex: {bad} line 5: command \"spin\": param \"speed\" is a speed in %: its \"max\" must be 100 or less", lines[0]);
+        Assert.StartsWith("hint: fix the declaration", lines[1], StringComparison.Ordinal);
+    }
+
+    private async Task<(int Code, string Stdout, string Stderr)> RunCourseClientAsync(int port, string input, string teamLetters)
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-team-client-").FullName;
+        try
+        {
+            File.Copy(_pki.Path("course.crt"), Path.Combine(dir, "laptop.crt"));
+            File.Copy(_pki.Path("course.key"), Path.Combine(dir, "laptop.key"));
+            File.Copy(_pki.CaPath, Path.Combine(dir, "signing.pem"));
+            var start = new ProcessStartInfo(_client.Program.Path)
+            {
+                WorkingDirectory = dir,
+                RedirectStandardInput = true,
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            start.ArgumentList.Add("127.0.0.1");
+            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+            start.ArgumentList.Add(teamLetters);
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            await process.StandardInput.WriteAsync(input);
+            process.StandardInput.Close();
+            try
+            {
+                await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "the course client to finish");
+            }
+            finally
+            {
+                if (!process.HasExited)
+                {
+                    process.Kill();
+                }
+            }
+
+            return (process.ExitCode, await stdout, await stderr);
+        }
+        finally
+        {
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+}
