@@ -18,8 +18,24 @@ dotnet test Alex.slnx --no-build -nologo \
   --results-directory "$results" "$@"
 rc=$?
 
+# With ALEX_AOT_EXE (the shipped NativeAOT `alex`, built by build/publish.sh linux-x64), the test classes that run the
+# `alex` executable run again against it: what users run must pass the same end-to-end cases.
+if [ -n "${ALEX_AOT_EXE:-}" ]; then
+  classes=(AdminStatusTests ClassBatchTests ConnectingCommandsTests DemoTests DemoWebTests DoctorCommandTests
+    DriveLineModeTests DriveTerminalTests GatewayLossTests HostileInputTests LabCommandTests PkiCliTests
+    PrintedCommandTests PtyEndToEndTests RevocationDurabilityTests SendCommandTests ServeCommandTests
+    ServeInstallCommandTests WebCommandTests BrowserEndToEndTests)
+  filter=$(printf 'FullyQualifiedName~.%s.|' "${classes[@]}")
+  echo "again against the NativeAOT build $ALEX_AOT_EXE: ${classes[*]}"
+  ALEX_TEST_EXE="$ALEX_AOT_EXE" dotnet test Alex.slnx --no-build -nologo \
+    --logger "trx" --logger "console;verbosity=minimal" \
+    --results-directory "$results/aot" --filter "${filter%|}"
+  aot_rc=$?
+  [ "$rc" -ne 0 ] || rc=$aot_rc
+fi
+
 passed=0; failed=0; total=0
-for trx in "$results"/*.trx; do
+for trx in "$results"/*.trx "$results"/aot/*.trx; do
   [ -f "$trx" ] || continue
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -1)
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters")
