@@ -59,16 +59,14 @@ internal static class DriveConsoleCommand
             model.Note(time.GetUtcNow(), DriveLogKind.Info, pinned);
         }
 
-        Task<AlexLinkClient> Connect(CancellationToken ct) => AlexLinkClient.ConnectAsync(options, ct);
-
         int code;
         if (!forceLine && DriveConsole.CanRunInteractive)
         {
-            code = await DriveConsole.RunAsync(model, Connect, settingsPath, time, cancellationToken).ConfigureAwait(false);
+            code = await DriveConsole.RunAsync(model, options, settingsPath, time, cancellationToken).ConfigureAwait(false);
         }
         else
         {
-            code = await DriveLineMode.RunAsync(model, Connect, input, output, time, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
+            code = await DriveLineMode.RunAsync(model, options, input, output, time, options.ConnectTimeout, cancellationToken).ConfigureAwait(false);
         }
 
         if (model.Phase == ConnectionPhase.Failed)

@@ -186,18 +186,19 @@ public static class WebGateway
     public static Task<RunningWebGateway> StartAsync(WebGatewayOptions options, AlexClientOptions robot, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(robot);
-        return StartAsync(options, new AlexLinkConnector(robot), cancellationToken);
+        ArgumentNullException.ThrowIfNull(options);
+        return StartAsync(options, RobotHub.Reach(robot, options.Geometry), cancellationToken);
     }
 
-    /// <summary>Starts the gateway for a robot reached through <paramref name="connector"/>; returns once it listens.</summary>
-    internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, IRobotConnector connector, CancellationToken cancellationToken)
+    /// <summary>Starts the gateway for a robot reached through <paramref name="robot"/>; returns once it listens.</summary>
+    internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, ReconnectingClient robot, CancellationToken cancellationToken)
     {
         if ((Validate(options) ?? ValidateHttpsCertificate(options.HttpsCertificate)) is { } problem)
         {
             throw new InvalidOperationException(problem);
         }
 
-        var (app, address, token, hub) = Build(options, connector, builder => ConfigureKestrel(builder, options));
+        var (app, address, token, hub) = Build(options, robot, builder => ConfigureKestrel(builder, options));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
@@ -243,7 +244,7 @@ public static class WebGateway
     /// by the caller once the port is known; until then every request is refused.
     /// </summary>
     internal static (WebApplication App, GatewayAddress Address, AccessToken Token, RobotHub Hub) Build(
-        WebGatewayOptions options, IRobotConnector connector, Action<WebApplicationBuilder> configure)
+        WebGatewayOptions options, ReconnectingClient robot, Action<WebApplicationBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configure);
@@ -260,7 +261,7 @@ public static class WebGateway
         var token = options.Token ?? AccessToken.Create();
         var address = new GatewayAddress();
         var guard = new GatewayGuard(token, address);
-        var hub = new RobotHub(connector, options.Geometry, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        var hub = new RobotHub(robot, options.Geometry, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
         var stopping = app.Lifetime.ApplicationStopping;
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });

@@ -113,6 +113,41 @@ public sealed class ScriptedAlexLinkServerTests : IClassFixture<TestPkiFixture>
         Assert.Contains("in the middle of a message (5 bytes)", e.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Reconnecting_ServerGoesSilent_ConnectionCountsAsLost()
+    {
+        await using var server = await ScriptedServer.StartAsync(_pki, async (ssl, read, ct) =>
+        {
+            await ssl.WriteAsync(AlexLinkWriter.Encode(Welcome), ct);
+            var subscribe = Assert.IsType<AlexLinkSubscribe>(await read(ct));
+            await ssl.WriteAsync(AlexLinkWriter.Encode(new AlexLinkOk { RequestId = subscribe.RequestId }), ct);
+            await read(ct); // and never a status, although one was asked for every 100 ms
+        });
+
+        var lost = new TaskCompletionSource<LinkState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        await using var client = new ReconnectingClient(_pki.Options(_pki.Laptop, server.Port))
+        {
+            Topics = AlexLinkTopics.All,
+            StatusInterval = TimeSpan.FromMilliseconds(100),
+            SilenceLimit = TimeSpan.FromSeconds(1),
+        };
+        client.Changed += e =>
+        {
+            if (e is LinkState { Phase: LinkPhase.Waiting } s)
+            {
+                lost.TrySetResult(s);
+            }
+        };
+        using var stop = new CancellationTokenSource();
+        var run = client.RunAsync(stop.Token);
+
+        var state = await lost.Task.Within();
+        Assert.Equal(ConnectFailure.ConnectionLost, state.Failure!.Failure);
+        Assert.Contains("no word from the server for", state.Failure.Message, StringComparison.Ordinal);
+        await stop.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => run.Within());
+    }
+
     private delegate Task<AlexLinkMessage> ReadMessage(CancellationToken ct);
 
     private sealed class ScriptedServer : IAsyncDisposable

@@ -16,7 +16,7 @@ public sealed class BrowserSmokeTests : IClassFixture<Chromium>
     public async Task Page_LoadsFromTheGatewayAlone_AndShowsTheRobotIsBeingRetried()
     {
         await using var gateway = await WebGateway.StartAsync(
-            new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, new UnreachableRobot(), CancellationToken.None).Within();
+            new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, UnreachableRobot.Create(), CancellationToken.None).Within();
         await using var context = await _chromium.Browser.NewContextAsync(new BrowserNewContextOptions { ViewportSize = new ViewportSize { Width = 1400, Height = 900 } }).Within();
         var page = await context.NewPageAsync().Within();
         var foreign = new List<string>();
@@ -54,7 +54,7 @@ public sealed class BrowserSmokeTests : IClassFixture<Chromium>
     public async Task Page_OnAPhone_PutsStopFirst_AndNeedsNoSidewaysScrolling()
     {
         await using var gateway = await WebGateway.StartAsync(
-            new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, new UnreachableRobot(), CancellationToken.None).Within();
+            new WebGatewayOptions { Listen = new IPEndPoint(IPAddress.Loopback, 0) }, UnreachableRobot.Create(), CancellationToken.None).Within();
         await using var context = await _chromium.Browser.NewContextAsync(new BrowserNewContextOptions
         {
             ViewportSize = new ViewportSize { Width = 390, Height = 844 },

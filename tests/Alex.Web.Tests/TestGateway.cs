@@ -1,4 +1,4 @@
-using System.Net.Sockets;
+using Alex.Client;
 using Alex.Web;
 using Alex.Web.Robot;
 using Alex.Web.Security;
@@ -32,9 +32,9 @@ internal sealed class TestGateway : IAsyncDisposable
 
     public string CookieName => "alex-web-8080";
 
-    public static async Task<TestGateway> StartAsync(IRobotConnector? connector = null)
+    public static async Task<TestGateway> StartAsync()
     {
-        var (app, address, token, hub) = WebGateway.Build(new WebGatewayOptions(), connector ?? new UnreachableRobot(), b => b.WebHost.UseTestServer());
+        var (app, address, token, hub) = WebGateway.Build(new WebGatewayOptions(), UnreachableRobot.Create(), b => b.WebHost.UseTestServer());
         await app.StartAsync().Within();
         var server = app.GetTestServer();
         server.BaseAddress = Base;
@@ -58,10 +58,11 @@ internal sealed class TestGateway : IAsyncDisposable
 }
 
 /// <summary>A robot nobody answers for: the gateway's connect attempts fail as a refused TCP connect would.</summary>
-internal sealed class UnreachableRobot : IRobotConnector
+internal static class UnreachableRobot
 {
-    public string Target => "127.0.0.1:1";
-
-    public Task<IRobotLink> ConnectAsync(IRobotEvents events, CancellationToken cancellationToken) =>
-        Task.FromException<IRobotLink>(new SocketException((int)SocketError.ConnectionRefused));
+    public static ReconnectingClient Create() => RobotHub.Reach(
+        "127.0.0.1:1",
+        _ => Task.FromException<AlexLinkClient>(new AlexConnectException(ConnectFailure.Unreachable, "cannot reach 127.0.0.1:1: connection refused (nothing listens on that port)")),
+        new RobotGeometry(),
+        TimeProvider.System);
 }

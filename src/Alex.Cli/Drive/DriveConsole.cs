@@ -28,11 +28,11 @@ internal static class DriveConsole
         !Console.IsInputRedirected && !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive && AnsiConsole.Profile.Capabilities.Ansi;
 
     /// <summary>Runs until q, Ctrl-C, cancellation, or a connection that cannot be made. Returns the exit code.</summary>
-    public static async Task<int> RunAsync(DriveModel model, Func<CancellationToken, Task<AlexLinkClient>> connect, string settingsPath, TimeProvider time, CancellationToken cancellationToken)
+    public static async Task<int> RunAsync(DriveModel model, AlexClientOptions options, string settingsPath, TimeProvider time, CancellationToken cancellationToken)
     {
         ArgumentNullException.ThrowIfNull(model);
         var events = Channel.CreateUnbounded<DriveEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var link = new DriveLink(connect, events.Writer, time);
+        await using var link = new DriveLink(options, events.Writer);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var requests = new List<Task>();
         var treatControlC = Console.TreatControlCAsInput;
@@ -83,15 +83,15 @@ internal static class DriveConsole
                 })
                 .ConfigureAwait(false);
 
-            if (model.IsDriver && link.Current is { } client)
+            if (model.IsDriver && link.IsConnected)
             {
                 // Leaving while driving: stop Alex now rather than leave it to the server's dead-man.
                 using var bound = new CancellationTokenSource(TimeSpan.FromSeconds(1));
                 try
                 {
-                    await client.StopAsync(bound.Token).ConfigureAwait(false);
+                    await link.SendAsync(Alex.Protocol.DriveCommand.Stop, bound.Token).ConfigureAwait(false);
                 }
-                catch (Exception e) when (e is OperationCanceledException or AlexConnectException)
+                catch (OperationCanceledException)
                 {
                     // The server stops Alex by itself when its driver leaves.
                 }
@@ -164,10 +164,13 @@ internal static class DriveConsole
                 requests.Add(link.SendAsync(intent.Command, cancellationToken));
                 return false;
             case DriveIntentKind.TakeLease:
-                requests.Add(link.RequestAsync("take lease", (c, ct) => c.TakeLeaseAsync(ct), cancellationToken));
+                requests.Add(link.TakeLeaseAsync(cancellationToken));
                 return false;
             case DriveIntentKind.ReleaseLease:
-                requests.Add(link.RequestAsync("release lease", (c, ct) => c.ReleaseLeaseAsync(ct), cancellationToken));
+                requests.Add(link.ReleaseLeaseAsync(cancellationToken));
+                return false;
+            case DriveIntentKind.ClearPath:
+                link.ResetPath();
                 return false;
             case DriveIntentKind.SettingsChanged:
                 if (!DriveSettingsFile.TrySave(settingsPath, model.Settings, out var problem))

@@ -16,7 +16,7 @@ internal static class DriveLineMode
 {
     public static async Task<int> RunAsync(
         DriveModel model,
-        Func<CancellationToken, Task<AlexLinkClient>> connect,
+        AlexClientOptions options,
         TextReader input,
         TextWriter output,
         TimeProvider time,
@@ -27,7 +27,7 @@ internal static class DriveLineMode
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
         var events = Channel.CreateUnbounded<DriveEvent>(new UnboundedChannelOptions { SingleReader = true });
-        var link = new DriveLink(connect, events.Writer, time);
+        await using var link = new DriveLink(options, events.Writer);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var linkTask = link.RunAsync(stopping.Token);
         var printer = PrintAsync(model, events.Reader, output, time);
@@ -35,7 +35,7 @@ internal static class DriveLineMode
         try
         {
             var up = link.WaitConnectedAsync(connectWait, stopping.Token);
-            if (await Task.WhenAny(up, linkTask).ConfigureAwait(false) != up || await up.ConfigureAwait(false) is null)
+            if (await Task.WhenAny(up, linkTask).ConfigureAwait(false) != up || !await up.ConfigureAwait(false))
             {
                 return AlexCommandLine.ExitFailed;
             }
@@ -104,10 +104,10 @@ internal static class DriveLineMode
     /// <summary>Runs one command line; false when it failed.</summary>
     private static async Task<bool> RunLineAsync(string[] words, DriveLink link, ChannelWriter<DriveEvent> events, TimeSpan connectWait, CancellationToken cancellationToken)
     {
-        Func<AlexLinkClient, CancellationToken, Task<CommandReply>>? lease = words switch
+        Func<CancellationToken, Task<CommandReply?>>? lease = words switch
         {
-            ["t" or "take"] => (c, ct) => c.TakeLeaseAsync(ct),
-            ["u" or "release"] => (c, ct) => c.ReleaseLeaseAsync(ct),
+            ["t" or "take"] => link.TakeLeaseAsync,
+            ["u" or "release"] => link.ReleaseLeaseAsync,
             _ => null,
         };
         DriveCommand? command = null;
@@ -120,7 +120,7 @@ internal static class DriveLineMode
         // During a reconnect, wait (bounded) for the connection rather than fail a script at once.
         await link.WaitConnectedAsync(connectWait, cancellationToken).ConfigureAwait(false);
         var reply = lease is not null
-            ? await link.RequestAsync(words[0] == "t" || words[0] == "take" ? "take lease" : "release lease", lease, cancellationToken).ConfigureAwait(false)
+            ? await lease(cancellationToken).ConfigureAwait(false)
             : await link.SendAsync(command!.Value, cancellationToken).ConfigureAwait(false);
         if (reply is { Acknowledged: true, Status: { } counters })
         {

@@ -36,16 +36,16 @@ internal sealed record DriveSessionInfo(
     uint MaxAngleDegrees,
     string Tls)
 {
-    public static DriveSessionInfo From(AlexLinkClient client)
+    public static DriveSessionInfo From(LinkSession session)
     {
-        ArgumentNullException.ThrowIfNull(client);
-        var tls = $"{Describe(client.TlsVersion)} {client.CipherSuite}";
-        if (client.Welcome is { } w)
+        ArgumentNullException.ThrowIfNull(session);
+        var tls = $"{Describe(session.TlsVersion)} {session.CipherSuite}";
+        if (session.Welcome is { } w)
         {
-            return new(client.Endpoint, "alexlink/1", w.ClientName, w.ServerName, w.Role, w.LeaseHolder, w.LeaseSinceUnixMs, w.MaxSpeedPercent, w.MaxDistanceCm, w.MaxAngleDegrees, tls);
+            return new(session.Endpoint, "alexlink/1", w.ClientName, w.ServerName, w.Role, w.LeaseHolder, w.LeaseSinceUnixMs, w.MaxSpeedPercent, w.MaxDistanceCm, w.MaxAngleDegrees, tls);
         }
 
-        return new(client.Endpoint, "classic", string.Empty, client.ServerTrust.PeerName ?? client.ServerTrust.Subject ?? client.Endpoint, null, string.Empty, 0, 0, 0, 0, tls);
+        return new(session.Endpoint, "classic", string.Empty, session.ServerTrust.PeerName ?? session.ServerTrust.Subject ?? session.Endpoint, null, string.Empty, 0, 0, 0, 0, tls);
     }
 
     public static string Describe(System.Security.Authentication.SslProtocols p) => p switch
@@ -68,8 +68,14 @@ internal sealed record ConnectionLostEvent(string Reason, TimeSpan RetryIn) : Dr
 /// <summary>The link gave up for good (refused, not trusted).</summary>
 internal sealed record ConnectionFailedEvent(string Reason, string? Hint) : DriveEvent;
 
-/// <summary>A message the server pushed (request id 0): status, lease, link, Arduino text, safety stop, error.</summary>
+/// <summary>A message the server pushed (request id 0): lease, link, Arduino text, safety stop, error.</summary>
 internal sealed record PushedEvent(AlexLinkMessage Message) : DriveEvent;
+
+/// <summary>A status (pushed, or a GET_STATS reply) and the pose it puts Alex at; <paramref name="Path"/> when the path changed.</summary>
+internal sealed record StatusEvent(StatusCounters Counters, Pose Pose, IReadOnlyList<Pose>? Path) : DriveEvent;
+
+/// <summary>The path starts again here.</summary>
+internal sealed record PathResetEvent(Pose Pose, IReadOnlyList<Pose> Path) : DriveEvent;
 
 internal sealed record CommandStartedEvent(string Request) : DriveEvent;
 
@@ -103,6 +109,7 @@ internal enum DriveIntentKind
     Stop,
     TakeLease,
     ReleaseLease,
+    ClearPath,
     SettingsChanged,
     Quit,
 }
@@ -166,7 +173,11 @@ internal sealed class DriveModel
 
     public DateTimeOffset? CountersAt { get; private set; }
 
-    public DeadReckoning Path { get; } = new();
+    /// <summary>Where dead reckoning puts Alex (from the connection's statuses).</summary>
+    public Pose Pose { get; private set; }
+
+    /// <summary>The path driven so far, as the connection's dead reckoning last reported it.</summary>
+    public IReadOnlyList<Pose> PathPoints { get; private set; } = [default];
 
     public TimeSpan? Latency { get; private set; }
 
@@ -241,6 +252,18 @@ internal sealed class DriveModel
 
             case PushedEvent p:
                 ApplyPushed(p.Message, now);
+                break;
+
+            case StatusEvent s:
+                TakeCounters(s.Counters, now);
+                Pose = s.Pose;
+                PathPoints = s.Path ?? PathPoints;
+                break;
+
+            case PathResetEvent r:
+                Pose = r.Pose;
+                PathPoints = r.Path;
+                Add(now, DriveLogKind.Info, "path cleared: the plot starts again here");
                 break;
 
             case CommandStartedEvent s:
@@ -328,9 +351,7 @@ internal sealed class DriveModel
 
                 return new(key.Action == DriveAction.TakeLease ? DriveIntentKind.TakeLease : DriveIntentKind.ReleaseLease);
             case DriveAction.ClearPath:
-                Path.Reset();
-                Add(now, DriveLogKind.Info, "path cleared: the plot starts again here");
-                return DriveIntent.None;
+                return new(DriveIntentKind.ClearPath);
             default:
                 return DriveIntent.None;
         }
@@ -440,9 +461,6 @@ internal sealed class DriveModel
     {
         switch (message)
         {
-            case AlexLinkStatus s:
-                TakeCounters(s.Counters, now);
-                break;
             case AlexLinkLeaseState l:
                 LeaseHolder = l.Holder;
                 LeaseSince = l.IsFree || l.SinceUnixMs == 0 ? null : DateTimeOffset.FromUnixTimeMilliseconds(l.SinceUnixMs);
@@ -504,7 +522,6 @@ internal sealed class DriveModel
     {
         Counters = counters;
         CountersAt = now;
-        Path.Update(counters);
     }
 
     private void Add(DateTimeOffset now, DriveLogKind kind, string text)

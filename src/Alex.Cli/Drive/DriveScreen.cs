@@ -51,8 +51,8 @@ internal static class DriveScreen
         var logLines = compact ? 1 : 6;
         var plotRows = Math.Clamp(spare - 2 - logLines - 2, 4, 16);
         var plotColumns = Math.Clamp(width - (compact ? 36 : 48), 16, 60);
-        var (plot, cmPerDot) = PathPlot.Render(model.Path.Path, model.Path.Current, plotColumns, plotRows);
-        var pose = model.Path.Current;
+        var (plot, cmPerDot) = PathPlot.Render(model.PathPoints, model.Pose, plotColumns, plotRows);
+        var pose = model.Pose;
         var path = new Panel(new Text(string.Join('\n', plot)))
         {
             Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {Whole(pose.X)} y {Whole(pose.Y)} heading {Whole(pose.HeadingDeg)}° "),

@@ -1,52 +1,79 @@
 using System.Net.WebSockets;
 using System.Threading.Channels;
 using Alex.Client;
+using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
 using Microsoft.Extensions.Logging;
 
 namespace Alex.Web.Robot;
 
 /// <summary>
-/// Joins open pages to one connection to the robot. The connection exists only while at least one
-/// page's WebSocket is open: when the last page closes (or the browser vanishes and the WebSocket
-/// keep-alive times out) the gateway closes its robot connection, so the server's dead-man stops
-/// the robot instead of a gateway heartbeating for a page nobody is watching.
-/// While pages are open and the robot drops, the hub reconnects with backoff and says so.
+/// Joins open pages to one connection to the robot, Alex.Client's ReconnectingClient: the gateway is a
+/// client like any other and never speaks the protocol itself (STYLE.md 12). The connection runs only
+/// while at least one page's WebSocket is open: when the last page closes (or the browser vanishes and
+/// the WebSocket keep-alive times out) the gateway lets go of the robot, so the server's dead-man stops
+/// it instead of a gateway heartbeating for a page nobody is watching. While pages are open the client
+/// reconnects by itself; this hub only turns what it reports into page messages.
 /// </summary>
-internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
+internal sealed class RobotHub : IAsyncDisposable
 {
     /// <summary>How long one command may take before the page is told it failed.</summary>
     public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
 
+    /// <summary>How often the page's counters and path are refreshed (the server may slow it to its minimum).</summary>
+    public static readonly TimeSpan StatusInterval = TimeSpan.FromMilliseconds(200);
+
     private const int MaxInFlightPerPage = 16;
 
-    private readonly IRobotConnector _connector;
+    private readonly ReconnectingClient _robot;
     private readonly TimeProvider _time;
     private readonly ILogger _log;
     private readonly RobotGeometry _geometry;
     private readonly string _version;
     private readonly Lock _gate = new();
     private readonly HashSet<PageSession> _pages = [];
-    private readonly DeadReckoning _reckoning;
 
     private CancellationTokenSource? _linkCts;
     private Task _linkTask = Task.CompletedTask;
-    private IRobotLink? _link;
     private string? _identity;
+    private string _role = "none";
     private string _linkState = "offline";
     private string? _linkDetail = "waiting for a page";
     private LeaseView _lease = new("none", null);
     private StatusCounters? _status;
+    private Pose _pose;
+    private IReadOnlyList<Pose> _path = [default];
 
-    public RobotHub(IRobotConnector connector, RobotGeometry geometry, string version, TimeProvider time, ILogger log)
+    public RobotHub(ReconnectingClient robot, RobotGeometry geometry, string version, TimeProvider time, ILogger log)
     {
-        _connector = connector;
+        _robot = robot;
         _geometry = geometry;
         _version = version;
         _time = time;
         _log = log;
-        _reckoning = new DeadReckoning(geometry);
+        (_pose, _path) = robot.Position;
+        robot.Changed += OnLinkEvent;
     }
+
+    /// <summary>
+    /// The gateway's connection to the robot: AlexLink/1 only (the page needs leases, telemetry and the
+    /// dead-man), the telemetry the page shows, and it keeps trying whatever the failure while a page
+    /// is open, showing why (someone may fix the server or the allow-list meanwhile).
+    /// </summary>
+    public static ReconnectingClient Reach(AlexClientOptions robot, RobotGeometry geometry)
+    {
+        ArgumentNullException.ThrowIfNull(robot);
+        var alexLink = robot with { Protocol = AlexProtocol.AlexLink1 };
+        return Reach($"{alexLink.Host}:{alexLink.Port}", ct => AlexLinkClient.ConnectAsync(alexLink, ct), geometry, robot.Time);
+    }
+
+    /// <summary>As <see cref="Reach(AlexClientOptions, RobotGeometry)"/>, with a connect function of its own (tests: a robot nobody answers for).</summary>
+    public static ReconnectingClient Reach(string target, Func<CancellationToken, Task<AlexLinkClient>> connect, RobotGeometry geometry, TimeProvider time) =>
+        new(target, connect, time, new ReconnectPolicy { GiveUpIfLasting = false }, geometry)
+        {
+            Topics = AlexLinkTopics.Status | AlexLinkTopics.Lease | AlexLinkTopics.Link | AlexLinkTopics.ArduinoText | AlexLinkTopics.Safety,
+            StatusInterval = StatusInterval,
+        };
 
     /// <summary>Number of pages connected now (for tests and the console).</summary>
     public int PageCount
@@ -61,16 +88,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
     }
 
     /// <summary>True while the gateway holds a live connection to the robot.</summary>
-    public bool HasRobotLink
-    {
-        get
-        {
-            lock (_gate)
-            {
-                return _link is not null;
-            }
-        }
-    }
+    public bool HasRobotLink => _robot.IsConnected;
 
     /// <summary>Serves one page's WebSocket until it closes.</summary>
     public async Task RunPageAsync(WebSocket socket, CancellationToken cancellationToken)
@@ -82,16 +100,16 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
             {
                 // This page wakes the gateway up: it is connecting from now on.
                 _linkState = "connecting";
-                _linkDetail = _connector.Target;
+                _linkDetail = _robot.Target;
             }
 
-            page.Post(PageMessages.Hello(_connector.Target, _version, _geometry));
+            page.Post(PageMessages.Hello(_robot.Target, _version, _geometry));
             page.Post(PageMessages.Link(_linkState, _linkDetail));
             page.Post(PageMessages.Lease(_lease, _identity));
-            page.Post(PageMessages.Path(_reckoning.Path, _reckoning.Current));
+            page.Post(PageMessages.Path(_path, _pose));
             if (_status is { } s)
             {
-                page.Post(PageMessages.Status(s, _reckoning.Current));
+                page.Post(PageMessages.Status(s, _pose));
             }
 
             _pages.Add(page);
@@ -202,12 +220,7 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
                 page.Post(PageMessages.Pong(request.Id));
                 return;
             case "reset-path":
-                lock (_gate)
-                {
-                    _reckoning.Reset();
-                    Broadcast(PageMessages.Path(_reckoning.Path, _reckoning.Current));
-                }
-
+                _robot.ResetPath(); // answered by the client's LinkPathReset, broadcast to every page
                 return;
         }
 
@@ -227,22 +240,17 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         RobotReply reply;
         try
         {
-            IRobotLink? link;
-            lock (_gate)
-            {
-                link = _link;
-            }
-
-            if (link is null)
+            if (!_robot.IsConnected)
             {
                 reply = new RobotReply(false, "not connected to the robot");
             }
             else
             {
                 using var timeout = new CancellationTokenSource(CommandTimeout, _time);
-                reply = request.Type == "lease"
-                    ? await link.SetLeaseAsync(request.TakeLease, timeout.Token).ConfigureAwait(false)
-                    : await link.SendAsync(request.Command, timeout.Token).ConfigureAwait(false);
+                var answer = request.Type == "lease"
+                    ? await (request.TakeLease ? _robot.TakeLeaseAsync(timeout.Token) : _robot.ReleaseLeaseAsync(timeout.Token)).ConfigureAwait(false)
+                    : await _robot.SendAsync(request.Command, timeout.Token).ConfigureAwait(false);
+                reply = new RobotReply(answer.Acknowledged, answer.Acknowledged ? "OK" : answer.Text);
                 if (_log.IsEnabled(LogLevel.Information))
                 {
                     _log.LogInformation("{Command}: {Reply}", request.Type == "lease" ? (request.TakeLease ? "take lease" : "release lease") : PageMessages.Describe(request.Command), reply.Text);
@@ -271,63 +279,13 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
     {
         // The previous connection must be gone before a new one starts (a page reloaded quickly).
         await previous.ConfigureAwait(false);
-        var attempt = 0;
-        string? why = null;
-        while (!cancellationToken.IsCancellationRequested)
+        try
         {
-            SetLink(attempt == 0 ? "connecting" : "reconnecting", attempt == 0 ? _connector.Target : $"attempt {attempt + 1}: {why}");
-            IRobotLink? link = null;
-            try
-            {
-                link = await _connector.ConnectAsync(this, cancellationToken).ConfigureAwait(false);
-                lock (_gate)
-                {
-                    _link = link;
-                    _identity = link.Identity;
-
-                    // The lease as the Welcome told it, now that the page can tell "you" from others.
-                    Broadcast(PageMessages.Lease(_lease, _identity));
-                }
-
-                attempt = 0;
-                SetLink("connected", $"{_connector.Target} as {link.Identity}");
-                why = await link.Closed.WaitAsync(cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
-            {
-                break;
-            }
-            catch (Exception e)
-            {
-                // Any failure to reach the robot (refused, TLS, name, certificate) is shown and retried.
-                why = e.Message;
-                _log.LogWarning("robot link: {Reason}", e.Message);
-            }
-            finally
-            {
-                lock (_gate)
-                {
-                    _link = null;
-                }
-
-                if (link is not null)
-                {
-                    await link.DisposeAsync().ConfigureAwait(false);
-                }
-            }
-
-            // The same backoff as every client of ours (Alex.Client.Backoff): 0.5 s doubling to 5 s, spread ±25 %.
-            var delay = Backoff.Default.Delay(attempt, Random.Shared.NextDouble());
-            attempt++;
-            SetLink("reconnecting", $"retrying in {delay.TotalSeconds:0.##} s: {why}");
-            try
-            {
-                await Task.Delay(delay, _time, cancellationToken).ConfigureAwait(false);
-            }
-            catch (OperationCanceledException)
-            {
-                break;
-            }
+            await _robot.RunAsync(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or AlexConnectException)
+        {
+            // The last page left (the client does not give up while pages are open).
         }
 
         lock (_gate)
@@ -336,6 +294,77 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         }
 
         SetLink("offline", "no page open: the gateway let go of the robot");
+    }
+
+    /// <summary>What the robot connection reports, turned into page messages (called in order, under the client's lock: never call the client from here).</summary>
+    private void OnLinkEvent(LinkEvent e)
+    {
+        switch (e)
+        {
+            case LinkState { Phase: LinkPhase.Connecting } s:
+                SetLink(s.Failure is null ? "connecting" : "reconnecting", s.Failure is null ? _robot.Target : $"attempt {s.Attempt}: {s.Failure.Message}");
+                break;
+            case LinkState { Phase: LinkPhase.Connected, Session.Welcome: { } welcome }:
+                lock (_gate)
+                {
+                    _identity = welcome.ClientName;
+                    _role = welcome.Role == AlexLinkRole.Driver ? "driver" : "watcher";
+                    _lease = new LeaseView(_role, welcome.LeaseHolder.Length == 0 ? null : welcome.LeaseHolder);
+                    Broadcast(PageMessages.Lease(_lease, _identity));
+                }
+
+                SetLink("connected", $"{_robot.Target} as {welcome.ClientName}");
+                break;
+            case LinkState { Phase: LinkPhase.Waiting or LinkPhase.Stopped, Failure: { } why } s:
+                _log.LogWarning("robot link: {Reason}", why.Message);
+                SetLink("reconnecting", $"retrying in {(s.RetryIn ?? TimeSpan.Zero).TotalSeconds:0.##} s: {why.Message}");
+                break;
+            case LinkStatus s:
+                lock (_gate)
+                {
+                    _status = s.Counters;
+                    _pose = s.Pose;
+                    _path = s.Path ?? _path;
+                    Broadcast(PageMessages.Status(s.Counters, s.Pose));
+                }
+
+                break;
+            case LinkPathReset r:
+                lock (_gate)
+                {
+                    _pose = r.Pose;
+                    _path = r.Path;
+                    Broadcast(PageMessages.Path(r.Path, r.Pose));
+                }
+
+                break;
+            case LinkPushed { Message: AlexLinkLeaseState l }:
+                lock (_gate)
+                {
+                    _lease = new LeaseView(_role, l.IsFree ? null : l.Holder);
+                    Broadcast(PageMessages.Lease(_lease, _identity));
+                }
+
+                break;
+            case LinkPushed { Message: AlexLinkArduinoText t }:
+                Post(PageMessages.Message(t.Text));
+                break;
+            case LinkPushed { Message: AlexLinkSafetyStop stop }:
+                Post(PageMessages.Notice("safety", stop.Text));
+                break;
+            case LinkPushed { Message: AlexLinkLinkState link }:
+                Post(PageMessages.Notice("serial", link.Detail));
+                break;
+            case LinkPushed { Message: AlexLinkError error }:
+                Post(PageMessages.Notice("serial", error.Text));
+                break;
+            case LinkRoundTrip r:
+                Post(PageMessages.RoundTrip(r.RoundTrip));
+                break;
+            case LinkNotice n:
+                _log.LogWarning("robot link: {Notice}", n.Text);
+                break;
+        }
     }
 
     private void SetLink(string state, string? detail)
@@ -348,46 +377,11 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         }
     }
 
-    public void OnStatus(StatusCounters counters)
+    private void Post(byte[] message)
     {
         lock (_gate)
         {
-            _status = counters;
-            _reckoning.Update(counters);
-            Broadcast(PageMessages.Status(counters, _reckoning.Current));
-        }
-    }
-
-    public void OnMessage(string text)
-    {
-        lock (_gate)
-        {
-            Broadcast(PageMessages.Message(text));
-        }
-    }
-
-    public void OnLease(LeaseView lease)
-    {
-        lock (_gate)
-        {
-            _lease = lease;
-            Broadcast(PageMessages.Lease(lease, _identity));
-        }
-    }
-
-    public void OnRoundTrip(TimeSpan rtt)
-    {
-        lock (_gate)
-        {
-            Broadcast(PageMessages.RoundTrip(rtt));
-        }
-    }
-
-    public void OnNotice(string kind, string text)
-    {
-        lock (_gate)
-        {
-            Broadcast(PageMessages.Notice(kind, text));
+            Broadcast(message);
         }
     }
 
@@ -411,6 +405,8 @@ internal sealed class RobotHub : IRobotEvents, IAsyncDisposable
         }
 
         await stopping.ConfigureAwait(false);
+        _robot.Changed -= OnLinkEvent;
+        await _robot.DisposeAsync().ConfigureAwait(false);
     }
 
     /// <summary>One page: its socket and a single writer, so the socket never sees two sends at once.</summary>

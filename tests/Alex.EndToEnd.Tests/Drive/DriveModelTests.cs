@@ -167,18 +167,23 @@ public sealed class DriveModelTests
     }
 
     [Fact]
-    public void Status_FromReplyOrTelemetry_UpdatesCountersAndPath()
+    public void Status_FromReplyOrTelemetry_UpdatesCountersAndPose()
     {
         var model = Connected();
-        model.Apply(new PushedEvent(new AlexLinkStatus(0, Counters())), T0);
-        model.Apply(new PushedEvent(new AlexLinkStatus(0, Counters(forwardCm: 50))), T0.AddSeconds(1));
+        var pose = new Pose(50, 0, 0);
+        model.Apply(new StatusEvent(Counters(forwardCm: 50), pose, [default, pose]), T0.AddSeconds(1));
         Assert.Equal(50u, model.Counters!.Value.ForwardDistanceCm);
         Assert.Equal(T0.AddSeconds(1), model.CountersAt);
-        Assert.Equal(50, model.Path.Current.X, 3);
+        Assert.Equal(pose, model.Pose);
+        Assert.Equal(2, model.PathPoints.Count);
+
+        // Alex stood still: the status comes without a path, the path stays.
+        model.Apply(new StatusEvent(Counters(forwardCm: 50), pose, null), T0.AddSeconds(2));
+        Assert.Equal(2, model.PathPoints.Count);
 
         var status = Counters(forwardCm: 50, leftTurnTicks: 229);
         model.Apply(new CommandFinishedEvent(new CommandReply("g", true, null, 0, "OK", status, TimeSpan.FromMilliseconds(5))), T0);
-        Assert.Equal(90, model.Path.Current.HeadingDeg, 0);
+        Assert.Equal(status, model.Counters);
         Assert.Equal("g: OK (5 ms): forward 50 cm, reverse 0 cm, left turn ticks 229, right turn ticks 0", model.Log[^1].Text);
     }
 
@@ -236,16 +241,17 @@ public sealed class DriveModelTests
         Assert.Equal(expected, new DriveSettings(DistanceCm: from).WithDistanceStep(direction).DistanceCm);
 
     [Fact]
-    public void ClearPath_StartsThePlotAgain()
+    public void ClearPath_AsksTheConnectionAndShowsTheFreshPath()
     {
         var model = Connected();
-        model.Apply(new PushedEvent(new AlexLinkStatus(0, Counters())), T0);
-        model.Apply(new PushedEvent(new AlexLinkStatus(0, Counters(forwardCm: 40))), T0);
-        Assert.Equal(2, model.Path.Path.Count);
+        var pose = new Pose(40, 0, 0);
+        model.Apply(new StatusEvent(Counters(forwardCm: 40), pose, [default, pose]), T0);
 
-        model.Decide(new DriveKey(DriveAction.ClearPath), T0);
-        Assert.Single(model.Path.Path);
-        Assert.Equal(0, model.Path.Current.X);
+        Assert.Equal(DriveIntentKind.ClearPath, model.Decide(new DriveKey(DriveAction.ClearPath), T0).Kind);
+        model.Apply(new PathResetEvent(default, [default]), T0);
+        Assert.Single(model.PathPoints);
+        Assert.Equal(0, model.Pose.X);
+        Assert.Equal("path cleared: the plot starts again here", model.Log[^1].Text);
     }
 
     [Fact]
