@@ -24,7 +24,7 @@ internal static class ServeCommand
         var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and crl.pem" };
         var cert = new Option<string>("--cert") { Description = "The robot's certificate (alex.crt)" };
         var key = new Option<string>("--key") { Description = "The robot's private key (alex.key); owner-only (chmod 600)" };
-        var passphraseFile = new Option<string>("--passphrase-file") { Description = $"The key's passphrase, first line of this file, when the key is encrypted (or set ${ServeOptions.PassphraseEnvironmentVariable})" };
+        var passphraseFile = new Option<string>("--passphrase-file") { Description = $"The key's passphrase, first line of this file, when the key is encrypted (or set ${Alex.Pki.KeyPassphrase.EnvironmentVariable})" };
         var ca = new Option<string>("--ca") { Description = "The CA certificate clients must chain to (signing.pem)" };
         var crl = new Option<string>("--crl") { Description = "The CA's revocation list (crl.pem); checked for every client, fail closed" };
         var noCrl = new Option<bool>("--no-crl") { Description = "Start without a CRL: no certificate can be revoked (said at start and in the audit log)" };
@@ -64,7 +64,7 @@ internal static class ServeCommand
                 CertificatePath = pr.GetValue(cert),
                 KeyPath = pr.GetValue(key),
                 PassphraseFile = pr.GetValue(passphraseFile),
-                PassphraseFromEnvironment = Environment.GetEnvironmentVariable(ServeOptions.PassphraseEnvironmentVariable),
+                PassphraseFromEnvironment = Environment.GetEnvironmentVariable(Alex.Pki.KeyPassphrase.EnvironmentVariable),
                 CaPath = pr.GetValue(ca),
                 CrlPath = pr.GetValue(crl),
                 NoCrl = pr.GetValue(noCrl),

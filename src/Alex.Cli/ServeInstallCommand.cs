@@ -76,7 +76,7 @@ internal static class ServeInstallCommand
                     MaxDistance = pr.GetValue(maxDistance),
                     MaxAngle = pr.GetValue(maxAngle),
                     Legacy = pr.GetValue(legacy),
-                    PassphraseFromEnvironment = Environment.GetEnvironmentVariable(ServeOptions.PassphraseEnvironmentVariable),
+                    PassphraseFromEnvironment = Environment.GetEnvironmentVariable(Alex.Pki.KeyPassphrase.EnvironmentVariable),
                 }.Resolve();
             }
             catch (ServeOptionsException e)

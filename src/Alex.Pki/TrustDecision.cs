@@ -45,8 +45,11 @@ public enum TrustFailure
     /// <summary>The CRL is past its nextUpdate.</summary>
     CrlStale,
 
-    /// <summary>The CRL is damaged, not yet valid, or not signed by the CA.</summary>
+    /// <summary>The CRL is damaged or not signed by the CA.</summary>
     CrlInvalid,
+
+    /// <summary>The CRL's thisUpdate is still to come (usually this machine's clock is wrong).</summary>
+    CrlNotYetValid,
 }
 
 /// <summary>One thing wrong with a peer certificate, as a one-line message for people.</summary>

@@ -325,7 +325,7 @@ public sealed class TrustPolicy
 
         if (crl.ThisUpdate > now)
         {
-            return new TrustProblem(TrustFailure.CrlInvalid, $"is not valid until {crl.ThisUpdate:yyyy-MM-dd HH:mm} UTC (is this machine's clock right?)");
+            return new TrustProblem(TrustFailure.CrlNotYetValid, $"is not valid until {crl.ThisUpdate:yyyy-MM-dd HH:mm} UTC (is this machine's clock right?)");
         }
 
         return crl.NextUpdate is { } next && next < now

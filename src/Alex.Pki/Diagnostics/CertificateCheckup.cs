@@ -403,11 +403,16 @@ public static class CertificateCheckup
                 return;
             }
 
-            if (!crl.IsSignedBy(ca))
+            // Whether the CRL can be used at all is the trust policy's rule, the one the server applies.
+            var unusable = TrustPolicy.CheckCrl(crl, [ca], _now);
+            var consequence = !onRobot ? string.Empty
+                : unusable?.Failure == TrustFailure.CrlStale ? "; the server refuses every laptop until it gets a fresh one"
+                : "; the server would refuse every laptop";
+            if (unusable is { Failure: TrustFailure.CrlInvalid })
             {
                 Findings.Add(new Finding(crlName, onRobot ? FindingLevel.Problem : FindingLevel.Warning,
-                    $"{crlName} is not signed by {CaName} (it names '{crl.Issuer.Name}'): from another CA, or forged{(onRobot ? "; the server would refuse every laptop" : string.Empty)}",
-                    "copy the crl.pem of this CA (alex pki crl on the CA writes a fresh one)"));
+                    $"{crlName} {unusable.Message}{consequence}",
+                    $"copy the crl.pem of the CA in {CaName} (alex pki crl on the CA writes a fresh one)"));
                 return;
             }
 
@@ -422,16 +427,16 @@ public static class CertificateCheckup
                 Findings.Add(Finding.Ok(CertName, $"{CertName} is not revoked ({crlName}, {crl.Revoked.Count} revoked)"));
             }
 
-            if (crl.ThisUpdate > _now)
+            if (unusable is { Failure: TrustFailure.CrlNotYetValid })
             {
                 Findings.Add(new Finding(crlName, onRobot ? FindingLevel.Problem : FindingLevel.Warning,
-                    $"{crlName} is not valid yet: this machine's clock is {When(_now)}, the CRL starts at {When(crl.ThisUpdate)}{(onRobot ? "; the server would refuse every laptop" : string.Empty)}",
+                    $"{crlName} {unusable.Message}; this machine's clock is {When(_now)}{consequence}",
                     "set the clock: sudo timedatectl set-ntp true (a Pi has no clock battery)"));
             }
-            else if (crl.NextUpdate is { } next && next < _now)
+            else if (unusable is { Failure: TrustFailure.CrlStale })
             {
                 Findings.Add(new Finding(crlName, onRobot ? FindingLevel.Problem : FindingLevel.Warning,
-                    $"{crlName} is stale: its next update was due {When(next)} ({Span(_now - next)} ago){(onRobot ? "; the server refuses every laptop until it gets a fresh one" : string.Empty)}",
+                    $"{crlName} {unusable.Message}{consequence}",
                     "on the CA: alex pki crl (writes a fresh crl.pem), then copy it to the robot"));
             }
             else if (crl.NextUpdate is { } soon && soon - _now < TimeSpan.FromDays(7))
@@ -483,7 +488,7 @@ public static class CertificateCheckup
             TrustFailure[] explained =
             [
                 TrustFailure.Expired, TrustFailure.NotYetValid, TrustFailure.UnknownCa, TrustFailure.Revoked, TrustFailure.WrongUsage,
-                TrustFailure.NameMismatch, TrustFailure.NameNotAllowed, TrustFailure.CrlMissing, TrustFailure.CrlStale, TrustFailure.CrlInvalid,
+                TrustFailure.NameMismatch, TrustFailure.NameNotAllowed, TrustFailure.CrlMissing, TrustFailure.CrlStale, TrustFailure.CrlInvalid, TrustFailure.CrlNotYetValid,
             ];
             foreach (var problem in decision.Problems.Where(p => !explained.Contains(p.Failure)))
             {

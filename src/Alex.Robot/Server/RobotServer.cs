@@ -509,7 +509,7 @@ public sealed class RobotServer : IAsyncDisposable
         TrustFailure.Expired or TrustFailure.NotYetValid => AlexLinkRefusalCode.NotTimeValid,
         TrustFailure.WrongUsage or TrustFailure.NotCa => AlexLinkRefusalCode.WrongUsage,
         TrustFailure.WeakKey or TrustFailure.WeakSignature => AlexLinkRefusalCode.WeakKey,
-        TrustFailure.CrlMissing or TrustFailure.CrlStale or TrustFailure.CrlInvalid => AlexLinkRefusalCode.CannotCheck,
+        TrustFailure.CrlMissing or TrustFailure.CrlStale or TrustFailure.CrlInvalid or TrustFailure.CrlNotYetValid => AlexLinkRefusalCode.CannotCheck,
         _ => AlexLinkRefusalCode.Other,
     };
 

@@ -277,34 +277,19 @@ public sealed record ServeOptions
             : null;
     }
 
-    // As every other command: the passphrase file's first line, else the environment; asked only for an encrypted key.
+    // As every other command (KeyPassphrase): the passphrase file's first line, else the environment, never a
+    // prompt (a service has no terminal); asked only for an encrypted key.
     private string? Passphrase(string keyPath)
     {
         try
         {
-            if (!PrivateKeyFile.IsEncrypted(keyPath))
-            {
-                return null;
-            }
-
-            if (PassphraseFile is { } file)
-            {
-                var line = System.Text.Encoding.UTF8.GetString(PkiFile.ReadAll(file, "passphrase")).Split('\n')[0].TrimEnd('\r');
-                return line.Length > 0 ? line : throw new ServeOptionsException($"{file}: the passphrase file's first line is empty", "write the key's passphrase on the file's first line");
-            }
-
-            return string.IsNullOrEmpty(PassphraseFromEnvironment)
-                ? throw new ServeOptionsException($"{keyPath}: the private key is encrypted and no passphrase was given", $"give --passphrase-file FILE (its first line) or set {PassphraseEnvironmentVariable}")
-                : PassphraseFromEnvironment;
+            return new KeyPassphrase(PassphraseFile, PassphraseFromEnvironment, prompt: null).For(keyPath);
         }
         catch (PkiException e)
         {
             throw new ServeOptionsException(e.Message, e.Hint);
         }
     }
-
-    /// <summary>Where every alex command looks for a key's passphrase when no file is given.</summary>
-    public const string PassphraseEnvironmentVariable = "ALEX_PKI_PASSPHRASE";
 
     /// <summary>"ADDRESS:PORT", "[v6]:PORT", a bare port, or nothing (0.0.0.0:5000).</summary>
     public static IPEndPoint ParseListen(string? listen)

@@ -206,7 +206,26 @@ public sealed class CertificateCheckupTests : IClassFixture<DoctorPki>
     {
         var dir = _pki.Machine(DeviceRole.Robot);
         File.Copy(Path.Combine(_pki.OtherCaDir, "crl.pem"), Path.Combine(dir, "crl.pem"), overwrite: true);
-        Single(Check(dir, DeviceRole.Robot), FindingLevel.Problem, "crl.pem is not signed by signing.pem");
+        var crl = CertificateRevocationList.Load(Path.Combine(dir, "crl.pem"));
+        var serverSays = TrustPolicy.CheckCrl(crl, [CertificateFile.Load(Path.Combine(dir, "signing.pem"))], DateTimeOffset.UtcNow)!;
+        Single(Check(dir, DeviceRole.Robot), FindingLevel.Problem, $"crl.pem {serverSays.Message}; the server would refuse every laptop");
+    }
+
+    [Fact]
+    public void Check_CrlNotValidYet_SaysWhatTheServerSays()
+    {
+        var dir = _pki.Machine(DeviceRole.Robot);
+        var future = CertificateAuthority.Open(_pki.CaDir, timeProvider: new FakeTimeProvider(DateTimeOffset.UtcNow.AddDays(2)));
+        future.WriteCrl();
+        File.Copy(_pki.Ca.CrlPath, Path.Combine(dir, "crl.pem"), overwrite: true);
+        _pki.Ca.WriteCrl(); // leave a fresh one in the CA for the other tests
+        var crl = CertificateRevocationList.Load(Path.Combine(dir, "crl.pem"));
+        var now = DateTimeOffset.UtcNow;
+        var serverSays = TrustPolicy.CheckCrl(crl, [CertificateFile.Load(Path.Combine(dir, "signing.pem"))], now)!;
+        Assert.Equal(TrustFailure.CrlNotYetValid, serverSays.Failure);
+
+        var f = Single(Check(dir, DeviceRole.Robot, new FakeTimeProvider(now)), FindingLevel.Problem, $"crl.pem {serverSays.Message}; this machine's clock is");
+        Assert.Contains("timedatectl", f.Fix, StringComparison.Ordinal);
     }
 
     [Fact]
