@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using Alex.Tests.Shared;
 
 namespace Alex.Pki.Tests;
 
@@ -10,50 +8,9 @@ public sealed class PkiCliTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private sealed record Run(int ExitCode, string Output, string Error);
+    private AlexCli.Run Alex(params string[] args) => new AlexCli(_dir.Path).Alex(args);
 
-    /// <summary>bin/…/Alex.Pki.Tests.dll → the matching src/Alex.Cli/bin/…/alex.dll (same configuration and framework).</summary>
-    private static string AlexDll
-    {
-        get
-        {
-            var here = AppContext.BaseDirectory.TrimEnd('/');
-            var framework = Path.GetFileName(here);
-            var configuration = Path.GetFileName(Path.GetDirectoryName(here)!);
-            var repo = Path.GetFullPath(Path.Combine(here, "../../../../.."));
-            return Path.Combine(repo, "src/Alex.Cli/bin", configuration, framework, "alex.dll");
-        }
-    }
-
-    private Run Alex(params string[] args)
-    {
-        var start = global::Alex.Tests.Shared.AlexCli.StartInfo(args, AlexDll);
-        start.WorkingDirectory = _dir.Path;
-        start.RedirectStandardOutput = true;
-        start.RedirectStandardError = true;
-        start.RedirectStandardInput = true;
-
-        start.Environment.Remove("ALEX_PKI_PASSPHRASE");
-        start.Environment.Remove("ALEX_PKI_CA_PASSPHRASE");
-        using var process = Process.Start(start)!;
-        process.StandardInput.Close();
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        if (!process.WaitForExit(TimeSpan.FromSeconds(60)))
-        {
-            process.Kill();
-            throw new TimeoutException($"alex {string.Join(' ', args)} did not finish");
-        }
-
-        return new Run(process.ExitCode, output.Result, error.Result);
-    }
-
-    private Run Ok(params string[] args)
-    {
-        var run = Alex(args);
-        Assert.True(run.ExitCode == 0, $"alex {string.Join(' ', args)} exited {run.ExitCode}: {run.Output}{run.Error}");
-        return run;
-    }
+    private AlexCli.Run Ok(params string[] args) => new AlexCli(_dir.Path).Ok(args);
 
     [Fact]
     public void Help_ShowsExamplesFirst()

@@ -1,5 +1,5 @@
 /*
- * A stand-in for the course's tls-alex-server networking (PROTOCOL.md §4-5), written the way the
+ * A stand-in for the course's tls-alex-server networking (docs/course-protocol.md §4-5), written the way the
  * course's C code does it, to prove our client drives an OpenSSL server that assumes one message per
  * TLS record: OpenSSL defaults (no ALPN), client certificate required and verified against the CA
  * file with depth 4, the client's name checked during the handshake, one SSL_read = one message,
@@ -8,15 +8,9 @@
  * usage: course_server CERT KEY CA CLIENT_NAME
  * Prints "port N" once listening on 127.0.0.1, then "record HEX" for every SSL_read, on stdout.
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include "course_tls.h"
 #include <openssl/x509v3.h>
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 static void send_ok(SSL *ssl, char code)
@@ -31,32 +25,14 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s CERT KEY CA CLIENT_NAME\n", argv[0]);
         return 2;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (SSL_CTX_use_certificate_file(ctx, argv[1], SSL_FILETYPE_PEM) <= 0 ||
-        SSL_CTX_use_PrivateKey_file(ctx, argv[2], SSL_FILETYPE_PEM) <= 0 ||
-        SSL_CTX_load_verify_locations(ctx, argv[3], NULL) <= 0) {
-        ERR_print_errors_fp(stderr);
+    SSL_CTX *ctx = course_tls_context(argv[1], argv[2], argv[3]);
+    if (ctx == NULL)
         return 1;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
     SSL_CTX_set_verify_depth(ctx, 4);
     X509_VERIFY_PARAM_set1_host(SSL_CTX_get0_param(ctx), argv[4], 0);
-
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    addr.sin_port = 0;
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 4) < 0) {
-        perror("listen");
+    int fd = course_tls_listen(4);
+    if (fd < 0)
         return 1;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd, (struct sockaddr *)&addr, &len);
-    printf("port %d\n", ntohs(addr.sin_port));
 
     int conn = accept(fd, NULL, NULL);
     SSL *ssl = SSL_new(ctx);

@@ -9,14 +9,8 @@
  * Serves one connection after another on 127.0.0.1. Prints "port N" once listening, then per
  * connection "handshake ok" or "handshake failed", each command record as "record HEX", and "closed".
  */
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <openssl/err.h>
-#include <openssl/ssl.h>
+#include "course_tls.h"
 #include <stdint.h>
-#include <stdio.h>
-#include <string.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 int main(int argc, char **argv)
@@ -25,29 +19,10 @@ int main(int argc, char **argv)
         fprintf(stderr, "usage: %s CERT KEY CA\n", argv[0]);
         return 2;
     }
-    setvbuf(stdout, NULL, _IOLBF, 0);
-
-    SSL_CTX *ctx = SSL_CTX_new(TLS_server_method());
-    if (SSL_CTX_use_certificate_file(ctx, argv[1], SSL_FILETYPE_PEM) <= 0 ||
-        SSL_CTX_use_PrivateKey_file(ctx, argv[2], SSL_FILETYPE_PEM) <= 0 ||
-        SSL_CTX_load_verify_locations(ctx, argv[3], NULL) <= 0) {
-        ERR_print_errors_fp(stderr);
+    SSL_CTX *ctx = course_tls_context(argv[1], argv[2], argv[3]);
+    int fd = course_tls_listen(8);
+    if (ctx == NULL || fd < 0)
         return 1;
-    }
-    SSL_CTX_set_verify(ctx, SSL_VERIFY_PEER | SSL_VERIFY_FAIL_IF_NO_PEER_CERT, NULL);
-
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    struct sockaddr_in addr;
-    memset(&addr, 0, sizeof(addr));
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (bind(fd, (struct sockaddr *)&addr, sizeof(addr)) < 0 || listen(fd, 8) < 0) {
-        perror("listen");
-        return 1;
-    }
-    socklen_t len = sizeof(addr);
-    getsockname(fd, (struct sockaddr *)&addr, &len);
-    printf("port %d\n", ntohs(addr.sin_port));
 
     for (;;) {
         int conn = accept(fd, NULL, NULL);
