@@ -1,4 +1,4 @@
-// Shared pieces of the issue-5 benchmarks: a per-run PKI, `alex` child processes (the real
+// Shared pieces of the serving benchmarks: a per-run PKI, `alex` child processes (the real
 // executable, as a user runs it), free loopback ports, statistics and the results file.
 using System.Diagnostics;
 using System.Globalization;
@@ -67,6 +67,15 @@ internal sealed class AlexProcess : IAsyncDisposable
         return File.Exists(apphost)
             ? (apphost, [])
             : (Environment.GetEnvironmentVariable("DOTNET_HOST_PATH") ?? "dotnet", [Path.Combine(AppContext.BaseDirectory, "alex.dll")]);
+    }
+
+    /// <summary>Which `alex` the benchmarks run, for their reports.</summary>
+    public static string Describe()
+    {
+        var (file, prefix) = Command();
+        return Environment.GetEnvironmentVariable("ALEX_BENCH_EXE") is { Length: > 0 }
+            ? $"The shipped NativeAOT build `{file}`:"
+            : prefix.Length == 0 ? $"The JIT apphost `{Path.GetFileName(file)}`:" : "`dotnet alex.dll`:";
     }
 
     public static AlexProcess Start(params string[] args) => Start(new Dictionary<string, string>(), args);

@@ -1,9 +1,9 @@
-// The issue-5 benchmarks, through the real executables: `alex sim --pty` (the simulated Arduino in
+// Serving benchmarks, through the real executables: `alex sim --pty` (the simulated Arduino in
 // another process, on a pseudo-terminal, paced like a UART), `alex serve --serial PTY` (the real
 // serial path: System.IO.Ports, ArduinoLink, the hub), and this process as the laptop.
 //   serve-serial-latency  command round trip vs the wire time of two 140-byte frames (goal ≤ 1.1×)
 //   serve-deadman         driver vanishes → STOP frame on the serial line (goal ≤ lease window + 50 ms)
-//   serve-memory          the server's RSS idle and with 50 watchers at 10 Hz (goal idle < 60 MB)
+//   serve-memory          the server's RSS idle and with 50 watchers at 10 Hz (goal idle < 25 MB)
 //   cli-startup           `alex --version` wall time
 //   serve-watchers        driver latency with 50 watchers at 10 Hz vs none, same run (goal ≤ 1.3×)
 using System.Diagnostics;
@@ -132,7 +132,7 @@ internal static class ServingBenchmarks
         }
 
         WriteSection("serve-serial-latency", $"""
-            ## Command latency over the serial path (issue 5)
+            ## Command latency over the serial path 
 
             {BenchReport.Machine()}
 
@@ -179,7 +179,7 @@ internal static class ServingBenchmarks
         var goal = leaseMs + 50;
         Console.WriteLine($"reset: median {BenchStats.Median(reset):0.0} ms max {reset.Max():0.0}; silent: median {BenchStats.Median(silent):0.0} ms max {silent.Max():0.0}");
         WriteSection("serve-deadman", $"""
-            ## Dead-man: driver gone → STOP on the serial line (issue 5)
+            ## Dead-man: driver gone → STOP on the serial line 
 
             {BenchReport.Machine()}
 
@@ -332,11 +332,11 @@ internal static class ServingBenchmarks
         }
 
         WriteSection("serve-memory", $"""
-            ## Robot server memory (issue 5)
+            ## Robot server memory
 
             {BenchReport.Machine()}
 
-            `alex serve --simulate --baud 115200` as its own process (workstation GC, as shipped); RSS is VmRSS from
+            {AlexProcess.Describe()} `serve --simulate --baud 115200` as its own process (workstation GC, as shipped); RSS is VmRSS from
             /proc/PID/status, the median of samples taken every 0.5 s. Idle: 3 s after it started listening,
             no client. Busy: 50 watchers connected over TLS 1.3, each subscribed to status every 100 ms (10 Hz;
             the server's minimum interval is {interval} ms), sampled after 5 s of that; the watchers together
@@ -346,7 +346,7 @@ internal static class ServingBenchmarks
 
             | state | RSS | goal |
             |---|---:|---|
-            | idle | {idle:0.0} MB | < 60 MB: {(idle < 60 ? "met" : "missed")} |
+            | idle | {idle:0.0} MB | < 25 MB: {(idle < 25 ? "met" : "missed")} |
             | 50 watchers at 10 Hz | {busy:0.0} MB | — |
             """);
         return 0;
@@ -518,15 +518,16 @@ internal static class ServingBenchmarks
             }
         }
 
-        var how = prefix.Length == 0 ? $"the apphost `{Path.GetFileName(file)}`" : "`dotnet alex.dll`";
+        var how = Environment.GetEnvironmentVariable("ALEX_BENCH_EXE") is { Length: > 0 }
+            ? $"the shipped NativeAOT build `{file}`"
+            : prefix.Length == 0 ? $"the apphost `{Path.GetFileName(file)}` (Release build, framework-dependent, tiered JIT)" : "`dotnet alex.dll`";
         Console.WriteLine($"alex --version ({version}): median {BenchStats.Median(times):0.0} ms, p99 {BenchStats.Quantile(times, 0.99):0.0} ms");
         WriteSection("cli-startup", $"""
-            ## `alex --version` start-up (issue 5)
+            ## `alex --version` start-up
 
             {BenchReport.Machine()}
 
-            Wall time from process start to exit of {how} --version (Release build, framework-dependent,
-            tiered JIT, no ReadyToRun), {runs} runs after 3 warm-up runs, measured by this benchmark
+            Wall time from process start to exit of {how} --version, {runs} runs after 3 warm-up runs, measured by this benchmark
             (hyperfine is not installed). Printed: `{version}`.
 
             | runs | median | p99 | min | max |
