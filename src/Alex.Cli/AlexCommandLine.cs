@@ -25,7 +25,8 @@ internal static class AlexCommandLine
             "  alex sim --pty --link /tmp/alex a simulated Arduino on a pseudo-terminal\n" +
             "  alex pki init --dir pki         become a CA\n" +
             "  alex serve --pki pki --allow laptop --simulate\n" +
-            "  alex send 127.0.0.1:5000 --pki pki f 50 75");
+            "  alex send 127.0.0.1:5000 --pki pki f 50 75\n" +
+            "  alex discover                   the robots announced on this network");
 
         // Feature commands, one line each (keep a blank line between them: fewer merge conflicts).
         root.Subcommands.Add(DemoCommand.Create());
@@ -49,6 +50,8 @@ internal static class AlexCommandLine
         root.Subcommands.Add(AdminCommands.Status());
 
         root.Subcommands.Add(AdminCommands.Logs());
+
+        root.Subcommands.Add(DiscoverCommand.Create());
 
         return root;
     }

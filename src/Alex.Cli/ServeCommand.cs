@@ -1,6 +1,8 @@
 using System.CommandLine;
 using System.Runtime.InteropServices;
 using Alex.Pki;
+using Alex.Protocol.Discovery;
+using Alex.Robot.Discovery;
 using Alex.Robot.Server;
 
 namespace Alex.Cli;
@@ -46,9 +48,10 @@ internal static class ServeCommand
         var quiet = new Option<bool>("--quiet") { Description = "Do not echo audit records to standard output" };
         var auditMaxSize = new Option<string>("--audit-max-size") { Description = "Rotate the audit file before it grows past this size (bytes, or with K, M, G; 0: never)", DefaultValueFactory = _ => Defaults.AuditMaxSize };
         var auditKeep = new Option<int>("--audit-keep") { Description = "Rotated audit files to keep (FILE.1 newest ... FILE.N)", DefaultValueFactory = _ => Defaults.AuditKeep };
+        var noAnnounce = new Option<bool>("--no-announce") { Description = "Do not announce the robot on the LAN by mDNS/DNS-SD (on by default for a LAN listen address; `alex discover` finds it)" };
         var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => Defaults.MaxSessions };
         var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce })
         {
             cmd.Options.Add(o);
         }
@@ -88,14 +91,14 @@ internal static class ServeCommand
                 MaxSessions = pr.GetValue(maxSessions),
                 ExtensionsPath = pr.GetValue(extensions),
             };
-            return await RunAsync(options, pr.GetValue(quiet), ct).ConfigureAwait(false);
+            return await RunAsync(options, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
         });
         return cmd;
     }
 
     private static ServeOptions Defaults { get; } = new();
 
-    private static async Task<int> RunAsync(ServeOptions options, bool quiet, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ServeOptions options, bool quiet, bool noAnnounce, CancellationToken cancellationToken)
     {
         (RobotHostOptions Host, RobotLinkSpec Link) settings;
         try
@@ -163,9 +166,46 @@ internal static class ServeCommand
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var cancel = cancellationToken.Register(() => stop.TrySetResult());
             Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}); Ctrl+C stops");
+            var announcer = RobotAdverts.ShouldAnnounce(host.LocalEndPoint, noAnnounce) ? Announce(host, settings.Host.Policy.CaPath, time) : null;
             await stop.Task.ConfigureAwait(false);
+            if (announcer is not null)
+            {
+                await announcer.DisposeAsync().ConfigureAwait(false);
+            }
         }
 
         return AlexCommandLine.ExitOk;
+    }
+
+    /// <summary>Starts the mDNS responder (docs/protocol.md §8); a robot that cannot be announced still serves, and says why.</summary>
+    private static MdnsAnnouncer? Announce(RobotHost host, string caPath, TimeProvider time)
+    {
+        static void Warn(string w) => Console.Error.WriteLine("alex serve: " + w);
+        using var ca = CertificateFile.Load(caPath);
+        var advert = RobotAdverts.From(host.Certificate, ca, host.LocalEndPoint.Port);
+        var links = MdnsLink.For(host.LocalEndPoint.Address);
+        if (advert.Problem() is { } problem)
+        {
+            Warn($"not announced on the LAN: {problem}");
+            return null;
+        }
+
+        if (links.Count == 0)
+        {
+            Warn($"not announced on the LAN: no network interface with an IPv4 address{(host.LocalEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "" : " " + host.LocalEndPoint.Address)} takes multicast");
+            return null;
+        }
+
+        try
+        {
+            var announcer = MdnsAnnouncer.Start(advert, links, time, Warn);
+            Console.Error.WriteLine($"alex serve: announced as '{advert.CertificateName}' ({RobotAdvert.ServiceType}, {advert.HostLabel}.local) on {string.Join(", ", links.Select(l => $"{l.Name} {string.Join(' ', l.AddressList)}"))}; --no-announce turns this off");
+            return announcer;
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            Warn($"not announced on the LAN: cannot use UDP port 5353 ({e.Message})");
+            return null;
+        }
     }
 }

@@ -115,7 +115,7 @@ internal static class ServeInstallCommand
                 if (pr.GetValue(print))
                 {
                     ServiceInstaller.Check(service, files, programMustBeVisible: false);
-                    Console.Out.Write(ServiceUnit.Render(service));
+                    Console.Out.Write(ServiceUnit.Render(service with { Announce = !Directory.Exists(AvahiService.Directory) }));
                     return AlexCommandLine.ExitOk;
                 }
 

@@ -7,6 +7,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Alex.Client.Discovery;
 using Alex.Pki;
 using Alex.Pki.Tls;
 
@@ -24,7 +25,10 @@ internal static class ClientHandshake
     public static async Task<HandshakeResult> RunAsync(AlexClientOptions options, CancellationToken deadline)
     {
         var hostPort = $"{options.Host}:{options.Port}";
-        var tcp = IPAddress.TryParse(options.Host, out var ip) ? new TcpClient(ip.AddressFamily) : new TcpClient();
+
+        // Only where to connect comes from the lookup (DNS, else mDNS): the name checked below is still options' own.
+        var (addresses, port) = await RobotNames.ResolveAsync(options.Host, options.Port, options.Time, deadline).ConfigureAwait(false);
+        var tcp = addresses.All(a => a.AddressFamily == AddressFamily.InterNetwork) ? new TcpClient(AddressFamily.InterNetwork) : new TcpClient();
         tcp.NoDelay = true;
         SslStream? ssl = null;
         var tlsUp = false;
@@ -32,7 +36,7 @@ internal static class ClientHandshake
         {
             try
             {
-                await tcp.ConnectAsync(options.Host, options.Port, deadline).ConfigureAwait(false);
+                await tcp.ConnectAsync(addresses, port, deadline).ConfigureAwait(false);
             }
             catch (SocketException e)
             {

@@ -12,6 +12,7 @@ using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
+using Alex.Client.Discovery;
 using Alex.Pki;
 using Alex.Pki.Diagnostics;
 using Alex.Pki.Tls;
@@ -81,30 +82,20 @@ public static class ConnectionCheckup
     private static async Task<TcpClient?> ConnectTcpAsync(ConnectionCheckupOptions options, string hostPort, List<Finding> findings, CancellationToken cancellationToken)
     {
         IPAddress[] addresses;
-        if (IPAddress.TryParse(options.Host, out var literal))
+        var port = options.Port;
+        var literal = IPAddress.TryParse(options.Host, out var parsed) ? parsed : null;
+        try
         {
-            addresses = [literal];
+            // DNS, then mDNS (a robot's announced name or a HOST.local), as every connecting command resolves HOST.
+            using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            bound.CancelAfter(options.StepTimeout);
+            (addresses, port) = await RobotNames.ResolveAsync(options.Host, options.Port, TimeProvider.System, bound.Token).ConfigureAwait(false);
         }
-        else
+        catch (Exception e) when (e is AlexConnectException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
-            try
-            {
-                using var bound = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-                bound.CancelAfter(options.StepTimeout);
-                addresses = await Dns.GetHostAddressesAsync(options.Host, bound.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
-            {
-                findings.Add(Finding.Problem(Subject, $"no such host '{options.Host}' (the name does not resolve)",
-                    "use the robot's IP address instead (run `hostname -I` on the Pi), or add the name to /etc/hosts"));
-                return null;
-            }
-
-            if (addresses.Length == 0)
-            {
-                findings.Add(Finding.Problem(Subject, $"'{options.Host}' resolves to no address", "use the robot's IP address instead (run `hostname -I` on the Pi)"));
-                return null;
-            }
+            findings.Add(Finding.Problem(Subject, $"no such host '{options.Host}' (the name does not resolve, in DNS or by mDNS on the local network)",
+                "use the robot's IP address instead (run `hostname -I` on the Pi), or run `alex discover` to list the robots announced here"));
+            return null;
         }
 
         var address = addresses[0];
@@ -113,7 +104,7 @@ public static class ConnectionCheckup
         deadline.CancelAfter(options.StepTimeout);
         try
         {
-            await tcp.ConnectAsync(address, options.Port, deadline.Token).ConfigureAwait(false);
+            await tcp.ConnectAsync(address, port, deadline.Token).ConfigureAwait(false);
             var via = literal is null ? $" ({address})" : string.Empty;
             findings.Add(Finding.Ok(Subject, $"{hostPort}{via} accepts TCP connections"));
             return tcp;

@@ -142,6 +142,61 @@ public sealed class RobotBrowse
         return [.. Live(host, DnsType.A).Concat(Live(host, DnsType.Aaaa)).Select(r => ((DnsAddressData)r.Data).Address).Distinct()];
     }
 
+    /// <summary>The questions that resolve <paramref name="name"/>: as an instance (its SRV and TXT), and, for a .local name, as a host.</summary>
+    public static IReadOnlyList<DnsQuestion> ResolveQuestions(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var questions = new List<DnsQuestion> { BrowseQuestion(unicastResponse: false) };
+        if (Encoding.UTF8.GetByteCount(name) is > 0 and <= DnsWire.MaxLabelLength)
+        {
+            questions.Add(new DnsQuestion(RobotAdvert.ServiceName.Prepend(name), DnsType.Srv));
+            questions.Add(new DnsQuestion(RobotAdvert.ServiceName.Prepend(name), DnsType.Txt));
+        }
+
+        if (IsLocalHostName(name))
+        {
+            questions.Add(new DnsQuestion(DnsName.Parse(name), DnsType.A));
+        }
+
+        return questions;
+    }
+
+    /// <summary>
+    /// Where <paramref name="name"/> is, from what was heard: the robot whose instance name it is (its SRV target's
+    /// addresses and port), else the HOST.local of that name (its addresses, and the port of a robot on that host if one is
+    /// announced). Null when nothing is known yet.
+    /// </summary>
+    public (IReadOnlyList<IPAddress> Addresses, int? Port)? Resolve(string name, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        _cache.RemoveAll(c => c.Expires <= now);
+        if (Encoding.UTF8.GetByteCount(name) is > 0 and <= DnsWire.MaxLabelLength &&
+            Live(RobotAdvert.ServiceName.Prepend(name), DnsType.Srv).Select(r => r.Data).OfType<DnsServiceData>().FirstOrDefault() is { } srv &&
+            Addresses(srv.Target, now) is { Count: > 0 } found)
+        {
+            return (found, srv.Port);
+        }
+
+        if (IsLocalHostName(name) && Addresses(DnsName.Parse(name), now) is { Count: > 0 } hostAddresses)
+        {
+            var host = DnsName.Parse(name);
+            var port = _cache.Select(c => c.Record.Data).OfType<DnsServiceData>().FirstOrDefault(s => s.Target.Equals(host))?.Port;
+            return (hostAddresses, port);
+        }
+
+        return null;
+    }
+
+    /// <summary>NAME.local, with NAME one or more labels.</summary>
+    public static bool IsLocalHostName(string name)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        var parsed = DnsName.Parse(name);
+        return parsed.Labels.Count >= 2 && parsed.EndsWith(LocalDomain) && parsed.Labels.All(l => Encoding.UTF8.GetByteCount(l) <= DnsWire.MaxLabelLength);
+    }
+
+    private static DnsName LocalDomain { get; } = new(["local"]);
+
     private static bool Relevant(DnsRecord record) => record.Type switch
     {
         DnsType.Ptr => record.Data is DnsPointerData,

@@ -4,6 +4,8 @@
 // touching the machine.
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
+using Alex.Protocol.Discovery;
+using Alex.Robot.Discovery;
 
 namespace Alex.Robot.Service;
 
@@ -133,15 +135,17 @@ public sealed class ServiceInstaller
             Write(ServiceLayout.AllowFile, string.Join('\n', lines) + "\n", Public);
         }
 
-        var avahi = Here(AvahiService.Directory);
-        if (Directory.Exists(avahi))
+        // One responder answers for the robot, never two with different host names: Avahi where it runs, else alex serve.
+        if (AvahiRuns)
         {
-            WriteAtomically(Here(AvahiService.Path), AvahiService.Render(Announce(files, service.Port)), Public);
-            _say($"announced as {Announcement.ServiceType} on port {service.Port} through Avahi ({AvahiService.Path})");
+            var advert = Announce(files, service.Port);
+            WriteAtomically(Here(AvahiService.Path), AvahiService.Render(advert), Public);
+            service = service with { Announce = false };
+            _say($"announced as '{advert.CertificateName}' ({RobotAdvert.ServiceType}, port {service.Port}) through Avahi ({AvahiService.Path}); alex serve's own responder is off");
         }
         else
         {
-            _say($"not announced on the network: no {AvahiService.Directory} (install avahi-daemon, then run this again)");
+            _say($"announced as {RobotAdvert.ServiceType} on port {service.Port} by alex serve itself (mDNS, UDP port 5353): no {AvahiService.Directory}");
         }
 
         // The service reads its key through its group; nobody else can list the folder.
@@ -183,16 +187,16 @@ public sealed class ServiceInstaller
         _say($"removed {ServiceLayout.UnitPath} and {ServiceLayout.ConfigDir}/; kept the audit log in {ServiceLayout.StateDir} and the user {ServiceLayout.DefaultUser} (sudo rm -r {ServiceLayout.StateDir}; sudo userdel {ServiceLayout.DefaultUser} to remove them)");
     }
 
+    /// <summary>True when Avahi's service folder exists here: Avahi announces the robot, and the unit runs alex serve --no-announce.</summary>
+    public bool AvahiRuns => Directory.Exists(Here(AvahiService.Directory));
+
     /// <summary>What the robot announces: its certificate's name, the port, its fingerprint and its CA's.</summary>
-    public static Announcement Announce(ServiceFiles files, int port)
+    public static RobotAdvert Announce(ServiceFiles files, int port)
     {
         ArgumentNullException.ThrowIfNull(files);
         using var certificate = CertificateFile.Load(files.CertificatePath);
         using var ca = CertificateFile.Load(files.CaPath);
-        var name = certificate.GetNameInfo(X509NameType.DnsName, forIssuer: false) is { Length: > 0 } dns
-            ? dns
-            : certificate.GetNameInfo(X509NameType.SimpleName, forIssuer: false);
-        return new Announcement(name, port, Server.CertificateText.Fingerprint(certificate), Server.CertificateText.Fingerprint(ca));
+        return RobotAdverts.From(certificate, ca, port);
     }
 
     private string Here(string absolute) => Path.Combine(_root, absolute.TrimStart('/'));

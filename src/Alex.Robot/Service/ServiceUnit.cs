@@ -34,6 +34,9 @@ public sealed record ServiceDefinition
 
     public string User { get; init; } = ServiceLayout.DefaultUser;
 
+    /// <summary>False when Avahi announces the robot: the server then runs with --no-announce (docs/service.md "Finding the robot").</summary>
+    public bool Announce { get; init; } = true;
+
     /// <summary>The port clients connect to, announced on the local network (docs/service.md "Finding the robot").</summary>
     public int Port { get; init; } = 5000;
 }
@@ -90,6 +93,11 @@ public static class ServiceUnit
         if (service.Legacy)
         {
             args.Add("--legacy-certs");
+        }
+
+        if (!service.Announce)
+        {
+            args.Add("--no-announce");
         }
 
         args.AddRange(service.ServeOptions);

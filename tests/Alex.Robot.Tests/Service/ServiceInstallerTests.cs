@@ -140,7 +140,7 @@ public sealed class ServiceInstallerTests : IDisposable
     }
 
     [Fact]
-    public void Install_AvahiPresent_AnnouncesTheServiceWithNameAndFingerprints()
+    public void Install_AvahiPresent_AvahiAnnouncesTheServiceWithNameAndFingerprints_ServerDoesNot()
     {
         Directory.CreateDirectory(At("/etc/avahi/services"));
         Installer(idExit: 1).Install(Service with { Port = 5001 }, Files);
@@ -151,10 +151,12 @@ public sealed class ServiceInstallerTests : IDisposable
         var service = xml.Root!.Element("service")!;
         Assert.Equal("_alexlink._tcp", service.Element("type")!.Value);
         Assert.Equal("5001", service.Element("port")!.Value);
-        Assert.Equal("alex.epp.com on %h", xml.Root.Element("name")!.Value);
+        Assert.Equal("alex.epp.com", xml.Root.Element("name")!.Value);
         Assert.Equal(
             ["v=1", "name=alex.epp.com", "fp=" + Sha256(Pki("alex.crt")), "ca=" + Sha256(Pki("signing.pem"))],
             service.Elements("txt-record").Select(e => e.Value).ToArray());
+
+        Assert.Contains(" --no-announce ", File.ReadAllText(At("/etc/systemd/system/alexlink.service")), StringComparison.Ordinal);
 
         Installer(idExit: 0).Uninstall();
         Assert.False(File.Exists(At("/etc/avahi/services/alexlink.service")));
@@ -162,11 +164,12 @@ public sealed class ServiceInstallerTests : IDisposable
     }
 
     [Fact]
-    public void Install_NoAvahi_SaysItIsNotAnnounced()
+    public void Install_NoAvahi_TheServerAnnouncesItself()
     {
         Installer(idExit: 1).Install(Service, Files);
         Assert.False(Directory.Exists(At("/etc/avahi")));
-        Assert.Contains("not announced on the network: no /etc/avahi/services (install avahi-daemon, then run this again)", _said);
+        Assert.Contains("announced as _alexlink._tcp on port 5000 by alex serve itself (mDNS, UDP port 5353): no /etc/avahi/services", _said);
+        Assert.DoesNotContain("--no-announce", File.ReadAllText(At("/etc/systemd/system/alexlink.service")), StringComparison.Ordinal);
     }
 
     [Theory]
