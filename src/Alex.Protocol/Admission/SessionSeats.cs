@@ -1,6 +1,8 @@
 // Who may hold a session once authenticated (docs/security.md "Admission"). The server has Max seats; the last
 // DriverSeats are kept for drivers, so watchers (a class following along, a dashboard left open) are refused first
-// and can never fill the server against the one who drives. Pure; not thread-safe (the server holds a lock).
+// and can never fill the server against the one who drives. An admin (the tutor asking for status or logs) is
+// never a watcher: like a driver it may take any free seat, so the server's health can be read when the watchers
+// have filled their share. Pure; not thread-safe (the server holds a lock).
 using Alex.Protocol.AlexLink;
 
 namespace Alex.Protocol.Admission;
@@ -33,10 +35,12 @@ public sealed class SessionSeats
 
     public int Watchers { get; private set; }
 
+    public int Admins { get; private set; }
+
     /// <summary>Takes a seat for a session of <paramref name="role"/>; false (nothing taken) when there is none for it.</summary>
     public bool TryTake(AlexLinkRole role)
     {
-        if (Drivers + Watchers >= Max)
+        if (Drivers + Watchers + Admins >= Max)
         {
             return false;
         }
@@ -44,6 +48,12 @@ public sealed class SessionSeats
         if (role == AlexLinkRole.Driver)
         {
             Drivers++;
+            return true;
+        }
+
+        if (role == AlexLinkRole.Admin)
+        {
+            Admins++;
             return true;
         }
 
@@ -63,6 +73,10 @@ public sealed class SessionSeats
         {
             Drivers = Math.Max(0, Drivers - 1);
         }
+        else if (role == AlexLinkRole.Admin)
+        {
+            Admins = Math.Max(0, Admins - 1);
+        }
         else
         {
             Watchers = Math.Max(0, Watchers - 1);
@@ -70,7 +84,7 @@ public sealed class SessionSeats
     }
 
     /// <summary>Why a session of <paramref name="role"/> was refused, for the client and the log.</summary>
-    public string FullText(AlexLinkRole role) => role == AlexLinkRole.Driver
+    public string FullText(AlexLinkRole role) => role != AlexLinkRole.Watcher
         ? $"server full ({Max} sessions)"
         : $"server full for watchers ({MaxWatchers} watching; {DriverSeats} seats kept for drivers)";
 }

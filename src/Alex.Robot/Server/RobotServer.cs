@@ -357,7 +357,7 @@ public sealed class RobotServer : IAsyncDisposable
             }
 
             var (identity, protocol) = admitted.Value;
-            var role = identity.Role == PeerRole.Drive ? AlexLinkRole.Driver : AlexLinkRole.Watcher;
+            var role = identity.WireRole;
             string? full;
             lock (_admitting)
             {

@@ -64,6 +64,22 @@ public sealed class AdminStatusTests : IClassFixture<TestPki>
         Assert.True(status.AuditFreeBytes > 0, "free space is known");
     }
 
+    [Fact]
+    public async Task GetServerStatus_WatcherSeatsFull_AdminStillGetsIn()
+    {
+        // Two seats, one kept for drivers: one watcher fills the watchers' share.
+        await using var server = await TestServer.StartAsync(_pki, Allow, maxSessions: 2);
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
+        await using var second = await server.ConnectAlexLinkAsync("tutor");
+        Assert.IsType<AlexLinkRefusal>(await second.ReadAsync());
+
+        await using var admin = await server.ConnectAlexLinkAsync("admin");
+        Assert.Equal(AlexLinkRole.Admin, Assert.IsType<AlexLinkWelcome>(await admin.ReadAsync()).Role);
+        var status = Assert.IsType<AlexLinkServerStatus>(await admin.RequestAsync(new AlexLinkGetServerStatus()));
+        Assert.Equal(2, status.SessionCount);
+    }
+
     [Theory]
     [InlineData("tutor")]
     [InlineData("laptop")]

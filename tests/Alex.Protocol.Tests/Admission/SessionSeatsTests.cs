@@ -34,6 +34,21 @@ public sealed class SessionSeatsTests
         Assert.True(seats.TryTake(AlexLinkRole.Driver));
     }
 
+    [Fact]
+    public void TryTake_WatchersFillTheirShare_AdminStillSitsAndIsNoWatcher()
+    {
+        var seats = new SessionSeats(max: 2, driverSeats: 1);
+        Assert.True(seats.TryTake(AlexLinkRole.Watcher));
+        Assert.False(seats.TryTake(AlexLinkRole.Watcher));
+        Assert.True(seats.TryTake(AlexLinkRole.Admin));
+        Assert.Equal((1, 1, 0), (seats.Watchers, seats.Admins, seats.Drivers));
+        Assert.False(seats.TryTake(AlexLinkRole.Admin));
+        Assert.Equal("server full (2 sessions)", seats.FullText(AlexLinkRole.Admin));
+        seats.Leave(AlexLinkRole.Admin);
+        Assert.False(seats.TryTake(AlexLinkRole.Watcher));
+        Assert.True(seats.TryTake(AlexLinkRole.Driver));
+    }
+
     [Theory]
     [InlineData(1, 1)]
     [InlineData(4, 2)]
