@@ -1,12 +1,9 @@
 using System.Diagnostics;
-using System.Net;
 using System.Net.Security;
 using System.Net.Sockets;
 using System.Security.Authentication;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
-using Alex.Client;
-using Alex.Client.Discovery;
 
 namespace Alex.Lab;
 
@@ -80,26 +77,10 @@ public static class HandshakeTrace
         timeout.CancelAfter(settings.Timeout);
 
         var start = time.GetTimestamp();
-        IPAddress[] addresses;
-        int port;
+        using var tcp = new TcpClient(settings.Host.Contains(':', StringComparison.Ordinal) ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork);
         try
         {
-            // DNS, else mDNS (a robot's announced name or a HOST.local), as every connecting command resolves HOST.
-            (addresses, port) = await RobotNames.ResolveAsync(settings.Host, settings.Port, time, timeout.Token).ConfigureAwait(false);
-        }
-        catch (AlexConnectException e)
-        {
-            throw new LabInputException(e.Message, e.Hint);
-        }
-        catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
-        {
-            throw new LabInputException($"cannot connect to {settings.Host}:{settings.Port}: looking up the name timed out", "give the robot's address");
-        }
-
-        using var tcp = new TcpClient(addresses.All(a => a.AddressFamily == AddressFamily.InterNetwork) ? AddressFamily.InterNetwork : AddressFamily.InterNetworkV6);
-        try
-        {
-            await tcp.ConnectAsync(addresses, port, timeout.Token).ConfigureAwait(false);
+            await tcp.ConnectAsync(settings.Host, settings.Port, timeout.Token).ConfigureAwait(false);
         }
         catch (Exception e) when (e is SocketException or OperationCanceledException && !cancellationToken.IsCancellationRequested)
         {
