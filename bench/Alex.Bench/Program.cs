@@ -21,6 +21,7 @@ internal static class Program
         ["serial-relay-child"] = ("(run by serial-relay) the minimal relay: DIR PTY PORT", Serving.SerialRelayBenchmark.RelayAsync),
         ["serve-admission"] = ("the laptop's connect + Welcome with no attack and under a slowloris + handshake flood from 127.0.0.2, same run [rounds perPhase]", Serving.AdmissionBenchmark.RunAsync),
         ["serve-admission-attacker"] = ("(run by serve-admission) the attack from 127.0.0.2: PORT CA", Serving.AdmissionBenchmark.AttackAsync),
+        ["lidar"] = ("scan latency p50/p99 with 1 and 20 watchers, driver round trip with the lidar streaming vs without, decoder throughput [rounds seconds]", Serving.LidarBenchmark.RunAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 

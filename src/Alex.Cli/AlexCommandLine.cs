@@ -35,6 +35,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(SendCommand.Create());
 
+        root.Subcommands.Add(ScanCommand.Create());
+
         root.Subcommands.Add(WebCommand.Create());
 
         root.Subcommands.Add(ServeCommand.Create());

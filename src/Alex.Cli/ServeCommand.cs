@@ -3,6 +3,7 @@ using System.Runtime.InteropServices;
 using Alex.Pki;
 using Alex.Protocol.Discovery;
 using Alex.Robot.Discovery;
+using Alex.Robot.Lidar;
 using Alex.Robot.Server;
 
 namespace Alex.Cli;
@@ -18,6 +19,8 @@ internal static class ServeCommand
             "Examples:\n" +
             "  alex serve --pki pki --allow laptop --simulate\n" +
             "  alex serve --pki pki --allow laptop=drive --allow tutor=watch --serial /dev/ttyACM0\n" +
+            "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --lidar /dev/ttyUSB0      with an RPLidar A1/A2\n" +
+            "  alex serve --pki pki --allow laptop --simulate --lidar simulated                   the simulated Alex and lidar\n" +
             "  alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow-file allowed.txt --serial /dev/ttyUSB0 --baud 57600\n" +
             "  alex serve --pki pki --allow-any --simulate --listen 127.0.0.1:5001 --lease-ms 1000 --max-speed 60 --max-distance 300 --max-angle 180 --audit audit.jsonl\n\n" +
             "The CRL and the allow file are re-read when they change, and on SIGHUP; a connected client that is\n" +
@@ -48,10 +51,13 @@ internal static class ServeCommand
         var quiet = new Option<bool>("--quiet") { Description = "Do not echo audit records to standard output" };
         var auditMaxSize = new Option<string>("--audit-max-size") { Description = "Rotate the audit file before it grows past this size (bytes, or with K, M, G; 0: never)", DefaultValueFactory = _ => Defaults.AuditMaxSize };
         var auditKeep = new Option<int>("--audit-keep") { Description = "Rotated audit files to keep (FILE.1 newest ... FILE.N)", DefaultValueFactory = _ => Defaults.AuditKeep };
+        var lidar = new Option<string>("--lidar") { Description = "An RPLidar's serial port, e.g. /dev/ttyUSB0 (or a pty from `alex sim --lidar-pty`); optional. `--lidar simulated`: the simulated lidar in this process (on the simulated Alex with --simulate)" };
+        var lidarBaud = new Option<int>("--lidar-baud") { Description = "The lidar's serial speed: 115200 (A1, A2M8) or 460800 (C1, A2M12)", DefaultValueFactory = _ => LidarLink.DefaultBaud };
+        var world = new Option<string>("--world") { Description = "With --lidar simulated: the room it sees (JSON walls and boxes, docs/lidar.md §7); default: the course arena" };
         var noAnnounce = new Option<bool>("--no-announce") { Description = "Do not announce the robot on the LAN by mDNS/DNS-SD (on by default for a LAN listen address; `alex discover` finds it)" };
         var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => Defaults.MaxSessions };
         var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world })
         {
             cmd.Options.Add(o);
         }
@@ -91,14 +97,15 @@ internal static class ServeCommand
                 MaxSessions = pr.GetValue(maxSessions),
                 ExtensionsPath = pr.GetValue(extensions),
             };
-            return await RunAsync(options, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
+            var lidarSpec = LidarOptions.Resolve(pr.GetValue(lidar), pr.GetValue(lidarBaud), pr.GetValue(world));
+            return await RunAsync(options, lidarSpec, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
         });
         return cmd;
     }
 
     private static ServeOptions Defaults { get; } = new();
 
-    private static async Task<int> RunAsync(ServeOptions options, bool quiet, bool noAnnounce, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ServeOptions options, LidarSpec lidarSpec, bool quiet, bool noAnnounce, CancellationToken cancellationToken)
     {
         (RobotHostOptions Host, RobotLinkSpec Link) settings;
         try
@@ -165,12 +172,26 @@ internal static class ServeCommand
             using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
             using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
             using var cancel = cancellationToken.Register(() => stop.TrySetResult());
-            Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}); Ctrl+C stops");
+            // Stopped before the host: the lidar's STOP and motor off go out while the server still stands.
+            var lidarHost = LidarHost.Start(lidarSpec, host.Hub, (link as SimulatedRobot)?.Alex, time, line => Console.Error.WriteLine("alex serve: " + line));
+            var lidarText = lidarSpec.Path is { } lidarPath ? $", lidar on {lidarPath}" : lidarSpec.Simulate ? ", simulated lidar" : "";
+            Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}{lidarText}); Ctrl+C stops");
             var announcer = RobotAdverts.ShouldAnnounce(host.LocalEndPoint, noAnnounce) ? Announce(host, settings.Host.Policy.CaPath, time) : null;
-            await stop.Task.ConfigureAwait(false);
-            if (announcer is not null)
+            try
             {
-                await announcer.DisposeAsync().ConfigureAwait(false);
+                await stop.Task.ConfigureAwait(false);
+            }
+            finally
+            {
+                if (announcer is not null)
+                {
+                    await announcer.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (lidarHost is not null)
+                {
+                    await lidarHost.DisposeAsync().ConfigureAwait(false);
+                }
             }
         }
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Runtime.InteropServices;
 using Alex.Robot.Pty;
 using Alex.Robot.Simulation;
+using Alex.Robot.Simulation.Lidar;
 
 namespace Alex.Cli;
 
@@ -17,13 +18,21 @@ internal static class SimCommand
             "  alex sim --pty                          print the device path (e.g. /dev/pts/3) and serve\n" +
             "  alex sim --pty --link /tmp/alex         also make /tmp/alex a symlink to it\n" +
             "  alex sim --pty --no-pacing              reply as fast as possible (tests, benchmarks)\n" +
-            "  alex sim --pty --stats-order status-only --hello-reply ok\n\n" +
+            "  alex sim --pty --stats-order status-only --hello-reply ok\n" +
+            "  alex sim --lidar-pty --link /tmp/lidar       a simulated RPLidar A1 alone (alex serve --lidar /tmp/lidar)\n" +
+            "  alex sim --pty --link /tmp/alex --lidar-pty --lidar-link /tmp/lidar --world room.json\n" +
+            "                                          both, the lidar riding on the simulated Alex\n\n" +
             "Any program can open the device as a serial port at 9600 8N1: ours (alex serve --serial PATH)\n" +
             "or your own C server. Replies are paced like a real line at --baud. Each frame seen is logged\n" +
-            "to stderr. Stop with Ctrl-C.");
+            "to stderr. The lidar speaks the RPLidar protocol (docs/lidar.md) at any baud; it sees the course arena\n" +
+            "or --world, from the simulated Alex's pose when --pty runs too. The device paths are printed on stdout,\n" +
+            "the Alex's first. Stop with Ctrl-C.");
 
-        var pty = new Option<bool>("--pty") { Description = "Serve on a new pseudo-terminal (the only transport for now)." };
-        var link = new Option<string?>("--link") { Description = "Also make PATH a symlink to the device (replaced if it is a stale symlink)." };
+        var pty = new Option<bool>("--pty") { Description = "Serve the simulated Alex on a new pseudo-terminal." };
+        var link = new Option<string?>("--link") { Description = "Also make PATH a symlink to the device (replaced if it is a stale symlink); the lidar's when only --lidar-pty is given." };
+        var lidarPty = new Option<bool>("--lidar-pty") { Description = "Serve a simulated RPLidar A1 on a new pseudo-terminal." };
+        var lidarLink = new Option<string?>("--lidar-link") { Description = "Make PATH a symlink to the lidar's device." };
+        var world = new Option<string?>("--world") { Description = "The room the lidar sees (JSON walls and boxes in cm, docs/lidar.md §7); default: the course arena." };
         var baud = new Option<int>("--baud") { Description = "Line speed the replies are paced at (10 bits per byte).", DefaultValueFactory = _ => 9600 };
         var noPacing = new Option<bool>("--no-pacing") { Description = "Do not pace: reply as fast as the pty goes." };
         var statsOrder = new Option<string>("--stats-order") { Description = "How GET_STATS is answered: ok-then-status, status-only or status-then-ok.", DefaultValueFactory = _ => "ok-then-status" };
@@ -34,17 +43,26 @@ internal static class SimCommand
         var countsPerRev = new Option<int>("--counts-per-rev") { Description = "Encoder ticks per wheel revolution.", DefaultValueFactory = _ => 195 };
         var wheel = new Option<double>("--wheel-cm") { Description = "Wheel circumference in cm.", DefaultValueFactory = _ => 20.4 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log frames to stderr." };
-        foreach (var o in new Option[] { pty, link, baud, noPacing, statsOrder, hello, courseReceiver, countsPerRev, wheel, quiet })
+        foreach (var o in new Option[] { pty, link, baud, noPacing, statsOrder, hello, courseReceiver, countsPerRev, wheel, quiet, lidarPty, lidarLink, world })
         {
             cmd.Options.Add(o);
         }
 
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
-            if (!pr.GetValue(pty))
+            var robotWanted = pr.GetValue(pty);
+            var lidarWanted = pr.GetValue(lidarPty);
+            if (!robotWanted && !lidarWanted)
             {
-                throw new CliException("alex sim needs a transport", hint: "add --pty to serve on a pseudo-terminal");
+                throw new CliException("alex sim needs a transport", hint: "add --pty to serve the Alex on a pseudo-terminal, --lidar-pty for the lidar");
             }
+
+            if (!lidarWanted && (pr.GetValue(lidarLink) is not null || pr.GetValue(world) is not null))
+            {
+                throw new CliException("--lidar-link and --world are for the simulated lidar", hint: "add --lidar-pty");
+            }
+
+            var lidarWorld = !lidarWanted ? null : pr.GetValue(world) is { } worldPath ? LidarOptions.LoadWorld(worldPath) : LidarWorld.DefaultArena;
 
             if (!OperatingSystem.IsLinux())
             {
@@ -81,33 +99,60 @@ internal static class SimCommand
             }
 
             var log = pr.GetValue(quiet) ? null : (Action<string>)(line => Console.Error.WriteLine($"{DateTime.Now:HH:mm:ss.fff} {line}"));
-            PtySimulator sim;
+            PtySimulator? sim = null;
+            LidarPtySimulator? lidar = null;
             try
             {
-                sim = PtySimulator.Start(settings, pr.GetValue(noPacing) ? null : new SerialLinePacing(rate), pr.GetValue(link), TimeProvider.System, log);
+                if (robotWanted)
+                {
+                    sim = PtySimulator.Start(settings, pr.GetValue(noPacing) ? null : new SerialLinePacing(rate), pr.GetValue(link), TimeProvider.System, log);
+                }
+
+                if (lidarWanted)
+                {
+                    var body = sim is null ? SimulatedBody.Fixed(lidarWorld!.Start) : new SimulatedBody(() => sim.Alex.Counters, sim.Alex.Settings, lidarWorld!.Start);
+                    var device = new SimulatedLidar(lidarWorld, body, new LidarSimSettings(), TimeProvider.System);
+                    lidar = LidarPtySimulator.Start(device, pr.GetValue(lidarLink) ?? (robotWanted ? null : pr.GetValue(link)), TimeProvider.System, log);
+                }
             }
             catch (IOException e)
             {
+                await DisposeAsync(sim, lidar).ConfigureAwait(false);
                 throw new CliException(e.Message, hint: "choose another --link path, or remove the file", exitCode: AlexCommandLine.ExitFailed);
             }
 
-            await using (sim.ConfigureAwait(false))
+            try
             {
-                // The device path alone on stdout, first, so scripts and tests can read it.
-                Console.Out.WriteLine(sim.DevicePath);
+                // The device paths alone on stdout, first, so scripts and tests can read them (the Alex's first).
+                foreach (var path in new[] { sim?.DevicePath, lidar?.DevicePath }.OfType<string>())
+                {
+                    Console.Out.WriteLine(path);
+                }
+
                 Console.Out.Flush();
-                Console.Error.WriteLine(
-                    $"alex sim: serving a simulated Alex on {sim.DevicePath}" + (sim.LinkPath is null ? string.Empty : $" (link {sim.LinkPath})") +
-                    $", {(pr.GetValue(noPacing) ? "unpaced" : $"paced at {rate} baud")}; Ctrl-C stops");
+                if (sim is not null)
+                {
+                    Console.Error.WriteLine(
+                        $"alex sim: serving a simulated Alex on {sim.DevicePath}" + (sim.LinkPath is null ? string.Empty : $" (link {sim.LinkPath})") +
+                        $", {(pr.GetValue(noPacing) ? "unpaced" : $"paced at {rate} baud")}; Ctrl-C stops");
+                }
+
+                if (lidar is not null)
+                {
+                    Console.Error.WriteLine(
+                        $"alex sim: serving a simulated RPLidar A1 on {lidar.DevicePath}" + (lidar.LinkPath is null ? string.Empty : $" (link {lidar.LinkPath})") +
+                        $" in {lidarWorld!.Name.Split(':')[0]}; Ctrl-C stops");
+                }
+
                 // Ctrl-C, kill (SIGTERM) and a closed terminal (SIGHUP) all stop serving cleanly, so
-                // the symlink is removed; a background job may start with SIGINT ignored.
+                // the symlinks are removed; a background job may start with SIGINT ignored.
                 using var stop = CancellationTokenSource.CreateLinkedTokenSource(ct);
                 using var onInt = PosixSignalRegistration.Create(PosixSignal.SIGINT, Stop);
                 using var onTerm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, Stop);
                 using var onHup = PosixSignalRegistration.Create(PosixSignal.SIGHUP, Stop);
                 try
                 {
-                    await sim.Completion.WaitAsync(stop.Token).ConfigureAwait(false);
+                    await Task.WhenAny(new[] { sim?.Completion, lidar?.Completion }.OfType<Task>()).WaitAsync(stop.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (stop.IsCancellationRequested)
                 {
@@ -120,9 +165,26 @@ internal static class SimCommand
                     stop.Cancel();
                 }
             }
+            finally
+            {
+                await DisposeAsync(sim, lidar).ConfigureAwait(false);
+            }
 
             return AlexCommandLine.ExitOk;
         });
         return cmd;
+    }
+
+    private static async Task DisposeAsync(PtySimulator? sim, LidarPtySimulator? lidar)
+    {
+        if (lidar is not null)
+        {
+            await lidar.DisposeAsync().ConfigureAwait(false);
+        }
+
+        if (sim is not null)
+        {
+            await sim.DisposeAsync().ConfigureAwait(false);
+        }
     }
 }

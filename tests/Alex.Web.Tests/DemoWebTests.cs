@@ -43,6 +43,9 @@ public sealed partial class DemoWebTests : IClassFixture<Chromium>
             var page = await context.NewPageAsync().Within();
             await page.GotoAsync(address.ToString()).Within();
             await Assertions.Expect(page.Locator("#badge-robot")).ToHaveAttributeAsync("data-state", "connected", new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
+            // The demo's simulated lidar reaches the page through the server and the gateway: the arena's walls around Alex.
+            await Assertions.Expect(page.Locator("#path")).ToHaveAttributeAsync("data-scan-points", new Regex("^[1-9][0-9]{2}$"), new LocatorAssertionsToHaveAttributeOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
+            await Assertions.Expect(page.Locator("#lidar-state")).ToContainTextAsync("lidar: ").Within();
             await page.Keyboard.PressAsync("ArrowUp").Within();
             await Assertions.Expect(page.Locator("#counter-forwardDistanceCm")).Not.ToHaveTextAsync("0", new LocatorAssertionsToHaveTextOptions { Timeout = 20_000 }).Within(TimeSpan.FromSeconds(21));
             await Assertions.Expect(page.Locator("#lease-state")).ToHaveTextAsync("you drive").Within();

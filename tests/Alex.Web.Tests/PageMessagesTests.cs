@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using Alex.Protocol;
+using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
 using Alex.Client;
 using Alex.Web.Robot;
@@ -81,5 +82,13 @@ public sealed class PageMessagesTests
         using var doc = JsonDocument.Parse(json);
         Assert.Equal("<script>\"x\"</script>", doc.RootElement.GetProperty("text").GetString());
         Assert.DoesNotContain("<script>", Encoding.UTF8.GetString(json), StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Scan_MeasuredPointsOnly_TenthsOfADegreeAndMillimetres()
+    {
+        var revolution = new ScanRevolution(42, 0, [new ScanPoint(0, 400), new ScanPoint(16384, 1250), new ScanPoint(32768, 0)]);
+
+        Assert.Equal("""{"type":"scan","seq":42,"points":[[0,400],[900,1250]]}""", Encoding.UTF8.GetString(PageMessages.Scan(revolution)));
     }
 }

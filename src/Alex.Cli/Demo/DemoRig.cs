@@ -11,10 +11,12 @@ using System.Net;
 using Alex.Client;
 using Alex.Pki;
 using Alex.Protocol.Serial;
+using Alex.Robot.Lidar;
 using Alex.Robot.Pty;
 using Alex.Robot.Serial;
 using Alex.Robot.Server;
 using Alex.Robot.Simulation;
+using Alex.Robot.Simulation.Lidar;
 
 namespace Alex.Cli.Demo;
 
@@ -44,6 +46,8 @@ internal sealed class DemoRig : IAsyncDisposable
 
     /// <summary>The symlink to the simulator's pty, inside <see cref="Directory"/>.</summary>
     public string SerialPath { get; private set; } = string.Empty;
+
+    private const string LidarLinkName = "ttyLIDAR";
 
     /// <summary>Where the simulated Alex is attached, in words (for the banner).</summary>
     public string SerialDescription { get; private set; } = string.Empty;
@@ -103,7 +107,17 @@ internal sealed class DemoRig : IAsyncDisposable
                 robot,
                 time);
             rig._undo.Add(rig.Host.DisposeAsync);
+
+            // The simulated RPLidar rides on the simulated Alex in the course arena, on its own pseudo-terminal that
+            // the server's lidar driver opens as a serial port (as `alex serve --lidar` would a real one).
+            var world = LidarWorld.DefaultArena;
+            var body = new SimulatedBody(() => pty.Alex.Counters, pty.Alex.Settings, world.Start);
+            var lidarPty = LidarPtySimulator.Start(new SimulatedLidar(world, body, new LidarSimSettings(), time), rig.File(LidarLinkName), time, log: null);
+            rig._undo.Add(lidarPty.DisposeAsync);
+            var lidar = LidarHost.Start(new LidarSpec(lidarPty.LinkPath), rig.Host.Hub, alex: null, time, log: _ => { })!;
+            rig._undo.Add(lidar.DisposeAsync);
             say($"robot server listening on {rig.EndPoint} (mutual TLS, allow-list: {ClientName}, {WebClientName})");
+            say($"started the simulated lidar (RPLidar A1) on {lidarPty.DevicePath} ({lidarPty.LinkPath}) in the course arena");
             return rig;
         }
         catch

@@ -49,6 +49,7 @@ public enum AlexLinkMessageType : byte
     SafetyStop = 0x16,
     ServerStatus = 0x17,
     AuditLine = 0x18,
+    Scan = 0x19,
     DeclaredReply = 0x1C,
     Command = 0x20,
     Stop = 0x21,
@@ -164,9 +165,13 @@ public enum AlexLinkTopics : uint
     ArduinoText = 8,
     Safety = 16,
 
+    /// <summary>Lidar revolutions (Scan), when the server has a lidar.</summary>
+    Lidar = 32,
+
     /// <summary>What a client gets before it subscribes.</summary>
     Default = Lease | Link | Safety,
 
+    /// <summary>Everything but Lidar (about 8 kB/s): a client asks for that by name.</summary>
     All = Status | Lease | Link | ArduinoText | Safety,
 }
 

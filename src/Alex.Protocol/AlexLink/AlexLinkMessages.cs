@@ -45,6 +45,7 @@ public abstract record AlexLinkMessage
             AlexLinkMessageType.DeclaredReply => AlexLinkDeclaredReply.Read(ref r),
             AlexLinkMessageType.GetServerStatus => new AlexLinkGetServerStatus(),
             AlexLinkMessageType.FollowAudit => AlexLinkFollowAudit.Read(ref r),
+            AlexLinkMessageType.Scan => AlexLinkScan.Read(ref r),
             _ => null,
         };
         if (message is null)

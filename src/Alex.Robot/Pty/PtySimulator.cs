@@ -102,7 +102,7 @@ public sealed class PtySimulator : IAsyncDisposable
         }
     }
 
-    private static void ReplaceSymlink(string linkPath, string target)
+    internal static void ReplaceSymlink(string linkPath, string target)
     {
         var existing = new FileInfo(linkPath);
         if (existing.LinkTarget is not null)

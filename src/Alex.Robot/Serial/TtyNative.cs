@@ -1,5 +1,5 @@
 // The C library calls behind a serial port opened by hand (Linux, glibc): open(2), flock(2),
-// ioctl(2) TIOCEXCL / TIOCMBIS, termios(3) speeds, pipe2(2). Constants are Linux's (x86-64 and
+// ioctl(2) TIOCEXCL / TIOCMBIS / TIOCMBIC, termios(3) speeds, pipe2(2). Constants are Linux's (x86-64 and
 // arm64 share them); the termios layout and the rest of the fd calls are PtyNative's.
 using System.Runtime.InteropServices;
 
@@ -19,6 +19,7 @@ internal static partial class TtyNative
 
     public const nuint TiocExcl = 0x540C;
     public const nuint TiocMBis = 0x5416;
+    public const nuint TiocMBic = 0x5417;
     public const int TiocMDtr = 0x002;
 
     // struct termios (glibc, Linux): c_iflag 0, c_oflag 4, c_cflag 8, c_lflag 12, c_line 16, c_cc[32] 17.

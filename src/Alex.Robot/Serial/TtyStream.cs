@@ -140,6 +140,17 @@ public sealed class TtyStream : Stream
         }
     }
 
+    /// <summary>
+    /// Raises or clears DTR. False when the port has no modem lines (a pseudo-terminal). On an RPLidar A1/A2
+    /// USB adapter DTR raised stops the motor (docs/lidar.md).
+    /// </summary>
+    public bool SetDtr(bool raised)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        var dtr = TtyNative.TiocMDtr;
+        return TtyNative.Ioctl(_fd, raised ? TtyNative.TiocMBis : TtyNative.TiocMBic, ref dtr) == 0;
+    }
+
     public override async ValueTask<int> ReadAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)

@@ -51,7 +51,9 @@ internal sealed class AlexLinkSession : ClientSession
 
     protected override bool Wants(Broadcast broadcast) => _topics.HasFlag(broadcast.Topic);
 
-    protected override ReadOnlyMemory<byte> Render(Broadcast broadcast) => AlexLinkWriter.Encode(broadcast.Message);
+    protected override ReadOnlyMemory<byte> Render(Broadcast broadcast) => broadcast.Parts is { Count: > 1 } parts
+        ? parts.SelectMany(p => AlexLinkWriter.Encode(p).ToArray()).ToArray()
+        : AlexLinkWriter.Encode(broadcast.Message);
 
     protected override Task OnStartAsync()
     {

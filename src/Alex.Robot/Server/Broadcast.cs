@@ -17,6 +17,7 @@ internal enum BroadcastKind
     Lease,
     SafetyStop,
     Status,
+    Scan,
 }
 
 /// <summary>One message for every session (but <see cref="Except"/>), with its encodings cached per protocol.</summary>
@@ -63,6 +64,13 @@ internal sealed class Broadcast
 
     public static Broadcast SafetyStop(AlexLinkStopReason reason, string who, string text, DateTimeOffset at, ClientSession? except = null) =>
         new(BroadcastKind.SafetyStop, new AlexLinkSafetyStop(reason, at.ToUnixTimeMilliseconds(), who, text), AlexLinkTopics.Safety, at) { Except = except };
+
+    /// <summary>A lidar revolution, in as many Scan frames as it needs; a session keeps only the newest one unsent (ClientSession.Push).</summary>
+    public static Broadcast Scan(IReadOnlyList<AlexLinkScan> parts, DateTimeOffset at) =>
+        new(BroadcastKind.Scan, parts[0], AlexLinkTopics.Lidar, at) { Parts = parts };
+
+    /// <summary>Every frame of a broadcast that needs more than one (a Scan); null for the rest.</summary>
+    public IReadOnlyList<AlexLinkMessage>? Parts { get; private init; }
 
     public static Broadcast Status(in StatusCounters counters, DateTimeOffset at) =>
         new(BroadcastKind.Status, new AlexLinkStatus(at.ToUnixTimeMilliseconds(), counters), AlexLinkTopics.Status, at);

@@ -7,6 +7,9 @@
 //   queue that drops the oldest when full, so a slow watcher loses stale telemetry instead of holding
 //   anyone up; one that keeps not reading (PushDropLimit drops in a row) is disconnected as above.
 //   A marker in the reply queue tells the writer that pushes wait, so replies queued before it go first.
+// - Lidar revolutions (Scan) are not queued at all: each session keeps only the newest one not yet written,
+//   so a slow reader skips revolutions (the sequence numbers show the gap) and a command's reply waits behind
+//   at most one revolution's write. Skipping scans never counts as "not reading".
 using System.Net.Security;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Safety;
@@ -42,6 +45,10 @@ internal abstract class ClientSession : IDisposable
     private readonly Channel<ReadOnlyMemory<byte>> _pushes;
     private int _pushPending;
     private int _pushDrops;
+
+    // The newest revolution not yet written (boxed so it can be swapped atomically), and how many were replaced unsent.
+    private ScanBytes? _latestScan;
+    private long _scansSkipped;
 
     private readonly CancellationTokenSource _closing = new();
     private string? _closeReason;
@@ -197,7 +204,18 @@ internal abstract class ClientSession : IDisposable
             return;
         }
 
-        _pushes.Writer.TryWrite(broadcast.EncodedFor(Protocol, Render));
+        if (broadcast.Kind == BroadcastKind.Scan)
+        {
+            if (Interlocked.Exchange(ref _latestScan, new ScanBytes(broadcast.EncodedFor(Protocol, Render))) is not null)
+            {
+                Interlocked.Increment(ref _scansSkipped);
+            }
+        }
+        else
+        {
+            _pushes.Writer.TryWrite(broadcast.EncodedFor(Protocol, Render));
+        }
+
         if (Volatile.Read(ref _pushDrops) > PushDropLimit)
         {
             Close("client is not reading (send queue full)");
@@ -210,6 +228,9 @@ internal abstract class ClientSession : IDisposable
             Send(PushMarker);
         }
     }
+
+    /// <summary>Lidar revolutions replaced by a newer one before this client's writer got to them.</summary>
+    internal long ScansSkipped => Interlocked.Read(ref _scansSkipped);
 
     /// <summary>Whether this client gets <paramref name="broadcast"/> (its protocol can say it, it subscribed).</summary>
     protected abstract bool Wants(Broadcast broadcast);
@@ -284,6 +305,11 @@ internal abstract class ClientSession : IDisposable
                             Volatile.Write(ref _pushDrops, 0);
                         }
 
+                        if (Interlocked.Exchange(ref _latestScan, null) is { } scan)
+                        {
+                            await Stream.WriteAsync(scan.Bytes, CancellationToken.None).ConfigureAwait(false);
+                        }
+
                         continue;
                     }
 
@@ -329,3 +355,6 @@ public sealed class ProtocolViolationException : Exception
     {
     }
 }
+
+/// <summary>A session's newest unsent revolution, encoded (a class so it swaps atomically).</summary>
+internal sealed record ScanBytes(ReadOnlyMemory<byte> Bytes);

@@ -96,6 +96,7 @@ public sealed class RobotHub : IAsyncDisposable
 
     private readonly Task _broadcastLoop;
     private StatusCounters? _lastCounters;
+    private long _scansPublished;
     private DateTimeOffset _lastCountersAt;
 
     // The last STOP exchange whose OK was told to the other clients: STOPs asked for together share one exchange (one
@@ -137,6 +138,20 @@ public sealed class RobotHub : IAsyncDisposable
     public TeamExtensions Extensions => _options.Extensions;
 
     public bool LinkUp => _link.IsUp;
+
+    /// <summary>Revolutions published so far (the lidar's, if the server has one).</summary>
+    public long ScansPublished => Interlocked.Read(ref _scansPublished);
+
+    /// <summary>
+    /// Tells every session subscribed to Lidar about a revolution. Returns at once: the fan-out task encodes it once
+    /// and each session keeps only its newest unsent revolution (ClientSession.Push), so scans never delay a reply.
+    /// </summary>
+    public void PublishScan(Lidar.LidarScan scan)
+    {
+        ArgumentNullException.ThrowIfNull(scan);
+        Interlocked.Increment(ref _scansPublished);
+        Post(Broadcast.Scan(AlexLinkScan.Split((uint)scan.Sequence, scan.CompletedUtc.ToUnixTimeMilliseconds(), scan.Revolution), scan.CompletedUtc));
+    }
 
     /// <summary>The Arduino link as it describes itself, and its counters (for `alex status`).</summary>
     public IRobotLink Link => _link;

@@ -21,6 +21,8 @@ const state = {
   you: null,
   holder: null,
   path: [[0, 0]],
+  scans: [],
+  scanSeq: 0,
   pose: { x: 0, y: 0, heading: 0 },
   planned: null, // { from: pose, to: [x, y] } or { turn } — the last commanded move, drawn dashed
   lastStatusAt: 0,
@@ -128,6 +130,9 @@ function onMessage(msg) {
     case 'status':
       showCounters(msg.counters);
       movePose(msg.pose);
+      break;
+    case 'scan':
+      onScan(msg);
       break;
     case 'path':
       state.path = msg.points.length ? msg.points : [[0, 0]];
@@ -359,6 +364,29 @@ function showBanner(text, kind) {
 
 function hideBanner() { $('banner').hidden = true; }
 
+// ---- the lidar ----------------------------------------------------------------------------
+
+// A revolution arrives as [tenths of a degree clockwise from ahead, mm]; it is placed in the odometry frame at the
+// pose Alex has when it arrives, so earlier revolutions stay where the walls were seen (a rough map).
+const LIDAR_KEEP = 12;
+const LIDAR_RANGE_CM = 600;
+
+function onScan(msg) {
+  const { x, y, heading } = state.pose;
+  const world = [];
+  for (const [tenths, mm] of msg.points) {
+    const cm = mm / 10;
+    if (cm > LIDAR_RANGE_CM) continue;
+    const a = ((heading - tenths / 10) * Math.PI) / 180;
+    world.push([x + cm * Math.cos(a), y + cm * Math.sin(a)]);
+  }
+  state.scans.push(world);
+  if (state.scans.length > LIDAR_KEEP) state.scans.shift();
+  state.scanSeq = msg.seq;
+  $('lidar-state').textContent = `lidar: ${msg.points.length} points (#${msg.seq})`;
+  draw();
+}
+
 // ---- the path plot ------------------------------------------------------------------------
 
 function niceStep(span) {
@@ -389,6 +417,8 @@ function draw() {
   const pts = state.path.map(([x, y]) => [-y, x]);
   pts.push([-state.pose.y, state.pose.x]);
   if (state.planned?.to) pts.push([-state.planned.to[1], state.planned.to[0]]);
+  const scan = state.scans.length ? state.scans[state.scans.length - 1] : [];
+  for (const [x, y] of scan) pts.push([-y, x]);
   let minX = Math.min(...pts.map((p) => p[0]));
   let maxX = Math.max(...pts.map((p) => p[0]));
   let minY = Math.min(...pts.map((p) => p[1]));
@@ -446,6 +476,18 @@ function draw() {
     ctx.restore();
   }
 
+  // The lidar: earlier revolutions faint, this one bright.
+  state.scans.forEach((points, i) => {
+    const latest = i === state.scans.length - 1;
+    ctx.fillStyle = color('--lidar') || '#e4572e';
+    ctx.globalAlpha = latest ? 0.95 : 0.08 + (0.3 * i) / state.scans.length;
+    const r = latest ? 2.2 : 1.5;
+    for (const [x, y] of points) {
+      ctx.beginPath(); ctx.arc(X(-y), Y(x), r, 0, Math.PI * 2); ctx.fill();
+    }
+  });
+  ctx.globalAlpha = 1;
+
   // The driven path.
   if (state.path.length > 1) {
     ctx.strokeStyle = color('--accent-2');
@@ -476,6 +518,7 @@ function draw() {
   ctx.restore();
 
   canvas.dataset.points = String(state.path.length);
+  canvas.dataset.scanPoints = String(scan.length);
   canvas.dataset.pose = `${state.pose.x.toFixed(1)},${state.pose.y.toFixed(1)},${state.pose.heading.toFixed(1)}`;
 }
 

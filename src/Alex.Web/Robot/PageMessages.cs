@@ -13,11 +13,13 @@
 // {"type":"ping","id":6}                           {"type":"pong","id":6}
 // {"type":"reset-path"}                            {"type":"error","text":"…"}      (a message the gateway could not read)
 //                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
+//                                                  {"type":"scan","seq":42,"points":[[deg×10,mm],…]} (a lidar revolution; points with a return, degrees clockwise from ahead)
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
 using Alex.Client;
 using Alex.Protocol;
+using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
@@ -240,6 +242,23 @@ internal static class PageMessages
         w.WriteString("type", "notice");
         w.WriteString("kind", kind);
         w.WriteString("text", text);
+    });
+
+    /// <summary>A lidar revolution for the page: the points with a return, angle in tenths of a degree clockwise from ahead, distance in mm.</summary>
+    public static byte[] Scan(ScanRevolution revolution) => Write(w =>
+    {
+        w.WriteString("type", "scan");
+        w.WriteNumber("seq", revolution.Sequence);
+        w.WriteStartArray("points");
+        foreach (var p in revolution.Measured)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue((int)Math.Round(p.AngleDegrees * 10));
+            w.WriteNumberValue(p.DistanceMm);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
     });
 
     public static byte[] RoundTrip(TimeSpan rtt) => Write(w =>

@@ -31,6 +31,7 @@ internal sealed class RobotHub : IAsyncDisposable
     private readonly RobotGeometry _geometry;
     private readonly string _version;
     private readonly Lock _gate = new();
+    private readonly AlexLinkScanAssembler _scans = new();
     private readonly HashSet<PageSession> _pages = [];
 
     private CancellationTokenSource? _linkCts;
@@ -71,7 +72,7 @@ internal sealed class RobotHub : IAsyncDisposable
     public static ReconnectingClient Reach(string target, Func<CancellationToken, Task<AlexLinkClient>> connect, RobotGeometry geometry, TimeProvider time) =>
         new(target, connect, time, new ReconnectPolicy { GiveUpIfLasting = false }, geometry)
         {
-            Topics = AlexLinkTopics.Status | AlexLinkTopics.Lease | AlexLinkTopics.Link | AlexLinkTopics.ArduinoText | AlexLinkTopics.Safety,
+            Topics = AlexLinkTopics.Status | AlexLinkTopics.Lease | AlexLinkTopics.Link | AlexLinkTopics.ArduinoText | AlexLinkTopics.Safety | AlexLinkTopics.Lidar,
             StatusInterval = StatusInterval,
         };
 
@@ -354,6 +355,20 @@ internal sealed class RobotHub : IAsyncDisposable
                 break;
             case LinkPushed { Message: AlexLinkLinkState link }:
                 Post(PageMessages.Notice("serial", link.Detail));
+                break;
+            case LinkPushed { Message: AlexLinkScan scan }:
+                // A revolution split over several frames goes to the pages whole.
+                ScanRevolution? revolution;
+                lock (_scans)
+                {
+                    revolution = _scans.Offer(scan);
+                }
+
+                if (revolution is not null)
+                {
+                    Post(PageMessages.Scan(revolution));
+                }
+
                 break;
             case LinkPushed { Message: AlexLinkError error }:
                 Post(PageMessages.Notice("serial", error.Text));

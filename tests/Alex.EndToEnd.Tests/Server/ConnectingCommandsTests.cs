@@ -15,7 +15,7 @@ namespace Alex.EndToEnd.Tests.Server;
 public sealed class ConnectingCommandsTests : IClassFixture<TestPki>, IClassFixture<FragileServerBinary>
 {
     private const string Passphrase = "laptop pass phrase";
-    private static readonly string[] Connecting = ["drive", "send", "web", "doctor", "lab handshake"];
+    private static readonly string[] Connecting = ["drive", "send", "web", "doctor", "lab handshake", "scan"];
 
     private readonly TestPki _pki;
     private readonly FragileServerBinary _fragile;

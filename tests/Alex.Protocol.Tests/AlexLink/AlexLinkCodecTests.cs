@@ -41,6 +41,7 @@ public sealed partial class AlexLinkCodecTests
         ["follow_audit"] = new AlexLinkFollowAudit(20, Follow: true) { RequestId = 12 },
         ["command_colour"] = new AlexLinkCommand(new DriveCommand((CommandCode)7)) { RequestId = 13 },
         ["declared_reply"] = new AlexLinkDeclaredReply(7, PacketType.Response, 6, ServerTime + 500, [310, 120, 95], "") { RequestId = 13 },
+        ["scan"] = new AlexLinkScan(42, ServerTime + 3000, 0, 1, [new(0, 400), new(16384, 1250), new(32768, 0)]),
         ["audit_line"] = new AlexLinkAuditLine("{\"time\":\"2025-11-27T12:07:09.000Z\",\"event\":\"connection-accepted\",\"name\":\"tutor\"}"),
     };
 

@@ -1,0 +1,176 @@
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Serial;
+using Alex.Robot.Lidar;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Server;
+
+/// <summary>
+/// The lidar on the wire (docs/protocol.md §4 "Scan"): the simulated lidar riding on the simulated Alex,
+/// through the real driver, pushed to subscribed AlexLink/1 clients only; commands and STOP unaffected.
+/// </summary>
+public sealed class ServerLidarTests : IClassFixture<TestPki>
+{
+    private readonly TestPki _pki;
+
+    public ServerLidarTests(TestPki pki)
+    {
+        _pki = pki;
+    }
+
+    private static async Task<LidarHost> StartLidarAsync(TestServer server)
+    {
+        var lidar = LidarHost.Start(new LidarSpec(Path: null, Simulate: true), server.Host.Hub, server.Robot.Alex, TimeProvider.System, _ => { })!;
+        await Bounded.Until(() => server.Host.Hub.ScansPublished > 0, what: "the simulated lidar's first revolution");
+        return lidar;
+    }
+
+    [Fact]
+    public async Task Subscribed_WatcherGetsWholeRevolutions_UnsubscribedGetsNone()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var lidar = await StartLidarAsync(server);
+        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await watcher.ReadAsync();
+        await driver.ReadAsync();
+
+        Assert.IsType<AlexLinkOk>(await watcher.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Default | AlexLinkTopics.Lidar, 0)));
+        var first = Assert.IsType<AlexLinkScan>(await watcher.ReadUntilAsync(m => m is AlexLinkScan));
+        var second = Assert.IsType<AlexLinkScan>(await watcher.ReadUntilAsync(m => m is AlexLinkScan));
+
+        Assert.Equal((byte)1, first.Parts);
+        Assert.InRange(first.Points.Count, 340, 380);
+        Assert.True(second.Sequence > first.Sequence);
+        // The arena's bottom wall is 40 cm to Alex's right (90° clockwise from ahead).
+        var right = first.Points.Where(p => p.DistanceMm != 0).MinBy(p => Math.Abs(p.AngleDegrees - 90));
+        Assert.InRange(right.DistanceMm, 370, 430);
+
+        // The driver did not ask for the lidar: its replies come, and no scan among what it reads.
+        Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkTakeLease()));
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+    }
+
+    [Fact]
+    public async Task Driving_TheRobotTurns_TheWallsTurnInTheScan()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var lidar = await StartLidarAsync(server);
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Lidar, 0)));
+        var before = Assert.IsType<AlexLinkScan>(await driver.ReadUntilAsync(m => m is AlexLinkScan));
+
+        // Behind Alex the left wall is 40 cm away; turn right 90° and behind is the box 130 cm up the room.
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkTakeLease()));
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.TurnRight, 90, 100)));
+        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, TimeSpan.FromSeconds(20), "the turn to finish");
+        var seen = server.Host.Hub.ScansPublished;
+        await Bounded.Until(() => server.Host.Hub.ScansPublished > seen + 1, what: "a revolution after the turn");
+        var after = Assert.IsType<AlexLinkScan>(await driver.ReadUntilAsync(m => m is AlexLinkScan s && s.Sequence > seen + 1));
+
+        static double Behind(AlexLinkScan s) => s.Points.Where(p => p.DistanceMm != 0).MinBy(p => Math.Abs(p.AngleDegrees - 180)).DistanceMm;
+        Assert.InRange(Behind(before), 360, 440);
+        Assert.InRange(Behind(after), 1200, 1400);
+    }
+
+    [Fact]
+    public async Task TwentyWatchers_StreamingScans_DriverCommandsAndStopStillAnswered()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        await using var lidar = await StartLidarAsync(server);
+        var watchers = new List<AlexLinkTestClient>();
+        try
+        {
+            for (var i = 0; i < 20; i++)
+            {
+                var w = await server.ConnectAlexLinkAsync("tutor");
+                watchers.Add(w);
+                await w.ReadAsync();
+                Assert.IsType<AlexLinkOk>(await w.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Lidar, 0)));
+            }
+
+            // Nobody reads the watchers' scans from here on.
+            await using var driver = await server.ConnectAlexLinkAsync("laptop");
+            await driver.ReadAsync();
+            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkTakeLease()));
+            for (var i = 0; i < 10; i++)
+            {
+                Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 40)));
+                Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+            }
+
+            Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        }
+        finally
+        {
+            foreach (var w in watchers)
+            {
+                await w.DisposeAsync();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task ScanCommand_CsvJsonAndPicture_OneRevolution()
+    {
+        await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60)); // a loaded machine starts dotnet slowly
+        await using var lidar = await StartLidarAsync(server);
+        string[] laptop = ["scan", $"127.0.0.1:{server.EndPoint.Port}", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName];
+
+        var csv = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), [.. laptop, "--csv"]);
+        Assert.True(csv.Code == 0, csv.Stderr);
+        var lines = csv.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.Equal("angle_deg,distance_mm", lines[0]);
+        Assert.InRange(lines.Length - 1, 340, 380);
+        Assert.Matches(@"^\d+\.\d\d,\d+$", lines[1]);
+
+        var json = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), [.. laptop, "--json"]);
+        Assert.True(json.Code == 0, json.Stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(json.Stdout);
+        Assert.InRange(doc.RootElement.GetProperty("scan").GetArrayLength(), 340, 380);
+
+        // Output redirected: the picture is plain text, one '#' per cell with a return, 'A' for Alex.
+        var picture = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), laptop);
+        Assert.True(picture.Code == 0, picture.Stderr);
+        Assert.StartsWith("revolution #", picture.Stdout, StringComparison.Ordinal);
+        Assert.Contains('A', picture.Stdout);
+        Assert.Contains('#', picture.Stdout);
+        Assert.DoesNotContain('\u2800', picture.Stdout);
+    }
+
+    [Fact]
+    public async Task ScanCommand_ServerWithoutLidar_OneLineErrorExit1()
+    {
+        await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60));
+
+        var run = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "scan", $"127.0.0.1:{server.EndPoint.Port}", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--timeout", "5");
+
+        Assert.Equal(1, run.Code);
+        Assert.StartsWith($"alex: no lidar revolution from 127.0.0.1:{server.EndPoint.Port} within 5 s", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("hint: is the server started with --lidar PATH", run.Stderr, StringComparison.Ordinal);
+        Assert.Empty(run.Stdout);
+    }
+
+    [Fact]
+    public async Task Serve_BadWorldOrLidarBaud_OneLineErrorExit2()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-world-").FullName;
+        var world = Path.Combine(dir, "room.json");
+        File.WriteAllText(world, """{ "walls": [[0, 0, 100]] }""");
+
+        var bad = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "serve", "--lidar", "simulated", "--world", world);
+        var baud = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "serve", "--lidar", "/dev/ttyUSB0", "--lidar-baud", "9600");
+        var orphan = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "serve", "--world", world);
+
+        Assert.Equal(2, bad.Code);
+        Assert.StartsWith("alex: --world room.json: each of \"walls\" is [4 numbers]", bad.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, baud.Code);
+        Assert.StartsWith("alex: --lidar-baud 9600: not a speed an RPLidar uses", baud.Stderr, StringComparison.Ordinal);
+        Assert.Equal(2, orphan.Code);
+        Assert.StartsWith("alex: --world is for the simulated lidar", orphan.Stderr, StringComparison.Ordinal);
+        Assert.All(new[] { bad, baud, orphan }, r => Assert.Contains("hint: ", r.Stderr, StringComparison.Ordinal));
+    }
+}
