@@ -14,7 +14,7 @@ public sealed class AlexLinkScanTests
     public void From_DeviceNode_AngleToTurnFractionDistanceToMillimetres()
     {
         Assert.Equal(new ScanPoint(16384, 1000), ScanPoint.From(new LidarScanNode(false, 1, 90 * 64, 4000)));
-        Assert.Equal(new ScanPoint(65535, 1), ScanPoint.From(new LidarScanNode(false, 1, LidarScanNode.FullTurnQ6 - 1, 3)));
+        Assert.Equal(new ScanPoint(65533, 1), ScanPoint.From(new LidarScanNode(false, 1, LidarScanNode.FullTurnQ6 - 1, 3)));
         Assert.Equal(0, ScanPoint.From(new LidarScanNode(false, 0, 0, 1)).DistanceMm);
     }
 
