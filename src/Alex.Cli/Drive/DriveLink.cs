@@ -23,7 +23,7 @@ internal sealed class DriveLink : IAsyncDisposable
         _events = events;
         _client = new ReconnectingClient(options, new ReconnectPolicy { GiveUpIfFirstFails = true })
         {
-            Topics = AlexLinkTopics.All,
+            Topics = AlexLinkTopics.All | AlexLinkTopics.Lidar,
             StatusInterval = StatusInterval,
             SilenceLimit = TimeSpan.FromSeconds(3),
         };

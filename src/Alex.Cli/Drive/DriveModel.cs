@@ -179,6 +179,14 @@ internal sealed class DriveModel
     /// <summary>The path driven so far, as the connection's dead reckoning last reported it.</summary>
     public IReadOnlyList<Pose> PathPoints { get; private set; } = [default];
 
+    /// <summary>The newest lidar revolution's points within <see cref="LidarRangeCm"/>, in the path's frame (empty: no lidar).</summary>
+    public IReadOnlyList<Pose> Lidar { get; private set; } = [];
+
+    /// <summary>Lidar points farther than this are left out of the plot (they would shrink the path to a dot).</summary>
+    public const double LidarRangeCm = 600;
+
+    private readonly AlexLinkScanAssembler _scans = new();
+
     public TimeSpan? Latency { get; private set; }
 
     public TimeSpan? LastCommandRoundTrip { get; private set; }
@@ -457,6 +465,17 @@ internal sealed class DriveModel
         return new(DriveIntentKind.SettingsChanged);
     }
 
+    // A lidar angle is clockwise from straight ahead; the path's heading is counter-clockwise.
+    private static Pose[] Place(ScanRevolution revolution, Pose at) => revolution.Measured
+        .Where(p => p.DistanceMm / 10.0 <= LidarRangeCm)
+        .Select(p =>
+        {
+            var a = (at.HeadingDeg - p.AngleDegrees) * Math.PI / 180;
+            var cm = p.DistanceMm / 10.0;
+            return new Pose(at.X + (cm * Math.Cos(a)), at.Y + (cm * Math.Sin(a)), 0);
+        })
+        .ToArray();
+
     private void ApplyPushed(AlexLinkMessage message, DateTimeOffset now)
     {
         switch (message)
@@ -484,6 +503,9 @@ internal sealed class DriveModel
                 break;
             case AlexLinkError error:
                 Add(now, DriveLogKind.Problem, $"server: {error.Text}");
+                break;
+            case AlexLinkScan scan when _scans.Offer(scan) is { } revolution:
+                Lidar = Place(revolution, Pose);
                 break;
             default:
                 break;

@@ -51,11 +51,11 @@ internal static class DriveScreen
         var logLines = compact ? 1 : 6;
         var plotRows = Math.Clamp(spare - 2 - logLines - 2, 4, 16);
         var plotColumns = Math.Clamp(width - (compact ? 36 : 48), 16, 60);
-        var (plot, cmPerDot) = PathPlot.Render(model.PathPoints, model.Pose, plotColumns, plotRows);
+        var (plot, cmPerDot) = PathPlot.Render(model.PathPoints, model.Pose, plotColumns, plotRows, model.Lidar);
         var pose = model.Pose;
         var path = new Panel(new Text(string.Join('\n', plot)))
         {
-            Header = new PanelHeader($" path · {cmPerDot:0.#} cm/dot · x {Whole(pose.X)} y {Whole(pose.Y)} heading {Whole(pose.HeadingDeg)}° "),
+            Header = new PanelHeader($" path{(model.Lidar.Count > 0 ? " + lidar" : "")} · {cmPerDot:0.#} cm/dot · x {Whole(pose.X)} y {Whole(pose.Y)} heading {Whole(pose.HeadingDeg)}° "),
             Border = BoxBorder.Rounded,
         };
         var middle = new Grid().AddColumn(new GridColumn().NoWrap().PadRight(1)).AddColumn(new GridColumn().NoWrap().PadRight(0));

@@ -19,11 +19,13 @@ internal static class PathPlot
 
     /// <summary>
     /// Renders <paramref name="path"/> into <paramref name="rows"/> lines of <paramref name="columns"/>
-    /// characters; the current pose is drawn as an arrow showing the heading. Returns the scale too.
+    /// characters; the current pose is drawn as an arrow showing the heading, and <paramref name="lidar"/>
+    /// (points seen by the lidar, in the path's frame) as single dots. Returns the scale too.
     /// </summary>
-    public static (IReadOnlyList<string> Lines, double CmPerDot) Render(IReadOnlyList<Pose> path, Pose current, int columns, int rows)
+    public static (IReadOnlyList<string> Lines, double CmPerDot) Render(IReadOnlyList<Pose> path, Pose current, int columns, int rows, IReadOnlyList<Pose>? lidar = null)
     {
         ArgumentNullException.ThrowIfNull(path);
+        lidar ??= [];
         columns = Math.Max(columns, 2);
         rows = Math.Max(rows, 2);
         var dotsX = columns * 2;
@@ -31,7 +33,7 @@ internal static class PathPlot
 
         // Screen coordinates in cm: right = -Y (Y grows to the left), up = X (forward at the start).
         double minX = 0, maxX = 0, minY = 0, maxY = 0;
-        foreach (var p in path.Append(current))
+        foreach (var p in path.Append(current).Concat(lidar))
         {
             minX = Math.Min(minX, -p.Y);
             maxX = Math.Max(maxX, -p.Y);
@@ -64,6 +66,12 @@ internal static class PathPlot
             var next = ToDot(pose);
             Line(previous, next, Plot);
             previous = next;
+        }
+
+        foreach (var seen in lidar)
+        {
+            var dot = ToDot(seen);
+            Plot(dot.X, dot.Y);
         }
 
         var here = ToDot(current);

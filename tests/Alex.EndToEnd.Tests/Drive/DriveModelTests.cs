@@ -366,4 +366,22 @@ public sealed class DriveModelTests
     [InlineData(45, '↖')]
     [InlineData(-135, '↘')]
     public void PathPlot_ArrowFollowsHeading(double heading, char arrow) => Assert.Equal(arrow, PathPlot.Arrow(heading));
+
+    [Fact]
+    public void Scan_Pushed_PointsPlacedAroundAlexAndDrawnOnThePlot()
+    {
+        var model = new DriveModel("127.0.0.1:5000", new DriveSettings());
+        // Ahead 1 m, to the right 50 cm, behind nothing, and a wall 20 m away (left out).
+        var scan = new AlexLinkScan(1, 0, 0, 1, [new ScanPoint(0, 1000), new ScanPoint(16384, 500), new ScanPoint(32768, 0), new ScanPoint(49152, 20000)]);
+
+        model.Apply(new PushedEvent(scan), T0);
+
+        Assert.Equal(2, model.Lidar.Count);
+        Assert.Equal(100, model.Lidar[0].X, 6);
+        Assert.Equal(0, model.Lidar[0].Y, 6);
+        Assert.Equal(0, model.Lidar[1].X, 6);
+        Assert.Equal(-50, model.Lidar[1].Y, 6);
+        var (lines, _) = PathPlot.Render(model.PathPoints, model.Pose, 20, 10, model.Lidar);
+        Assert.Equal(2, lines.SelectMany(l => l).Count(c => c is > '\u2800' and <= '\u28FF'));
+    }
 }
