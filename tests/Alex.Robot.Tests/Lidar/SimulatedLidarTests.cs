@@ -128,9 +128,17 @@ public sealed class SimulatedLidarTests
     {
         var lidar = Lidar(LidarWorld.DefaultArena);
         lidar.Receive([0xA5, 0x20]);
+        _time.Advance(TimeSpan.FromSeconds(0.1));
+        var before = lidar.TakeDue();
         _time.Advance(TimeSpan.FromMinutes(5));
+        var after = lidar.TakeDue();
 
-        Assert.Equal(360 * LidarScanNode.Size, lidar.TakeDue().Length);
+        Assert.Equal(360 * LidarScanNode.Size, after.Length);
+        // The stream carries on where it stopped: the node after the stall is the next angle, not a jump.
+        var nodes = Decode([.. LidarDescriptor.ForScan.ToArray(), .. before, .. after]).Where(r => r.Kind == LidarReadKind.Node).Select(r => r.Node).ToList();
+        var last = nodes[before.Length / LidarScanNode.Size - 1];
+        var next = nodes[before.Length / LidarScanNode.Size];
+        Assert.Equal(last.AngleDegrees + 1, next.AngleDegrees, 0);
     }
 
     [Fact]

@@ -129,7 +129,7 @@ public sealed class SimulatedLidar
         }
     }
 
-    /// <summary>The nodes whose sampling time has passed, encoded (empty when not scanning). After a stall, at most one revolution is sent.</summary>
+    /// <summary>The nodes whose sampling time has passed, encoded (empty when not scanning). After a stall, at most one revolution, continuing the stream.</summary>
     public byte[] TakeDue()
     {
         lock (_gate)
@@ -142,7 +142,11 @@ public sealed class SimulatedLidar
             var due = (long)(_time.GetElapsedTime(_scanStart).TotalSeconds * Settings.NodesPerSecond);
             if (due - _nodesSent > Settings.SamplesPerRevolution)
             {
-                _nodesSent = due - Settings.SamplesPerRevolution;
+                // Nobody took the nodes for more than a turn (a stalled pump): carry on where the stream stopped, as a
+                // motor that slowed down would, so the angles stay continuous and every turn keeps its samples.
+                var behind = due - _nodesSent - Settings.SamplesPerRevolution;
+                _scanStart += (long)(behind / Settings.NodesPerSecond * _time.TimestampFrequency);
+                due = _nodesSent + Settings.SamplesPerRevolution;
             }
 
             var count = (int)Math.Max(0, due - _nodesSent);
