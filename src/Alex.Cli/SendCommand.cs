@@ -3,6 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Alex.Client;
 using Alex.Protocol;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Cli;
@@ -23,7 +24,8 @@ internal static class SendCommand
             "  alex send 127.0.0.1:5000 f 50 75                     forward 50 cm at 75 % (credentials from ./pki)\n" +
             "  alex send alex.local --pki pki f 50 75 \\; l 90 60 \\; g   two moves, each to its end, then the odometry\n" +
             "  alex send 127.0.0.1 --pki pki --name alex.epp.com g --json\n" +
-            "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n\n" +
+            "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n" +
+            "  alex send alex.local --pki pki --extensions alex-extensions.json colour --json   a team's declared command\n\n" +
             "Commands: f/b DIST SPEED (forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), " +
             "c (clear stats); separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
             "disconnects, so after each move with a distance or angle, send stays connected until Alex has " +
@@ -33,27 +35,33 @@ internal static class SendCommand
         var target = ConnectionOptions.HostArgument();
         var words = new Argument<string[]>("command") { Description = "CMD [P0 P1] [; CMD ...]", Arity = ArgumentArity.OneOrMore };
         var json = new Option<bool>("--json") { Description = "print one JSON object instead of text" };
+        var extensions = ExtensionsOption.Create();
         var noWait = new Option<bool>("--no-wait") { Description = "do not wait for a move to finish before the next command or before disconnecting (the server then stops Alex)" };
         cmd.Arguments.Add(target);
         cmd.Arguments.Add(words);
         var connection = ConnectionOptions.AddTo(cmd);
         cmd.Options.Add(json);
         cmd.Options.Add(noWait);
+        cmd.Options.Add(extensions);
 
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
             var endpoint = ConnectionOptions.ParseHost(pr.GetValue(target)!);
-            var commands = ParseCommands(pr.GetValue(words) ?? []);
+            var declared = ExtensionsOption.Load(pr.GetValue(extensions));
+            var commands = ParseCommands(pr.GetValue(words) ?? [], declared);
             _ = connection.TimeoutValue(pr);
             using var credentials = connection.LoadCredentials(pr);
             var options = connection.ClientOptions(pr, endpoint, credentials);
-            return await RunAsync(options, commands, pr.GetValue(json), !pr.GetValue(noWait), ct).ConfigureAwait(false);
+            return await RunAsync(options, commands, declared, pr.GetValue(json), !pr.GetValue(noWait), ct).ConfigureAwait(false);
         });
         return cmd;
     }
 
     /// <summary>Splits "f 50 75 ; g" (as separate words or not) into commands; a bad one is a usage error.</summary>
-    internal static List<DriveCommand> ParseCommands(IReadOnlyList<string> words)
+    internal static List<DriveCommand> ParseCommands(IReadOnlyList<string> words) => ParseCommands(words, TeamExtensions.None);
+
+    /// <summary>As <see cref="ParseCommands(IReadOnlyList{string})"/>, with the team's declared commands by name.</summary>
+    internal static List<DriveCommand> ParseCommands(IReadOnlyList<string> words, TeamExtensions extensions)
     {
         var text = string.Join(' ', words);
         var commands = new List<DriveCommand>();
@@ -65,9 +73,10 @@ internal static class SendCommand
                 continue;
             }
 
-            if (!DriveCommand.TryParse(parts, out var command, out var error))
+            if (!DriveCommand.TryParse(parts, extensions, out var command, out var error))
             {
-                throw new CliException($"'{part.Trim()}': {error}", hint: "commands: f/b DIST SPEED, l/r ANGLE SPEED, s, g, c; separate several with ';'");
+                var team = extensions.IsEmpty ? "" : ", " + string.Join(", ", extensions.Commands.Select(c => c.Usage));
+                throw new CliException($"'{part.Trim()}': {error}", hint: $"commands: f/b DIST SPEED, l/r ANGLE SPEED, s, g, c{team}; separate several with ';'");
             }
 
             commands.Add(command.Value);
@@ -81,7 +90,7 @@ internal static class SendCommand
         return commands;
     }
 
-    private static async Task<int> RunAsync(AlexClientOptions options, List<DriveCommand> commands, bool json, bool wait, CancellationToken ct)
+    private static async Task<int> RunAsync(AlexClientOptions options, List<DriveCommand> commands, TeamExtensions extensions, bool json, bool wait, CancellationToken ct)
     {
         AlexLinkClient client;
         try
@@ -116,10 +125,11 @@ internal static class SendCommand
                     break;
                 }
 
+                reply = reply with { Request = extensions.Describe(command) };
                 replies.Add(reply);
                 if (!json)
                 {
-                    PrintReply(reply);
+                    PrintReply(reply, extensions);
                 }
 
                 if (!reply.Acknowledged)
@@ -130,7 +140,7 @@ internal static class SendCommand
 
                 // A bounded move runs on after its OK; the next command would cut it short, and
                 // disconnecting makes the server's dead-man stop it (docs/security.md, "While connected"). So wait for it.
-                if (wait && command.IsMove && command.Param0 != 0)
+                if (wait && command.IsMove && command.Param0 != 0 && !extensions.TryGetByCode(command.Command, out _))
                 {
                     try
                     {
@@ -158,7 +168,7 @@ internal static class SendCommand
             var notSent = commands.Count - replies.Count;
             if (json)
             {
-                Console.Out.WriteLine(JsonResult(options, client, replies, notSent, failure, still));
+                Console.Out.WriteLine(JsonResult(options, client, replies, extensions, notSent, failure, still));
             }
 
             if (failure is not null)
@@ -171,7 +181,7 @@ internal static class SendCommand
         }
     }
 
-    private static void PrintReply(CommandReply reply)
+    private static void PrintReply(CommandReply reply, TeamExtensions extensions)
     {
         if (!reply.Acknowledged)
         {
@@ -179,6 +189,24 @@ internal static class SendCommand
         }
 
         Console.Out.WriteLine($"{reply.Request,-12} OK  {reply.RoundTrip.TotalMilliseconds,5:0} ms");
+        if (DeclaredReading.From(extensions, reply) is { } reading)
+        {
+            foreach (var v in reading.Values)
+            {
+                Console.Out.WriteLine($"  {v.Name,-26} {v.Value,8} {v.Unit}".TrimEnd());
+            }
+
+            if (reading.Values.Count == 0)
+            {
+                Console.Out.WriteLine($"  {reading.Text}");
+            }
+
+            if (reading.Swatch is { } swatch)
+            {
+                Console.Out.WriteLine($"  {"colour",-26} {swatch,8}");
+            }
+        }
+
         if (reply.Status is { } s)
         {
             Span<uint> values = stackalloc uint[StatusCounters.Count];
@@ -227,7 +255,7 @@ internal static class SendCommand
         return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
-    private static string JsonResult(AlexClientOptions options, AlexLinkClient client, List<CommandReply> replies, int notSent, string? failure, bool? still)
+    private static string JsonResult(AlexClientOptions options, AlexLinkClient client, List<CommandReply> replies, TeamExtensions extensions, int notSent, string? failure, bool? still)
     {
         using var buffer = new MemoryStream();
         using (var w = new Utf8JsonWriter(buffer, new JsonWriterOptions { Indented = true }))
@@ -262,6 +290,29 @@ internal static class SendCommand
                     w.WriteString("error", r.Error?.ToString());
                     w.WriteNumber("detail", r.Detail);
                     w.WriteString("text", r.Text);
+                }
+
+                if (DeclaredReading.From(extensions, r) is { } reading)
+                {
+                    if (reading.Values.Count > 0)
+                    {
+                        w.WriteStartObject("values");
+                        foreach (var v in reading.Values)
+                        {
+                            w.WriteNumber(v.Name, v.Value);
+                        }
+
+                        w.WriteEndObject();
+                    }
+                    else
+                    {
+                        w.WriteString("text", reading.Text);
+                    }
+
+                    if (reading.Swatch is { } swatch)
+                    {
+                        w.WriteString("swatch", swatch);
+                    }
                 }
 
                 if (r.Status is { } s)

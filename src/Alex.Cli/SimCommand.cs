@@ -26,7 +26,8 @@ internal static class SimCommand
             "or your own C server. Replies are paced like a real line at --baud. Each frame seen is logged\n" +
             "to stderr. The lidar speaks the RPLidar protocol (docs/lidar.md) at any baud; it sees the course arena\n" +
             "or --world, from the simulated Alex's pose when --pty runs too. The device paths are printed on stdout,\n" +
-            "the Alex's first. Stop with Ctrl-C.");
+            "the Alex's first. Stop with Ctrl-C. With --extensions, the team's declared commands (docs/extensions.md) are\n" +
+            "answered as declared: fixed values, or each --answer NAME=V,V,...[;V,V,...] reading in turn.");
 
         var pty = new Option<bool>("--pty") { Description = "Serve the simulated Alex on a new pseudo-terminal." };
         var link = new Option<string?>("--link") { Description = "Also make PATH a symlink to the device (replaced if it is a stale symlink); the lidar's when only --lidar-pty is given." };
@@ -43,7 +44,9 @@ internal static class SimCommand
         var countsPerRev = new Option<int>("--counts-per-rev") { Description = "Encoder ticks per wheel revolution.", DefaultValueFactory = _ => 195 };
         var wheel = new Option<double>("--wheel-cm") { Description = "Wheel circumference in cm.", DefaultValueFactory = _ => 20.4 };
         var quiet = new Option<bool>("--quiet") { Description = "Do not log frames to stderr." };
-        foreach (var o in new Option[] { pty, link, baud, noPacing, statsOrder, hello, courseReceiver, countsPerRev, wheel, quiet, lidarPty, lidarLink, world })
+        var extensions = ExtensionsOption.Create();
+        var answers = new Option<string[]>("--answer") { Description = "Scripted values for a declared command: NAME=V,V,... (its fields in order; text for a message reply), readings separated by ';', repeated in turn" };
+        foreach (var o in new Option[] { pty, link, baud, noPacing, statsOrder, hello, courseReceiver, countsPerRev, wheel, quiet, lidarPty, lidarLink, world, extensions, answers })
         {
             cmd.Options.Add(o);
         }
@@ -75,11 +78,25 @@ internal static class SimCommand
                 throw new CliException($"--baud {rate} is not a line speed", hint: "use e.g. --baud 9600 or --baud 115200");
             }
 
+            var declared = ExtensionsOption.Load(pr.GetValue(extensions));
+            var scripts = new Dictionary<string, IReadOnlyList<string[]>>();
+            foreach (var spec in pr.GetValue(answers) ?? [])
+            {
+                if (!SimulatorSettings.TryParseAnswer(spec, declared, out var name, out var readings, out var error))
+                {
+                    throw new CliException($"--answer {spec}: {error}", hint: "e.g. --answer colour=310,120,95 (a declared command's name, then its values)");
+                }
+
+                scripts[name] = readings;
+            }
+
             SimulatorSettings settings;
             try
             {
                 settings = new SimulatorSettings
                 {
+                    Extensions = declared,
+                    Answers = scripts,
                     CountsPerRev = pr.GetValue(countsPerRev),
                     WheelCircumferenceCm = pr.GetValue(wheel),
                     GetStatsReplyOrder = pr.GetValue(statsOrder) switch

@@ -209,6 +209,7 @@ internal sealed class AlexLink1Client : AlexLinkClient
                 AlexLinkStatus status => CommandReply.Ok(what, elapsed, status.Counters),
                 AlexLinkHeartbeat => CommandReply.Ok(what, elapsed),
                 AlexLinkServerStatus server => CommandReply.Ok(what, elapsed) with { ServerStatus = server },
+                AlexLinkDeclaredReply declared => CommandReply.Ok(what, elapsed) with { Declared = declared },
                 AlexLinkError error => CommandReply.Failed(what, error.Code, error.Detail, error.Text, elapsed),
                 _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"{what}: unexpected reply {answer.Type}", elapsed),
             };

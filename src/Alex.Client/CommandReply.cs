@@ -10,6 +10,9 @@ public sealed record CommandReply(string Request, bool Acknowledged, AlexLinkErr
     /// <summary>The server's health, for a status request (admin role).</summary>
     public AlexLinkServerStatus? ServerStatus { get; init; }
 
+    /// <summary>The reply to a team's declared command that answers with values (docs/extensions.md); see <see cref="DeclaredReading"/>.</summary>
+    public AlexLinkDeclaredReply? Declared { get; init; }
+
     internal static CommandReply Ok(string request, TimeSpan roundTrip, StatusCounters? status = null) =>
         new(request, true, null, 0, "OK", status, roundTrip);
 

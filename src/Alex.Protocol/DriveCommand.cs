@@ -3,6 +3,7 @@
 // The course's letters (docs/course-protocol.md §4: f b l r s g c, either case) name the commands people type.
 using System.Diagnostics.CodeAnalysis;
 using System.Globalization;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol;
@@ -111,6 +112,58 @@ public readonly record struct DriveCommand(CommandCode Command, uint Param0 = 0,
         }
 
         command = new DriveCommand(code, p0, p1);
+        error = null;
+        return true;
+    }
+
+    /// <summary>
+    /// As <see cref="TryParse(IReadOnlyList{string}, out DriveCommand?, out string?)"/>, with the team's declared commands
+    /// too (docs/extensions.md): a declared name, then its parameters in order, each within its declared range.
+    /// </summary>
+    public static bool TryParse(IReadOnlyList<string> words, TeamExtensions extensions, [NotNullWhen(true)] out DriveCommand? command, [NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(words);
+        ArgumentNullException.ThrowIfNull(extensions);
+        if (words.Count == 0 || !extensions.TryGetByName(words[0], out var declared))
+        {
+            if (TryParse(words, out command, out error))
+            {
+                return true;
+            }
+
+            if (!extensions.IsEmpty && words.Count > 0 && error.StartsWith("unknown command", StringComparison.Ordinal))
+            {
+                error = $"unknown command '{words[0]}' (use f, b, l, r, s, g, c or the team's {string.Join(", ", extensions.Commands.Select(c => c.Name))})";
+            }
+
+            return false;
+        }
+
+        command = null;
+        if (words.Count - 1 != declared.Params.Count)
+        {
+            error = declared.Params.Count == 0 ? $"'{declared.Name}' takes no parameters" : $"'{declared.Name}' takes {declared.Params.Count} number(s): {declared.Usage}";
+            return false;
+        }
+
+        Span<uint> p = stackalloc uint[2];
+        for (var i = 0; i < declared.Params.Count; i++)
+        {
+            if (!uint.TryParse(words[i + 1], NumberStyles.None, CultureInfo.InvariantCulture, out p[i]))
+            {
+                error = $"{declared.Name}: {declared.Params[i].Name} must be a whole number of 0 or more, got '{words[i + 1]}'";
+                return false;
+            }
+        }
+
+        var parsed = new DriveCommand((CommandCode)declared.Code, p[0], p[1]);
+        if (declared.CheckRanges(parsed) is { } outside)
+        {
+            error = outside;
+            return false;
+        }
+
+        command = parsed;
         error = null;
         return true;
     }

@@ -36,7 +36,7 @@ public static class ExtensionFile
 
     private static readonly string[] s_colourFields = ["red", "green", "blue"];
 
-    private static readonly string[] s_courseNames = ["forward", "reverse", "back", "backward", "left", "right", "stop", "stats", "status", "get", "clear"];
+    private static readonly string[] s_courseNames = ["f", "b", "l", "r", "s", "g", "c", "forward", "reverse", "back", "backward", "left", "right", "stop", "stats", "status", "get", "clear"];
 
     /// <summary>
     /// The declaration in <paramref name="text"/>, or null with at least one problem. Problems are in line order.

@@ -209,6 +209,22 @@ public sealed class TeamExtensions
         return command is not null;
     }
 
+    /// <summary>How people read a command: a declared one by name and its declared parameters, a course one as its letter form.</summary>
+    public string Describe(DriveCommand command)
+    {
+        if (!_byCode.TryGetValue((byte)command.Command, out var declared))
+        {
+            return command.ToString();
+        }
+
+        return declared.Params.Count switch
+        {
+            0 => declared.Name,
+            1 => $"{declared.Name} {command.Param0}",
+            _ => $"{declared.Name} {command.Param0} {command.Param1}",
+        };
+    }
+
     /// <summary>True for the codes that start the wheels: the course's four moves and the declared moving commands.</summary>
     public bool IsMove(CommandCode code) => DriveCommand.IsMoveCode(code) || (_byCode.TryGetValue((byte)code, out var c) && c.Moves);
 

@@ -74,6 +74,48 @@ public sealed record SimulatorSettings
     /// </summary>
     public IReadOnlyDictionary<string, IReadOnlyList<string[]>> Answers { get; init; } = new Dictionary<string, IReadOnlyList<string[]>>();
 
+    /// <summary>
+    /// Reads a script for a declared command: "NAME=V,V,...", readings separated by ';' (each the declared fields' values in
+    /// order, or for a "message" reply the text). False, with the reason, for a name not declared or a value not a number.
+    /// </summary>
+    public static bool TryParseAnswer(string spec, TeamExtensions extensions, out string name, out IReadOnlyList<string[]> readings, [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? error)
+    {
+        ArgumentNullException.ThrowIfNull(spec);
+        ArgumentNullException.ThrowIfNull(extensions);
+        readings = [];
+        var eq = spec.IndexOf('=', StringComparison.Ordinal);
+        name = eq < 0 ? spec : spec[..eq];
+        if (eq < 0 || !extensions.TryGetByName(name, out var command))
+        {
+            error = extensions.IsEmpty
+                ? "no declared commands (give --extensions FILE first)"
+                : $"'{name}' is not a declared command ({string.Join(", ", extensions.Commands.Select(c => c.Name))}), or the '=' is missing";
+            return false;
+        }
+
+        var list = new List<string[]>();
+        foreach (var reading in spec[(eq + 1)..].Split(';'))
+        {
+            var values = command.Reply == DeclaredReplyKind.Message ? [reading] : reading.Split(',', StringSplitOptions.TrimEntries);
+            if (command.Reply == DeclaredReplyKind.Response)
+            {
+                var bad = values.FirstOrDefault(v => !uint.TryParse(v, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out _));
+                if (bad is not null || values.Length != command.Response!.Fields.Count)
+                {
+                    error = $"{name} answers {command.Response!.Fields.Count} whole number(s) ({string.Join(", ", command.Response.Fields.Select(f => f.Name))}), got '{reading}'";
+                    return false;
+                }
+            }
+
+            list.Add(values);
+        }
+
+        readings = list;
+        name = command.Name;
+        error = null;
+        return true;
+    }
+
     /// <summary>Throws when a setting makes no physical sense.</summary>
     public void Validate()
     {

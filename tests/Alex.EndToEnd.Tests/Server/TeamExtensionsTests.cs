@@ -138,6 +138,53 @@ public sealed class TeamExtensionsTests : IClassFixture<TestPki>, IClassFixture<
         Assert.StartsWith("hint: fix the declaration", lines[1], StringComparison.Ordinal);
     }
 
+    [Fact]
+    public async Task Send_DeclaredRead_OverAlexLink_JsonNamesTheValues_TextShowsThem()
+    {
+        await using var server = await TestServer.StartAsync(_pki, extensions: Load(ColourFile));
+        string[] laptop = ["--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--extensions", ColourFile];
+        var target = $"127.0.0.1:{server.EndPoint.Port}";
+
+        var (code, stdout, stderr) = await AlexCli.RunAsync(TimeSpan.FromSeconds(60), ["send", target, "colour", "--json", .. laptop]);
+
+        Assert.True(code == 0, stderr);
+        using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+        var result = doc.RootElement.GetProperty("results")[0];
+        Assert.Equal("colour", result.GetProperty("command").GetString());
+        var values = result.GetProperty("values");
+        // The simulator's fixed reading for three fields with max 1000: 750, 500, 250; the swatch scales each by its max.
+        Assert.Equal((750u, 500u, 250u), (values.GetProperty("red").GetUInt32(), values.GetProperty("green").GetUInt32(), values.GetProperty("blue").GetUInt32()));
+        Assert.Equal("#bf7f3f", result.GetProperty("swatch").GetString());
+
+        var text = await AlexCli.RunAsync(TimeSpan.FromSeconds(60), ["send", target, "colour", .. laptop]);
+        Assert.True(text.Code == 0, text.Stderr);
+        Assert.Matches(@"^colour\s+OK", text.Stdout);
+        Assert.Matches(@"red\s+750 Hz", text.Stdout);
+    }
+
+    [Fact]
+    public async Task Send_BadDeclarationOrUnknownName_OneLineExit2()
+    {
+        var bad = _pki.Path($"bad-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(bad, "{ \"alexExtensions\": 1, \"commands\": [ { \"name\": \"x\", \"code\": 5, \"roles\": [\"drive\"], \"reply\": \"ok\" } ] }");
+
+        var refused = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), "send", "127.0.0.1:9", "--extensions", bad, "x");
+        Assert.Equal(2, refused.Code);
+        Assert.StartsWith($"alex: {bad} line 1: command \"x\": code 5 is the course's GET_STATS", refused.Stderr, StringComparison.Ordinal);
+
+        var unknown = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), "send", "127.0.0.1:9", "--extensions", ColourFile, "color");
+        Assert.Equal(2, unknown.Code);
+        Assert.Contains("unknown command 'color' (use f, b, l, r, s, g, c or the team's colour)", unknown.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task Sim_AnswerForAnUndeclaredCommand_OneLineExit2()
+    {
+        var run = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), "sim", "--pty", "--extensions", ColourFile, "--answer", "colour=1,2");
+        Assert.Equal(2, run.Code);
+        Assert.StartsWith("alex: --answer colour=1,2: colour answers 3 whole number(s) (red, green, blue), got '1,2'", run.Stderr, StringComparison.Ordinal);
+    }
+
     private async Task<(int Code, string Stdout, string Stderr)> RunCourseClientAsync(int port, string input, string teamLetters)
     {
         var dir = Directory.CreateTempSubdirectory("alex-team-client-").FullName;

@@ -87,7 +87,7 @@ public sealed class ExtensionFileTests
               "alexExtensions": 1,
               "commands": [
                 { "name": "a", "code": 3, "roles": ["drive"], "reply": "ok" },
-                { "name": "b", "code": 7, "roles": ["watch"], "reply": "ok", "letter": "f" }
+                { "name": "y", "code": 7, "roles": ["watch"], "reply": "ok", "letter": "f" }
               ]
             }
             """;
@@ -97,8 +97,8 @@ public sealed class ExtensionFileTests
         Assert.Equal(
             [
                 "line 4: command \"a\": code 3 is the course's TURN_RIGHT; the team's commands start at 7",
-                "line 5: command \"b\": letter 'f' is the course's FORWARD (the course's letters f b l r s g c are taken, in either case)",
-                "line 5: command \"b\": \"roles\" must be [\"drive\"] or [\"drive\", \"watch\"]",
+                "line 5: command \"y\": letter 'f' is the course's FORWARD (the course's letters f b l r s g c are taken, in either case)",
+                "line 5: command \"y\": \"roles\" must be [\"drive\"] or [\"drive\", \"watch\"]",
             ],
             problems.Select(p => p.ToString()));
     }

@@ -239,3 +239,40 @@ public sealed class ExtensionRulesTests
     private static TeamExtensions Example(string name) =>
         ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", name)), out _)!;
 }
+
+/// <summary>What a person types for a declared command (alex send, the drive console's line mode).</summary>
+public sealed class DeclaredCommandParseTests
+{
+    private static readonly TeamExtensions Ultrasonic =
+        ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "ultrasonic-servo.json")), out _)!;
+
+    [Theory]
+    [InlineData("range", 8u, 0u)]
+    [InlineData("SWEEP 40", 16u, 40u)]
+    [InlineData("claw-open", 14u, 0u)]
+    public void TryParse_DeclaredName_ItsCodeAndParams(string text, uint code, uint p0)
+    {
+        Assert.True(DriveCommand.TryParse(text.Split(' '), Ultrasonic, out var command, out var error), error);
+        Assert.Equal(new DriveCommand((CommandCode)code, p0), command);
+        Assert.Equal(text.ToLowerInvariant(), Ultrasonic.Describe(command.Value));
+    }
+
+    [Theory]
+    [InlineData("sweep", "'sweep' takes 1 number(s): sweep SPEED(%)")]
+    [InlineData("sweep 61", "sweep: speed 61 % is outside its declared range 0–60 %")]
+    [InlineData("sweep fast", "sweep: speed must be a whole number of 0 or more, got 'fast'")]
+    [InlineData("range 3", "'range' takes no parameters")]
+    [InlineData("scan", "unknown command 'scan' (use f, b, l, r, s, g, c or the team's range, claw-open, claw-close, sweep)")]
+    public void TryParse_BadDeclaredCommand_Says(string text, string expected)
+    {
+        Assert.False(DriveCommand.TryParse(text.Split(' '), Ultrasonic, out _, out var error));
+        Assert.Equal(expected, error);
+    }
+
+    [Fact]
+    public void TryParse_CourseCommandsUnchanged()
+    {
+        Assert.True(DriveCommand.TryParse(["f", "50", "75"], Ultrasonic, out var forward, out _));
+        Assert.Equal(new DriveCommand(CommandCode.Forward, 50, 75), forward);
+    }
+}
