@@ -55,17 +55,17 @@ public sealed class SerialPortTests
         await using var sim = PtySimulator.Start(new SimulatorSettings(), null, null, TimeProvider.System, null);
         var holder = TtyStream.Open(sim.DevicePath, 9600);
         await using var link = ArduinoLink.ForSerialPort(sim.DevicePath, PtyLink, TimeProvider.System);
-        string? reason = null;
+        // The reason is awaited from the event itself: waiting for the state can finish before the event's handlers ran.
+        var reason = new TaskCompletionSource<string?>(TaskCreationOptions.RunContinuationsAsynchronously);
         link.StateChanged += (s, r) =>
         {
             if (s == ArduinoLinkState.Reopening)
             {
-                Volatile.Write(ref reason, r);
+                reason.TrySetResult(r);
             }
         };
         link.Start();
-        await link.WaitForStateAsync(ArduinoLinkState.Reopening, CancellationToken.None).Within();
-        Assert.Contains("held by another program", Volatile.Read(ref reason), StringComparison.Ordinal);
+        Assert.Contains("held by another program", await reason.Task.Within(), StringComparison.Ordinal);
         var refused = await link.SendAsync(Cmd(CommandCode.Stop), CancellationToken.None).Within();
         Assert.Equal(RobotReplyKind.LinkDown, refused.Kind);
 
