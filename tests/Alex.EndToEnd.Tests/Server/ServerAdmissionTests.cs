@@ -78,15 +78,7 @@ public sealed class ServerAdmissionTests : IClassFixture<TestPki>
         await Bounded.Until(() => server.Host.Audit.Trouble is not null, what: "the audit log to notice the full disk");
 
         // Sessions, commands and the dead-man go on.
-        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
-        Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
-        var driver = await server.ConnectAlexLinkAsync("laptop");
-        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
-        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
-        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Forward, what: "the robot to move");
-        driver.Kill();
-        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease * 4, "the dead-man to stop the robot");
-        Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        await SessionsAndDeadManGoOnAsync(server, lease);
         Assert.True(server.Host.Audit.LostTotal > 0);
 
         File.Delete(filler);
@@ -97,12 +89,7 @@ public sealed class ServerAdmissionTests : IClassFixture<TestPki>
                 return server.Records.Any(r => r.Event == "audit-lost");
             },
             what: "the audit log to write again");
-        var text = File.ReadAllText(server.AuditPath);
-        Assert.EndsWith("\n", text, StringComparison.Ordinal);
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using var _ = JsonDocument.Parse(line);
-        }
+        AssertWholeJsonLines(server.AuditPath);
 
         await using var again = await server.ConnectAlexLinkAsync("laptop");
         Assert.IsType<AlexLinkWelcome>(await again.ReadAsync());
@@ -132,24 +119,11 @@ public sealed class ServerAdmissionTests : IClassFixture<TestPki>
             },
             what: "the audit log to notice the read-only disk");
 
-        await using var watcher = await server.ConnectAlexLinkAsync("tutor");
-        Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
-        var driver = await server.ConnectAlexLinkAsync("laptop");
-        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
-        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
-        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Forward, what: "the robot to move");
-        driver.Kill();
-        await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease * 4, "the dead-man to stop the robot");
-        Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+        await SessionsAndDeadManGoOnAsync(server, lease);
         Assert.True(server.Host.Audit.LostTotal > 0);
         Assert.Contains("Read-only", server.Host.Audit.Trouble, StringComparison.OrdinalIgnoreCase);
 
-        var text = File.ReadAllText(server.AuditPath);
-        Assert.EndsWith("\n", text, StringComparison.Ordinal);
-        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
-        {
-            using var _ = JsonDocument.Parse(line);
-        }
+        AssertWholeJsonLines(server.AuditPath);
 
         await using var again = await server.ConnectAlexLinkAsync("laptop");
         Assert.IsType<AlexLinkWelcome>(await again.ReadAsync());
@@ -237,6 +211,31 @@ public sealed class ServerAdmissionTests : IClassFixture<TestPki>
                 await w.DisposeAsync();
             }
         }
+    }
+
+    // With the audit log in trouble: a watcher and a driver get in, the driver's move starts, and when the driver
+    // vanishes the dead-man stops the robot and tells the watcher.
+    private static async Task SessionsAndDeadManGoOnAsync(TestServer server, TimeSpan lease)
+    {
+            await using var watcher = await server.ConnectAlexLinkAsync("tutor");
+            Assert.IsType<AlexLinkWelcome>(await watcher.ReadAsync());
+            var driver = await server.ConnectAlexLinkAsync("laptop");
+            Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 100)));
+            await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Forward, what: "the robot to move");
+            driver.Kill();
+            await Bounded.Until(() => server.Robot.Alex.Motion == MotionKind.Stopped, lease * 4, "the dead-man to stop the robot");
+            Assert.IsType<AlexLinkSafetyStop>(await watcher.ReadUntilAsync(m => m is AlexLinkSafetyStop));
+    }
+
+    private static void AssertWholeJsonLines(string path)
+    {
+            var text = File.ReadAllText(path);
+            Assert.EndsWith("\n", text, StringComparison.Ordinal);
+            foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                using var _ = JsonDocument.Parse(line);
+            }
     }
 
     // Slowloris: a connection that sends half a TLS record header and then nothing; reopened as soon as the server closes it.
