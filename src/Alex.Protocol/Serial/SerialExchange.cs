@@ -25,9 +25,10 @@
 // - GET_STATS ends on its STATUS whatever the firmware's order (STATUS only, OK then STATUS, STATUS
 //   then OK, §3): the caller has the STATUS at once; the order is learnt from the first exchange on
 //   each opening so that a trailing OK is never taken for the next command's reply.
-// - A reply not in time: the request answers Timeout; the line stays quiet for StatsGrace so that a
-//   late reply is dropped (and counted), not credited to the next request; a move that timed out is
-//   followed by a STOP (the move may have reached the Arduino even if its reply did not come back).
+// - A reply not in time: the request answers Timeout; the line stays quiet for StatsGrace so that a late reply is
+//   dropped (and counted), not credited to the next request; a move that timed out is followed by a STOP (the move
+//   may have reached the Arduino even if its reply did not come back). A reply in time ends the deadline: the grace
+//   for a trailing OK may run past it.
 // - A team's declared command (docs/extensions.md) that replies with values ends on its declared packet (a RESPONSE
 //   of its type, a STATUS-shaped RESPONSE, or a MESSAGE), with or without an OK before it; with no OK before it, the
 //   line waits StatsGrace for a trailing OK, as for GET_STATS. Declared moving commands are moves: STOP drops them,
@@ -335,14 +336,19 @@ public sealed class SerialExchange
         }
 
         var now = _time.GetTimestamp();
-        if (wire.GraceUntil is { } grace && now >= grace)
+        if (wire.GraceUntil is { } grace)
         {
-            if (wire.Command.Command == CommandCode.GetStats)
+            // The reply came in time; only a trailing OK is awaited, so the reply deadline no longer applies.
+            if (now >= grace)
             {
-                _statsOrder = StatsOrder.StatusOnly; // STATUS came and no OK followed it
+                if (wire.Command.Command == CommandCode.GetStats)
+                {
+                    _statsOrder = StatsOrder.StatusOnly; // STATUS came and no OK followed it
+                }
+
+                _onWire = null;
             }
 
-            _onWire = null;
             return;
         }
 
@@ -413,7 +419,7 @@ public sealed class SerialExchange
 
             if (_onWire is { } wire)
             {
-                return wire.GraceUntil is { } g && g < wire.Deadline ? g : wire.Deadline;
+                return wire.GraceUntil ?? wire.Deadline;
             }
 
             var waiting = !_helloDone || Waiting > 0;

@@ -213,6 +213,36 @@ public sealed class ExtensionRulesTests
         Assert.Equal(reply, read);
     }
 
+    [Fact]
+    public void Exchange_DeclaredMoveAnsweredLate_GraceRunsPastTheReplyDeadline_NoTimeoutNoStop()
+    {
+        var turn = ExtensionFile.Parse("""
+            { "alexExtensions": 1, "commands": [ { "name": "spin", "code": 20, "roles": ["drive"], "moves": true,
+              "params": [ { "name": "degrees", "unit": "deg", "min": 0, "max": 360 } ], "reply": "message" } ] }
+            """, out var problems);
+        Assert.True(turn is not null, string.Join("; ", problems));
+        var ex = Ready(turn);
+        var spin = ex.Submit(SerialPacket.ForRawCommand(20, 90), SerialOrigin.Client);
+        ex.Next();
+
+        // The reply comes just inside the deadline; the grace for a trailing OK then runs past it.
+        _time.Advance(Fast.ReplyTimeout - TimeSpan.FromMilliseconds(100));
+        ex.Received(SerialFrame.Encode(SerialPacket.Message("spun")));
+        Assert.Equal(RobotReplyKind.Ok, Done(spin).Kind);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Null(ex.Next());
+
+        var events = new List<SerialEvent>();
+        ex.TakeEvents(events);
+        Assert.DoesNotContain(events, e => e.Note is SerialNoteKind.Timeout or SerialNoteKind.StopAfterTimeout);
+        Assert.Equal(0, ex.Counts.Timeouts);
+
+        // After the grace the line is free, and nothing was queued: no STOP goes out.
+        _time.Advance(Fast.EffectiveStatsGrace);
+        Assert.Null(ex.Next());
+        Assert.Equal(0, ex.Waiting);
+    }
+
     private SerialExchange Ready(TeamExtensions extensions)
     {
         var ex = new SerialExchange(Fast with { Extensions = extensions }, _time);

@@ -171,6 +171,30 @@ public sealed class SerialExchangeTests
     }
 
     [Fact]
+    public void GetStats_StatusJustBeforeTheDeadline_GraceRunsPastIt_NoTimeoutCounted_TrailingOkStillSwallowed()
+    {
+        var ex = Ready();
+        var read = ex.Submit(Cmd(CommandCode.GetStats), SerialOrigin.Client);
+        ex.Next();
+        _time.Advance(Fast.ReplyTimeout - TimeSpan.FromMilliseconds(50));
+        Arrive(ex, SerialPacket.StatusReply(Counters));
+        Assert.Equal(RobotReplyKind.Ok, Done(read).Kind);
+
+        // Past the reply deadline, inside the grace: the reply came in time, so nothing timed out.
+        var clear = ex.Submit(Cmd(CommandCode.ClearStats), SerialOrigin.Client);
+        _time.Advance(TimeSpan.FromMilliseconds(100));
+        Assert.Null(ex.Next());
+        Assert.DoesNotContain(Events(ex), e => e.Note == SerialNoteKind.Timeout);
+        Assert.Equal(0, ex.Counts.Timeouts);
+
+        // The trailing OK still ends the GET_STATS; the CLEAR_STATS goes next and gets its own reply.
+        Arrive(ex, SerialPacket.Ok());
+        Assert.Equal(CommandCode.ClearStats, ex.Next()!.Command);
+        Assert.False(clear.Reply.IsCompleted);
+        Assert.Equal(0, ex.Counts.LateReplies);
+    }
+
+    [Fact]
     public void Move_ReplyLost_TimeoutThenStopWritten()
     {
         var ex = Ready();
