@@ -47,6 +47,10 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
         // At 9600 baud a frame takes 146 ms each way, so the driver's next moves wait while the first is on the line.
         await using var server = await TestServer.StartAsync(_pki, pacing: new SerialLinePacing(9600));
         var received = new List<CommandCode>();
+
+        // The simulator holds its reply to the first move (this handler runs before replies go out) until the STOP has
+        // reached the server's exchange: the moves queued behind it are then certainly still queued, whatever the load.
+        using var stopIn = new ManualResetEventSlim();
         server.Robot.Pump.Exchanged += e =>
         {
             if (e.Received.Packet is { Type: PacketType.Command } p)
@@ -54,6 +58,11 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
                 lock (received)
                 {
                     received.Add(p.Command);
+                }
+
+                if (p.Command == CommandCode.Forward)
+                {
+                    stopIn.Wait(Bounded.Step);
                 }
             }
         };
@@ -67,7 +76,12 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
         await driver.SendAsync(new AlexLinkCommand(CommandCode.Reverse, 5, 50) { RequestId = 2 });
         await driver.SendAsync(new AlexLinkCommand(CommandCode.TurnLeft, 90, 50) { RequestId = 3 });
         await Bounded.Until(() => { lock (received) { return received.Contains(CommandCode.Forward); } }, what: "the first move to reach the simulator");
-        Assert.IsType<AlexLinkOk>(await watcher.RequestAsync(new AlexLinkStop()));
+        var stopAsked = server.Robot.ArduinoLink.StopEpoch;
+        await watcher.SendAsync(new AlexLinkStop() { RequestId = 1 });
+        await Bounded.Until(() => server.Robot.ArduinoLink.StopEpoch > stopAsked, what: "the watcher's STOP to reach the exchange");
+        stopIn.Set();
+        var stopReply = await watcher.ReadUntilAsync(m => m.RequestId == 1);
+        Assert.True(stopReply is AlexLinkOk, $"the watcher's STOP got {stopReply}");
 
         // The moves asked for before the STOP are answered "Stopped" and never sent.
         var replies = new Dictionary<uint, AlexLinkMessage>();
@@ -86,7 +100,9 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
         }
 
         // One more exchange through the line (GET_STATS), so anything wrongly queued would have been sent by now.
-        Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0)));
+        await driver.SendAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0) { RequestId = 4 });
+        var stats = await driver.ReadUntilAsync(m => m.RequestId == 4);
+        Assert.True(stats is AlexLinkStatus, $"GET_STATS got {stats}");
         lock (received)
         {
             Assert.Equal([CommandCode.Forward, CommandCode.Stop, CommandCode.GetStats], received);
