@@ -41,6 +41,21 @@ public static class AlexCli
         return start;
     }
 
+    /// <summary>
+    /// Runs <paramref name="start"/> through python3, which puts SIGINT back to its default before it execs the program
+    /// (same process id), as a shell does for a foreground job: a test runner started as a background job ignores
+    /// SIGINT, and its children would inherit that, so a test's Ctrl-C would never arrive.
+    /// </summary>
+    public static ProcessStartInfo WithDefaultSigint(ProcessStartInfo start)
+    {
+        ArgumentNullException.ThrowIfNull(start);
+        start.ArgumentList.Insert(0, start.FileName);
+        start.ArgumentList.Insert(0, "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
+        start.ArgumentList.Insert(0, "-c");
+        start.FileName = "python3";
+        return start;
+    }
+
     public static Task<(int Code, string Stdout, string Stderr)> RunAsync(TimeSpan limit, params string[] args)
     {
         var (program, prefix) = Command();

@@ -58,7 +58,7 @@ public sealed class AlexProcess : IAsyncDisposable
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.Environment["XDG_CONFIG_HOME"] = configHome;
-        return new AlexProcess(Process.Start(start)!, configHome);
+        return new AlexProcess(Process.Start(AlexCli.WithDefaultSigint(start))!, configHome);
     }
 
     public async Task WriteLineAsync(string line)

@@ -344,13 +344,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         public static async Task<ServeProcess> StartWithAsync(TestPki pki, ProcessStartInfo start)
         {
             var preamble = new List<string>();
-            // Through python3, which puts SIGINT back to its default before it execs alex (same process id): as a shell
-            // starts a foreground job, whatever this test runner inherited (a background job ignores SIGINT).
-            start.ArgumentList.Insert(0, start.FileName);
-            start.ArgumentList.Insert(0, "import os, signal, sys; signal.signal(signal.SIGINT, signal.SIG_DFL); os.execvp(sys.argv[1], sys.argv[1:])");
-            start.ArgumentList.Insert(0, "-c");
-            start.FileName = "python3";
-            var process = Process.Start(start)!;
+            var process = Process.Start(AlexCli.WithDefaultSigint(start))!;
             _ = process.StandardOutput.BaseStream.CopyToAsync(Stream.Null);
             var port = 0;
             try
