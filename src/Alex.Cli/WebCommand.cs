@@ -2,6 +2,7 @@ using System.CommandLine;
 using System.Net;
 using Alex.Client;
 using Alex.Pki;
+using Alex.Protocol.Extensions;
 using Alex.Web;
 using Microsoft.Extensions.Logging;
 
@@ -21,7 +22,8 @@ internal static class WebCommand
             "  alex web --robot alex.local:5000 --pki pki\n" +
             "  alex web --robot 192.168.1.42 --name alex.epp.com --cert laptop.crt --key laptop.key --ca signing.pem\n" +
             "  alex web --robot 127.0.0.1:5001 --pki pki --listen 127.0.0.1:9000\n" +
-            "  alex web --robot alex.local --pki pki --listen 192.168.1.20:8443 --expose --https-cert web.crt --https-key web.key\n\n" +
+            "  alex web --robot alex.local --pki pki --listen 192.168.1.20:8443 --expose --https-cert web.crt --https-key web.key\n" +
+            "  alex web --robot alex.local --pki pki --extensions alex-extensions.json   the team's commands on the page, with their keys\n\n" +
             "It prints a URL with a secret token for this run; open it in a browser on this laptop. Requests without the\n" +
             "token, from another web site (Origin) or for another host name (DNS rebinding) are refused. Closing the page\n" +
             "lets go of the robot: its server's dead-man stops it.");
@@ -31,9 +33,10 @@ internal static class WebCommand
         var expose = new Option<bool>("--expose") { Description = "Allow --listen on an address other than loopback (needs --https-cert and --https-key)" };
         var httpsCert = new Option<string>("--https-cert") { Description = "Server certificate for HTTPS (`alex pki issue server NAME`), needed with --expose" };
         var httpsKey = new Option<string>("--https-key") { Description = "Its private key" };
+        var extensions = ExtensionsOption.Create();
         cmd.Options.Add(robot);
         var connection = ConnectionOptions.AddTo(cmd, protocol: false);
-        foreach (var o in new Option[] { listen, expose, httpsCert, httpsKey })
+        foreach (var o in new Option[] { listen, expose, httpsCert, httpsKey, extensions })
         {
             cmd.Options.Add(o);
         }
@@ -42,7 +45,8 @@ internal static class WebCommand
         {
             var endpoint = ConnectionOptions.ParseHost(pr.GetValue(robot)!, "--robot");
             _ = connection.TimeoutValue(pr);
-            var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey));
+            var declared = ExtensionsOption.Load(pr.GetValue(extensions));
+            var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey), declared);
             using var credentials = connection.LoadCredentials(pr);
             var client = connection.ClientOptions(pr, endpoint, credentials);
             return await RunAsync(options, client, ct).ConfigureAwait(false);
@@ -82,7 +86,7 @@ internal static class WebCommand
         return AlexCommandLine.ExitOk;
     }
 
-    internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey)
+    internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey, TeamExtensions extensions)
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, DefaultListenPort);
         if (listen is not null)
@@ -120,6 +124,7 @@ internal static class WebCommand
             Expose = expose,
             HttpsCertificate = certificate,
             Version = AlexCommandLine.Version,
+            Extensions = extensions,
 
             // What the gateway does, one line each on stderr (commands, the robot link, pages leaving);
             // ASP.NET Core's own chatter only when something is wrong.

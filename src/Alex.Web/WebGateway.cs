@@ -2,6 +2,7 @@ using System.Net;
 using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Alex.Client;
+using Alex.Protocol.Extensions;
 using Alex.Web.Page;
 using Alex.Web.Robot;
 using Alex.Web.Security;
@@ -28,6 +29,9 @@ public sealed class WebGatewayOptions
     public bool Expose { get; init; }
 
     public RobotGeometry Geometry { get; init; } = new();
+
+    /// <summary>The team's declared commands (docs/extensions.md): listed on the page with their keys, their replies shown.</summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
 
@@ -261,7 +265,7 @@ public static class WebGateway
         var token = options.Token ?? AccessToken.Create();
         var address = new GatewayAddress();
         var guard = new GatewayGuard(token, address);
-        var hub = new RobotHub(robot, options.Geometry, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        var hub = new RobotHub(robot, options.Geometry, options.Version, options.Extensions, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
         var stopping = app.Lifetime.ApplicationStopping;
 
         app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });

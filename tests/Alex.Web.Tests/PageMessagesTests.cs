@@ -55,6 +55,65 @@ public sealed class PageMessagesTests
         Assert.Contains(mentions, error, StringComparison.OrdinalIgnoreCase);
     }
 
+    private static readonly Alex.Protocol.Extensions.TeamExtensions Ultrasonic =
+        Alex.Protocol.Extensions.ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "ultrasonic-servo.json")), out _)!;
+
+    [Fact]
+    public void Declared_ByNameWithParams_MapsToItsCode()
+    {
+        Assert.True(PageMessages.TryRead(Encoding.UTF8.GetBytes("""{"type":"declared","id":9,"name":"sweep","params":[40]}"""), Ultrasonic, out var sweep, out _));
+        Assert.Equal(new DriveCommand((CommandCode)16, 40), sweep.Command);
+        Assert.Equal(9, sweep.Id);
+        Assert.True(PageMessages.TryRead(Encoding.UTF8.GetBytes("""{"type":"declared","id":2,"name":"range"}"""), Ultrasonic, out var range, out _));
+        Assert.Equal(new DriveCommand((CommandCode)8), range.Command);
+    }
+
+    [Theory]
+    [InlineData("""{"type":"declared","name":"sweep","params":[90]}""", "sweep: speed 90 % is outside its declared range 0–60 %")]
+    [InlineData("""{"type":"declared","name":"sweep","params":[10,1]}""", "sweep takes 1 parameter(s), as an array of whole numbers")]
+    [InlineData("""{"type":"declared","name":"sweep","params":[-1]}""", "sweep: speed must be a whole number 0-4294967295")]
+    [InlineData("""{"type":"declared","name":"launch"}""", "\"launch\" is not a declared command (declared: range, claw-open, claw-close, sweep)")]
+    public void Declared_OutOfRangeOrUnknown_IsAnErrorValue(string json, string error)
+    {
+        Assert.False(PageMessages.TryRead(Encoding.UTF8.GetBytes(json), Ultrasonic, out _, out var said));
+        Assert.Equal(error, said);
+    }
+
+    [Fact]
+    public void Declared_WithoutADeclaration_SaysHowToGiveOne()
+    {
+        Assert.False(Read("""{"type":"declared","name":"colour"}""", out _, out var error));
+        Assert.Equal("no team commands are declared (alex web --extensions FILE)", error);
+    }
+
+    [Fact]
+    public void Hello_ListsTheDeclaredCommandsWithKeysAndParams()
+    {
+        using var doc = JsonDocument.Parse(PageMessages.Hello("127.0.0.1:5000", "1.0.0", new RobotGeometry(), Ultrasonic));
+        var commands = doc.RootElement.GetProperty("commands");
+        Assert.Equal(["range", "claw-open", "claw-close", "sweep"], commands.EnumerateArray().Select(c => c.GetProperty("name").GetString()!).ToArray());
+        var sweep = commands[3];
+        Assert.Equal("v", sweep.GetProperty("key").GetString());
+        Assert.True(sweep.GetProperty("moves").GetBoolean());
+        Assert.True(sweep.GetProperty("driversOnly").GetBoolean());
+        Assert.Equal("turn in place until stopped", sweep.GetProperty("help").GetString());
+        Assert.Equal("""{"name":"speed","unit":"%","min":0,"max":60}""", sweep.GetProperty("params")[0].GetRawText());
+        Assert.False(commands[0].GetProperty("driversOnly").GetBoolean());
+    }
+
+    [Fact]
+    public void Reply_WithADeclaredReading_CarriesItsValuesAndSwatch()
+    {
+        var reading = new DeclaredReading("colour", [new("red", 750, "Hz"), new("green", 500, "Hz"), new("blue", 250, "Hz")], "", Alex.Protocol.Extensions.DeclaredShow.Colour, "#bf7f3f");
+        using var doc = JsonDocument.Parse(PageMessages.Reply(4, new Alex.Web.Robot.RobotReply(true, "OK", reading), TimeSpan.FromMilliseconds(12)));
+        var r = doc.RootElement.GetProperty("reading");
+        Assert.Equal("colour", r.GetProperty("command").GetString());
+        Assert.Equal("#bf7f3f", r.GetProperty("swatch").GetString());
+        Assert.Equal("""{"name":"green","value":500,"unit":"Hz"}""", r.GetProperty("values")[1].GetRawText());
+        using var plain = JsonDocument.Parse(PageMessages.Reply(5, new Alex.Web.Robot.RobotReply(true, "OK"), TimeSpan.Zero));
+        Assert.False(plain.RootElement.TryGetProperty("reading", out _));
+    }
+
     [Fact]
     public void OversizedMessage_IsRefused()
     {

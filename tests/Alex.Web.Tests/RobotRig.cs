@@ -12,12 +12,21 @@ namespace Alex.Web.Tests;
 /// A real `alex serve --simulate` (the built executable, as a child process) on 127.0.0.1 with
 /// certificates minted for this run: the robot (alex.epp.com), a driver laptop and a watcher (tutor).
 /// </summary>
-public sealed partial class RobotRig : IAsyncLifetime
+public partial class RobotRig : IAsyncLifetime
 {
     public const string ServerName = "alex.epp.com";
 
     private readonly StringBuilder _serverOutput = new();
+    private readonly string[] _serveOptions;
     private Process? _server;
+
+    public RobotRig()
+        : this([])
+    {
+    }
+
+    /// <summary>A rig whose server gets <paramref name="serveOptions"/> too (e.g. --extensions FILE).</summary>
+    protected RobotRig(string[] serveOptions) => _serveOptions = serveOptions;
 
     public string Dir { get; } = Directory.CreateTempSubdirectory("alex-web-").FullName;
 
@@ -59,8 +68,8 @@ public sealed partial class RobotRig : IAsyncLifetime
                     listening.TrySetResult(int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture));
                 }
             },
-            "serve", "--pki", ca.Directory, "--allow", "laptop=drive", "--allow", "tutor=watch", "--simulate",
-            "--listen", "127.0.0.1:0", "--lease-ms", "3000");
+            ["serve", "--pki", ca.Directory, "--allow", "laptop=drive", "--allow", "tutor=watch", "--simulate",
+            "--listen", "127.0.0.1:0", "--lease-ms", "3000", .. _serveOptions]);
         var exited = _server.WaitForExitAsync();
         var first = await Task.WhenAny(listening.Task, exited).Within(TimeSpan.FromSeconds(30), "alex serve to listen");
         if (first == exited)

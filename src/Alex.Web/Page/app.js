@@ -29,6 +29,8 @@ const state = {
   gatewayRtt: null,
   robotRtt: null,
   commandRtt: null,
+  team: [], // the team's declared commands, from the gateway's hello (docs/extensions.md)
+  teamKeys: new Map(), // key -> declared command
 };
 
 // ---- connection ---------------------------------------------------------------------------
@@ -86,7 +88,7 @@ function command(type, fields, text) {
   return id;
 }
 
-function finishPending(id, ok, reply) {
+function finishPending(id, ok, reply, reading) {
   const p = state.pending.get(id);
   if (!p) return;
   state.pending.delete(id);
@@ -95,7 +97,9 @@ function finishPending(id, ok, reply) {
     state.commandRtt = ms;
     updateLatency();
   }
-  log(ok ? 'ok' : 'fail', `${p.text} → ${reply}${ok ? ` (${ms.toFixed(0)} ms)` : ''}`);
+  const said = reading ? describeReading(reading) : reply;
+  log(ok ? 'ok' : 'fail', `${p.text} → ${said}${ok ? ` (${ms.toFixed(0)} ms)` : ''}`);
+  if (p.team) showTeamReply(p.team, ok, ok ? said : reply, reading);
 }
 
 // ---- messages from the gateway -----------------------------------------------------------
@@ -105,6 +109,7 @@ function onMessage(msg) {
     case 'hello':
       $('robot-target').textContent = `robot: ${msg.robot}`;
       $('version').textContent = msg.version;
+      showTeam(msg.commands ?? []);
       break;
     case 'link': {
       const changed = state.robot !== msg.state;
@@ -142,7 +147,7 @@ function onMessage(msg) {
       draw();
       break;
     case 'reply':
-      finishPending(msg.id, msg.ok, msg.text);
+      finishPending(msg.id, msg.ok, msg.text, msg.reading);
       break;
     case 'message':
       log('arduino', msg.text);
@@ -220,14 +225,24 @@ function flash(id) {
   setTimeout(() => el.classList.remove('pressed'), 140);
 }
 
-function refreshControls() {
-  const online = state.socket?.readyState === WebSocket.OPEN && state.robot === 'connected';
-  // A watcher certificate may only watch and STOP; a driver may move when the lease is free or theirs.
+function isOnline() {
+  return state.socket?.readyState === WebSocket.OPEN && state.robot === 'connected';
+}
+
+// A watcher certificate may only watch and STOP; a driver may move when the lease is free or theirs.
+function mayDrive() {
   const mine = state.holder !== null && state.holder === state.you;
-  const mayDrive = online && state.role !== 'watcher' && (state.holder === null || mine);
-  for (const b of document.querySelectorAll('.move[data-move]')) b.disabled = !mayDrive;
+  return isOnline() && state.role !== 'watcher' && (state.holder === null || mine);
+}
+
+function refreshControls() {
+  const online = isOnline();
+  const mine = state.holder !== null && state.holder === state.you;
+  const drive = mayDrive();
+  for (const b of document.querySelectorAll('.move[data-move]')) b.disabled = !drive;
+  for (const c of state.team) $(`team-${c.name}-send`).disabled = !online || (c.driversOnly && !drive);
   $('stats').disabled = !online;
-  $('clear').disabled = !mayDrive;
+  $('clear').disabled = !drive;
   $('lease-take').disabled = !online || state.role === 'watcher' || mine;
   $('lease-release').disabled = !online || !mine;
   // STOP stays enabled: anyone may stop Alex, and pressing it when offline at least says so in the log.
@@ -261,6 +276,8 @@ function bindControls() {
       return;
     }
     if (e.repeat) return;
+    // Typing a team command's number is typing, not driving.
+    if (e.target instanceof HTMLInputElement && e.target.type === 'number') return;
     const move = { ArrowUp: 'forward', w: 'forward', ArrowDown: 'reverse', s: 'reverse', ArrowLeft: 'left', a: 'left', ArrowRight: 'right', d: 'right' }[key];
     // Arrows on a focused slider keep adjusting the slider.
     if (e.target instanceof HTMLInputElement && key.startsWith('Arrow')) return;
@@ -271,8 +288,129 @@ function bindControls() {
       command('stats', {}, 'get stats');
     } else if (key === 'c' && !$('clear').disabled) {
       command('clear', {}, 'clear counters');
+    } else if (state.teamKeys.has(key)) {
+      e.preventDefault();
+      sendTeam(state.teamKeys.get(key));
     }
   });
+}
+
+// ---- the team's declared commands ----------------------------------------------------------
+
+// One row per declared command: its key, its name (the button), its help, an input per param and the last reply.
+function showTeam(commands) {
+  state.team = commands;
+  state.teamKeys = new Map(commands.filter((c) => c.key).map((c) => [c.key, c]));
+  const list = $('team-commands');
+  list.replaceChildren();
+  for (const c of commands) {
+    const li = document.createElement('li');
+    li.id = `team-${c.name}`;
+    li.dataset.command = c.name;
+    const button = document.createElement('button');
+    button.type = 'button';
+    button.className = 'secondary team-send';
+    button.id = `team-${c.name}-send`;
+    button.title = `${c.help || c.name}${c.key ? ` (${c.key.toUpperCase()})` : ''}${c.driversOnly ? ' · only the driver may send it' : ' · watchers too'}`;
+    if (c.key) {
+      const kbd = document.createElement('kbd');
+      kbd.textContent = c.key.toUpperCase();
+      kbd.id = `team-${c.name}-key`;
+      button.setAttribute('aria-keyshortcuts', c.key.toUpperCase());
+      button.append(kbd);
+    }
+    button.append(c.name);
+    button.addEventListener('click', () => sendTeam(c));
+    const help = document.createElement('span');
+    help.className = 'team-help';
+    help.textContent = [c.help, c.moves ? 'moves Alex' : '', c.driversOnly ? 'driver only' : 'watchers too'].filter(Boolean).join(' · ');
+    li.append(button, help);
+    if (c.params.length) {
+      const params = document.createElement('div');
+      params.className = 'team-params';
+      c.params.forEach((p, i) => {
+        const label = document.createElement('label');
+        const input = document.createElement('input');
+        input.type = 'number';
+        input.id = `team-${c.name}-p${i}`;
+        input.min = String(p.min);
+        if (p.max !== null) input.max = String(p.max);
+        // A speed starts where the page's speed slider is (within the declared range); anything else at its minimum.
+        const start = p.unit === '%' ? Number($('speed').value) : p.min;
+        input.value = String(Math.max(p.min, p.max === null ? start : Math.min(start, p.max)));
+        label.append(`${p.name}${p.unit ? ` (${p.unit})` : ''} `, input);
+        params.append(label);
+      });
+      li.append(params);
+    }
+    const reading = document.createElement('div');
+    reading.className = 'team-reading';
+    reading.id = `team-${c.name}-reading`;
+    reading.setAttribute('aria-live', 'polite');
+    const swatch = document.createElement('span');
+    swatch.className = 'swatch';
+    swatch.id = `team-${c.name}-swatch`;
+    swatch.hidden = true;
+    const text = document.createElement('span');
+    text.id = `team-${c.name}-text`;
+    text.textContent = '—';
+    reading.append(swatch, text);
+    li.append(reading);
+    list.append(li);
+  }
+  $('team').hidden = commands.length === 0;
+  refreshControls();
+}
+
+function sendTeam(c) {
+  if (c.driversOnly && !mayDrive()) {
+    const why = state.role === 'watcher'
+      ? `${c.name} is for the driver only: this laptop's certificate may only watch and STOP`
+      : !isOnline() ? `${c.name} not sent: not connected to the robot` : `${c.name} not sent: ${state.holder} holds the wheel`;
+    log('fail', why);
+    showTeamReply(c.name, false, why, null);
+    return;
+  }
+  const params = [];
+  for (let i = 0; i < c.params.length; i++) {
+    const p = c.params[i];
+    const v = Number($(`team-${c.name}-p${i}`).value);
+    if (!Number.isInteger(v) || v < p.min || (p.max !== null && v > p.max)) {
+      const range = p.max === null ? `at least ${p.min}` : `${p.min}–${p.max}`;
+      showTeamReply(c.name, false, `${p.name} must be a whole number ${range}${p.unit ? ` ${p.unit}` : ''}`, null);
+      return;
+    }
+    params.push(v);
+  }
+  const id = command('declared', { name: c.name, params }, [c.name, ...params].join(' '));
+  if (id === null) return;
+  state.pending.get(id).team = c.name;
+  $(`team-${c.name}-reading`).dataset.state = 'waiting';
+  $(`team-${c.name}-text`).textContent = 'waiting…';
+  flash(`team-${c.name}-send`);
+}
+
+// "red 310 Hz · green 120 Hz · blue 95 Hz", or a message's text.
+function describeReading(reading) {
+  if (reading.values.length === 0) return reading.text;
+  const values = reading.values.map((v) => `${v.name} ${v.value}${v.unit ? ` ${v.unit}` : ''}`).join(' · ');
+  return reading.swatch ? `${values} · ${reading.swatch}` : values;
+}
+
+function showTeamReply(name, ok, text, reading) {
+  const row = $(`team-${name}-reading`);
+  if (!row) return;
+  row.dataset.state = ok ? 'ok' : 'fail';
+  const swatch = $(`team-${name}-swatch`);
+  if (ok && reading?.swatch) {
+    swatch.style.backgroundColor = reading.swatch; // CSSOM, allowed by the page's CSP (no inline style attribute)
+    swatch.dataset.colour = reading.swatch;
+    swatch.title = reading.swatch;
+    swatch.hidden = false;
+  } else if (!ok) {
+    swatch.hidden = true;
+  }
+  $(`team-${name}-text`).textContent = text;
 }
 
 // ---- status and log ----------------------------------------------------------------------

@@ -12,6 +12,10 @@
 // {"type":"lease","id":5,"action":"take|release"}  {"type":"rtt","ms":3.2}          (gateway <-> robot round trip)
 // {"type":"ping","id":6}                           {"type":"pong","id":6}
 // {"type":"reset-path"}                            {"type":"error","text":"…"}      (a message the gateway could not read)
+// {"type":"declared","id":7,"name":"colour",       hello's "commands": the team's declared commands (docs/extensions.md),
+//   "params":[40]}  a team's declared command        [{"name","key","help","usage","moves","driversOnly","params":[{"name","unit","min","max"}]}]
+//                                                  reply's "reading" (a declared command's answer): {"command","values":[{"name","value","unit"}],
+//                                                    "text","swatch":"#rrggbb"|null}
 //                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
 //                                                  {"type":"scan","seq":42,"points":[[deg×10,mm],…]} (a lidar revolution; points with a return, degrees clockwise from ahead)
 using System.Buffers;
@@ -20,6 +24,7 @@ using System.Text.Json;
 using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
@@ -37,9 +42,14 @@ internal static class PageMessages
     public const uint MaxValue = 10_000;
     public const uint MaxSpeed = 100;
 
-    /// <summary>Parses one request. Returns an error text for the page instead of throwing.</summary>
-    public static bool TryRead(ReadOnlySpan<byte> utf8, out PageRequest request, out string? error)
+    /// <summary>Parses one request (the course's commands only). Returns an error text for the page instead of throwing.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, out PageRequest request, out string? error) =>
+        TryRead(utf8, TeamExtensions.None, out request, out error);
+
+    /// <summary>Parses one request, the team's declared commands by name included.</summary>
+    public static bool TryRead(ReadOnlySpan<byte> utf8, TeamExtensions extensions, out PageRequest request, out string? error)
     {
+        ArgumentNullException.ThrowIfNull(extensions);
         request = default;
         error = null;
         if (utf8.Length > MaxRequestBytes)
@@ -70,6 +80,14 @@ internal static class PageMessages
                     }
 
                     request = new PageRequest(type, id, command, false);
+                    return true;
+                case "declared":
+                    if (!TryReadDeclared(root, extensions, out var declared, out error))
+                    {
+                        return false;
+                    }
+
+                    request = new PageRequest(type, id, declared, false);
                     return true;
                 case "stop":
                     request = new PageRequest(type, id, new DriveCommand(CommandCode.Stop), false);
@@ -135,12 +153,56 @@ internal static class PageMessages
         return true;
     }
 
+    // {"name":"sweep","params":[40]}: a declared name, then its params in order, each in its declared range.
+    private static bool TryReadDeclared(JsonElement root, TeamExtensions extensions, out DriveCommand command, out string? error)
+    {
+        command = default;
+        var name = root.TryGetProperty("name", out var n) && n.ValueKind == JsonValueKind.String ? n.GetString()! : "";
+        if (!extensions.TryGetByName(name, out var declared))
+        {
+            error = extensions.IsEmpty
+                ? "no team commands are declared (alex web --extensions FILE)"
+                : $"\"{Truncate(name)}\" is not a declared command (declared: {string.Join(", ", extensions.Commands.Select(c => c.Name))})";
+            return false;
+        }
+
+        Span<uint> values = stackalloc uint[2];
+        if (root.TryGetProperty("params", out var ps))
+        {
+            if (ps.ValueKind != JsonValueKind.Array || ps.GetArrayLength() > declared.Params.Count)
+            {
+                error = $"{declared.Name} takes {declared.Params.Count} parameter(s), as an array of whole numbers";
+                return false;
+            }
+
+            var i = 0;
+            foreach (var p in ps.EnumerateArray())
+            {
+                if (p.ValueKind != JsonValueKind.Number || !p.TryGetUInt32(out values[i]))
+                {
+                    error = $"{declared.Name}: {declared.Params[i].Name} must be a whole number 0-{uint.MaxValue}";
+                    return false;
+                }
+
+                i++;
+            }
+        }
+
+        command = new DriveCommand((CommandCode)declared.Code, values[0], values[1]);
+        error = declared.CheckRanges(command);
+        return error is null;
+    }
+
     private static bool TryReadUInt(JsonElement root, string name, uint max, out uint value)
     {
         value = 0;
         return root.TryGetProperty(name, out var el) && el.ValueKind == JsonValueKind.Number &&
                el.TryGetUInt32(out value) && value <= max;
     }
+
+    /// <summary>How the gateway's log names a command: a declared one by its name and params.</summary>
+    public static string Describe(DriveCommand c, TeamExtensions extensions) =>
+        extensions.TryGetByCode(c.Command, out _) ? extensions.Describe(c) : Describe(c);
 
     public static string Describe(DriveCommand c) => c.Command switch
     {
@@ -154,12 +216,47 @@ internal static class PageMessages
         _ => $"command {(byte)c.Command}",
     };
 
-    public static byte[] Hello(string robot, string version, RobotGeometry geometry) => Write(w =>
+    /// <summary>The first message: the robot, the version, the geometry and the team's declared commands with their keys.</summary>
+    public static byte[] Hello(string robot, string version, RobotGeometry geometry, TeamExtensions extensions) => Write(w =>
     {
         w.WriteString("type", "hello");
         w.WriteString("robot", robot);
         w.WriteString("version", version);
         w.WriteNumber("degreesPerTurnTick", Math.Round(geometry.DegreesPerTurnTick, 6));
+        w.WriteStartArray("commands");
+        foreach (var c in extensions.Commands)
+        {
+            w.WriteStartObject();
+            w.WriteString("name", c.Name);
+            WriteNullable(w, "key", c.Key?.ToString());
+            w.WriteString("help", c.Help);
+            w.WriteString("usage", c.Usage);
+            w.WriteBoolean("moves", c.Moves);
+            w.WriteBoolean("driversOnly", c.DriversOnly);
+            w.WriteStartArray("params");
+            foreach (var p in c.Params)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", p.Name);
+                w.WriteString("unit", p.Unit);
+                w.WriteNumber("min", p.Min);
+                if (p.HasMax)
+                {
+                    w.WriteNumber("max", p.Max);
+                }
+                else
+                {
+                    w.WriteNull("max");
+                }
+
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
     });
 
     public static byte[] Link(string state, string? detail) => Write(w =>
@@ -229,6 +326,25 @@ internal static class PageMessages
         w.WriteBoolean("ok", reply.Ok);
         w.WriteString("text", reply.Text);
         w.WriteNumber("ms", Math.Round(elapsed.TotalMilliseconds, 1));
+        if (reply.Reading is { } reading)
+        {
+            w.WriteStartObject("reading");
+            w.WriteString("command", reading.Command);
+            w.WriteStartArray("values");
+            foreach (var v in reading.Values)
+            {
+                w.WriteStartObject();
+                w.WriteString("name", v.Name);
+                w.WriteNumber("value", v.Value);
+                w.WriteString("unit", v.Unit);
+                w.WriteEndObject();
+            }
+
+            w.WriteEndArray();
+            w.WriteString("text", reading.Text);
+            WriteNullable(w, "swatch", reading.Swatch);
+            w.WriteEndObject();
+        }
     });
 
     public static byte[] Message(string text) => Write(w =>

@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Alex.Client;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 using Microsoft.Extensions.Logging;
 
@@ -30,6 +31,7 @@ internal sealed class RobotHub : IAsyncDisposable
     private readonly ILogger _log;
     private readonly RobotGeometry _geometry;
     private readonly string _version;
+    private readonly TeamExtensions _extensions;
     private readonly Lock _gate = new();
     private readonly AlexLinkScanAssembler _scans = new();
     private readonly HashSet<PageSession> _pages = [];
@@ -45,9 +47,10 @@ internal sealed class RobotHub : IAsyncDisposable
     private Pose _pose;
     private IReadOnlyList<Pose> _path = [default];
 
-    public RobotHub(ReconnectingClient robot, RobotGeometry geometry, string version, TimeProvider time, ILogger log)
+    public RobotHub(ReconnectingClient robot, RobotGeometry geometry, string version, TeamExtensions extensions, TimeProvider time, ILogger log)
     {
         _robot = robot;
+        _extensions = extensions;
         _geometry = geometry;
         _version = version;
         _time = time;
@@ -104,7 +107,7 @@ internal sealed class RobotHub : IAsyncDisposable
                 _linkDetail = _robot.Target;
             }
 
-            page.Post(PageMessages.Hello(_robot.Target, _version, _geometry));
+            page.Post(PageMessages.Hello(_robot.Target, _version, _geometry, _extensions));
             page.Post(PageMessages.Link(_linkState, _linkDetail));
             page.Post(PageMessages.Lease(_lease, _identity));
             page.Post(PageMessages.Path(_path, _pose));
@@ -201,7 +204,7 @@ internal sealed class RobotHub : IAsyncDisposable
                 continue;
             }
 
-            if (!PageMessages.TryRead(buffer.AsSpan(0, length), out var request, out var error))
+            if (!PageMessages.TryRead(buffer.AsSpan(0, length), _extensions, out var request, out var error))
             {
                 page.Post(PageMessages.Error(error ?? "bad message"));
                 continue;
@@ -251,10 +254,10 @@ internal sealed class RobotHub : IAsyncDisposable
                 var answer = request.Type == "lease"
                     ? await (request.TakeLease ? _robot.TakeLeaseAsync(timeout.Token) : _robot.ReleaseLeaseAsync(timeout.Token)).ConfigureAwait(false)
                     : await _robot.SendAsync(request.Command, timeout.Token).ConfigureAwait(false);
-                reply = new RobotReply(answer.Acknowledged, answer.Acknowledged ? "OK" : answer.Text);
+                reply = new RobotReply(answer.Acknowledged, answer.Acknowledged ? "OK" : answer.Text, DeclaredReading.From(_extensions, answer));
                 if (_log.IsEnabled(LogLevel.Information))
                 {
-                    _log.LogInformation("{Command}: {Reply}", request.Type == "lease" ? (request.TakeLease ? "take lease" : "release lease") : PageMessages.Describe(request.Command), reply.Text);
+                    _log.LogInformation("{Command}: {Reply}", request.Type == "lease" ? (request.TakeLease ? "take lease" : "release lease") : PageMessages.Describe(request.Command, _extensions), reply.Text);
                 }
             }
         }
