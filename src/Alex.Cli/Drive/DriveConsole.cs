@@ -32,7 +32,7 @@ internal static class DriveConsole
     {
         ArgumentNullException.ThrowIfNull(model);
         var events = Channel.CreateUnbounded<DriveEvent>(new UnboundedChannelOptions { SingleReader = true });
-        await using var link = new DriveLink(options, events.Writer);
+        await using var link = new DriveLink(options, model.Extensions, events.Writer);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var requests = new List<Task>();
         var treatControlC = Console.TreatControlCAsInput;

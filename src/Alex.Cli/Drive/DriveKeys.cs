@@ -29,8 +29,8 @@ internal enum DriveAction
     SetSpeed,
 }
 
-/// <summary>One key press, decoded.</summary>
-internal readonly record struct DriveKey(DriveAction Action, int Digit = 0);
+/// <summary>One key press, decoded; <paramref name="Char"/>: the key of an action the console has none for (a team's declared key, docs/extensions.md).</summary>
+internal readonly record struct DriveKey(DriveAction Action, int Digit = 0, char Char = '\0');
 
 /// <summary>Maps console keys to actions. Pure, so every binding is tested.</summary>
 internal static class DriveKeys
@@ -88,7 +88,7 @@ internal static class DriveKeys
             't' => new(DriveAction.TakeLease),
             'u' => new(DriveAction.ReleaseLease),
             'p' => new(DriveAction.ClearPath),
-            _ => new(DriveAction.None),
+            _ => new(DriveAction.None, 0, char.ToLowerInvariant(c)),
         };
     }
 }

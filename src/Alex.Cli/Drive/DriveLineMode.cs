@@ -1,6 +1,7 @@
 // `alex drive` when input or output is not a terminal (or with --line): commands one per line, as the
 // course client reads them (docs/course-protocol.md §4: a letter, then "distance speed" on the next line), or the
-// whole command on one line ("f 50 75"). s, g, c take no numbers; t / u take and release the lease;
+// whole command on one line ("f 50 75"); a team's declared command by its name and params ("sweep 40",
+// docs/extensions.md). s, g, c take no numbers; t / u take and release the lease;
 // q (or the end of input) quits. Lines starting with # are comments. Every event the interactive
 // console would show is printed as one line, in order, so a script can read the results.
 //
@@ -8,6 +9,7 @@
 using System.Threading.Channels;
 using Alex.Client;
 using Alex.Protocol;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Cli.Drive;
@@ -27,7 +29,7 @@ internal static class DriveLineMode
         ArgumentNullException.ThrowIfNull(input);
         ArgumentNullException.ThrowIfNull(output);
         var events = Channel.CreateUnbounded<DriveEvent>(new UnboundedChannelOptions { SingleReader = true });
-        await using var link = new DriveLink(options, events.Writer);
+        await using var link = new DriveLink(options, model.Extensions, events.Writer);
         using var stopping = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         var linkTask = link.RunAsync(stopping.Token);
         var printer = PrintAsync(model, events.Reader, output, time);
@@ -66,7 +68,7 @@ internal static class DriveLineMode
                     continue;
                 }
 
-                if (!await RunLineAsync(words, link, events.Writer, connectWait, stopping.Token).ConfigureAwait(false))
+                if (!await RunLineAsync(words, model.Extensions, link, events.Writer, connectWait, stopping.Token).ConfigureAwait(false))
                 {
                     failures++;
                 }
@@ -102,7 +104,7 @@ internal static class DriveLineMode
         DriveCommand.TryParse([word, "0", "0"], out var command, out _) && command.Value.IsMove;
 
     /// <summary>Runs one command line; false when it failed.</summary>
-    private static async Task<bool> RunLineAsync(string[] words, DriveLink link, ChannelWriter<DriveEvent> events, TimeSpan connectWait, CancellationToken cancellationToken)
+    private static async Task<bool> RunLineAsync(string[] words, TeamExtensions extensions, DriveLink link, ChannelWriter<DriveEvent> events, TimeSpan connectWait, CancellationToken cancellationToken)
     {
         Func<CancellationToken, Task<CommandReply?>>? lease = words switch
         {
@@ -111,7 +113,7 @@ internal static class DriveLineMode
             _ => null,
         };
         DriveCommand? command = null;
-        if (lease is null && !DriveCommand.TryParse(words, out command, out var error))
+        if (lease is null && !DriveCommand.TryParse(words, extensions, out command, out var error))
         {
             events.TryWrite(new NoteEvent(DriveLogKind.Problem, error));
             return false;

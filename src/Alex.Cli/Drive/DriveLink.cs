@@ -8,6 +8,7 @@ using System.Threading.Channels;
 using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 
 namespace Alex.Cli.Drive;
 
@@ -17,10 +18,13 @@ internal sealed class DriveLink : IAsyncDisposable
 
     private readonly ReconnectingClient _client;
     private readonly ChannelWriter<DriveEvent> _events;
+    private readonly TeamExtensions _extensions;
 
-    public DriveLink(AlexClientOptions options, ChannelWriter<DriveEvent> events)
+    /// <param name="extensions">The team's declared commands: requested and answered under their names.</param>
+    public DriveLink(AlexClientOptions options, TeamExtensions extensions, ChannelWriter<DriveEvent> events)
     {
         _events = events;
+        _extensions = extensions;
         _client = new ReconnectingClient(options, new ReconnectPolicy { GiveUpIfFirstFails = true })
         {
             Topics = AlexLinkTopics.All | AlexLinkTopics.Lidar,
@@ -48,8 +52,16 @@ internal sealed class DriveLink : IAsyncDisposable
     public Task<bool> WaitConnectedAsync(TimeSpan limit, CancellationToken cancellationToken) =>
         _client.WaitConnectedAsync(limit, cancellationToken);
 
-    public Task<CommandReply?> SendAsync(DriveCommand command, CancellationToken cancellationToken) =>
-        RequestAsync(command.IsStop ? "s" : command.ToString(), ct => _client.SendAsync(command, ct), cancellationToken);
+    public Task<CommandReply?> SendAsync(DriveCommand command, CancellationToken cancellationToken)
+    {
+        if (_extensions.TryGetByCode(command.Command, out _))
+        {
+            var name = _extensions.Describe(command);
+            return RequestAsync(name, async ct => await _client.SendAsync(command, ct).ConfigureAwait(false) with { Request = name }, cancellationToken);
+        }
+
+        return RequestAsync(command.IsStop ? "s" : command.ToString(), ct => _client.SendAsync(command, ct), cancellationToken);
+    }
 
     public Task<CommandReply?> TakeLeaseAsync(CancellationToken cancellationToken) =>
         RequestAsync("take lease", _client.TakeLeaseAsync, cancellationToken);

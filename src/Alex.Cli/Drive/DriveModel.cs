@@ -6,6 +6,7 @@ using System.Runtime.CompilerServices;
 using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 [assembly: InternalsVisibleTo("Alex.EndToEnd.Tests")]
@@ -156,6 +157,17 @@ internal sealed class DriveModel
 
     /// <summary>A line the screen always shows, whatever scrolls (the web page's URL in `alex demo --web`).</summary>
     public string? Pinned { get; init; }
+
+    /// <summary>The team's declared commands (docs/extensions.md): sent by their keys, their replies named.</summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
+
+    /// <summary>The key legend: the console's keys, then each declared command's key and name.</summary>
+    public string Help => Extensions.Commands.Any(c => c.Key is not null)
+        ? DriveKeys.Help + "  " + string.Join("  ", Extensions.Commands.Where(c => c.Key is not null).Select(c => $"{c.Key} {c.Name}"))
+        : DriveKeys.Help;
+
+    /// <summary>The newest reply to a declared command that carried values or text (shown until the next one).</summary>
+    public DeclaredReading? LastReading { get; private set; }
 
     /// <summary>Who holds the driver lease ("" = free; null = unknown, e.g. classic).</summary>
     public string? LeaseHolder { get; private set; }
@@ -360,6 +372,8 @@ internal sealed class DriveModel
                 return new(key.Action == DriveAction.TakeLease ? DriveIntentKind.TakeLease : DriveIntentKind.ReleaseLease);
             case DriveAction.ClearPath:
                 return new(DriveIntentKind.ClearPath);
+            case DriveAction.None when key.Char != '\0' && Extensions.TryGetByKey(key.Char, out var declared):
+                return Declared(declared, now);
             default:
                 return DriveIntent.None;
         }
@@ -432,6 +446,43 @@ internal sealed class DriveModel
 
         SafetyBanner = null;
         return new(DriveIntentKind.Send, command);
+    }
+
+    // A declared command's params come from the console's settings by their unit (a distance, an angle, a speed),
+    // kept within the declared range; a param of any other unit is sent as its declared minimum.
+    private DriveIntent Declared(DeclaredCommand declared, DateTimeOffset now)
+    {
+        if (!CanRequest(now, declared.Name))
+        {
+            return DriveIntent.None;
+        }
+
+        if (declared.DriversOnly && Session?.Role is { } role && role != AlexLinkRole.Driver)
+        {
+            Add(now, DriveLogKind.Problem, $"{declared.Name} not sent: only the driver may send it, and you are a watcher (STOP only)");
+            return DriveIntent.None;
+        }
+
+        Span<uint> values = stackalloc uint[2];
+        for (var i = 0; i < declared.Params.Count; i++)
+        {
+            var p = declared.Params[i];
+            var wanted = p.Meaning switch
+            {
+                ParamMeaning.Distance => Settings.DistanceCm,
+                ParamMeaning.Angle => Settings.AngleDegrees,
+                ParamMeaning.Speed => Settings.SpeedPercent,
+                _ => p.Min,
+            };
+            values[i] = Math.Max(p.Min, p.HasMax ? Math.Min(wanted, p.Max) : wanted);
+        }
+
+        if (declared.Moves)
+        {
+            SafetyBanner = null;
+        }
+
+        return new(DriveIntentKind.Send, new DriveCommand((CommandCode)declared.Code, values[0], values[1]));
     }
 
     private DriveIntent Request(DriveCommand command, DateTimeOffset now) =>
@@ -523,6 +574,12 @@ internal sealed class DriveModel
             {
                 TakeCounters(counters, now);
                 Add(now, DriveLogKind.Ok, $"{reply.Request}: OK ({reply.RoundTrip.TotalMilliseconds:0} ms): {DescribeOdometry(counters)}");
+            }
+            else if (DeclaredReading.From(Extensions, reply) is { } reading)
+            {
+                LastReading = reading;
+                var swatch = reading.Swatch is { } colour ? $", colour {colour}" : string.Empty;
+                Add(now, DriveLogKind.Ok, $"{reply.Request}: OK ({reply.RoundTrip.TotalMilliseconds:0} ms): {reading.Summary}{swatch}");
             }
             else
             {

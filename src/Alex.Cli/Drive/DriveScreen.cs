@@ -43,11 +43,13 @@ internal static class DriveScreen
         // help (wrapped as the terminal wraps it), the banner if any, one spare. The key help always shows;
         // on a short terminal (80x24) the odometry pairs left and right to free rows for the plot, and
         // the log keeps at least one line.
-        var helpRows = WrappedRows(DriveKeys.Help, width);
+        var helpRows = WrappedRows(model.Help, width);
+        (string Plain, string Markup)? reading = model.LastReading is { } r ? ReadingLine(r) : null;
+        var readingRows = reading is { } line ? WrappedRows(line.Plain, width) : 0;
         var compact = height < FullHeight;
         var odometryRows = compact ? CompactOdometryRows : OdometryRows;
         var pinnedRows = model.Pinned is { } pinnedText ? (pinnedText.Length + Math.Max(width, 1) - 1) / Math.Max(width, 1) : 0;
-        var spare = height - 7 - helpRows - pinnedRows - (model.SafetyBanner is null ? 0 : 1) - 1;
+        var spare = height - 7 - helpRows - pinnedRows - readingRows - (model.SafetyBanner is null ? 0 : 1) - 1;
         var logLines = compact ? 1 : 6;
         var plotRows = Math.Clamp(spare - 2 - logLines - 2, 4, 16);
         var plotColumns = Math.Clamp(width - (compact ? 36 : 48), 16, 60);
@@ -62,7 +64,7 @@ internal static class DriveScreen
         middle.AddRow(new Panel(compact ? CompactOdometry(model) : Odometry(model)) { Header = new PanelHeader(" odometry "), Border = BoxBorder.Rounded }, path);
 
         var logRows = Math.Max(1, spare - Math.Max(odometryRows, plotRows + 2) - 2);
-        var log = new Panel(Log(model, logRows)) { Header = new PanelHeader(" log "), Border = BoxBorder.Rounded, Expand = true };
+        var log = new Panel(Log(model, logRows, width - 4)) { Header = new PanelHeader(" log "), Border = BoxBorder.Rounded, Expand = true };
 
         var parts = new List<IRenderable> { top };
         if (model.Pinned is { } pinned)
@@ -75,8 +77,22 @@ internal static class DriveScreen
             parts.Add(new Markup($"[bold white on red] STOPPED: {Markup.Escape(banner)} [/]"));
         }
 
-        parts.AddRange([middle, log, new Markup($"[grey]{Markup.Escape(DriveKeys.Help)}[/]")]);
+        if (reading is { } shown)
+        {
+            parts.Add(new Markup(shown.Markup));
+        }
+
+        parts.AddRange([middle, log, new Markup($"[grey]{Markup.Escape(model.Help)}[/]")]);
         return new Rows(parts);
+    }
+
+    // The newest declared reading: "colour: red 750 Hz, green 500 Hz, blue 250 Hz ████ #bf7f3f", the block in the colour.
+    private static (string Plain, string Markup) ReadingLine(Alex.Client.DeclaredReading reading)
+    {
+        var text = $"{reading.Command}: {reading.Summary}";
+        return reading.Swatch is { } swatch
+            ? ($"{text} ████ {swatch}", $"[bold]{Markup.Escape(text)}[/] [{swatch}]████[/] {swatch}")
+            : (text, $"[bold]{Markup.Escape(text)}[/]");
     }
 
     // On a narrow terminal the connection line leaves out the protocol and TLS version, so it stays one line.
@@ -159,12 +175,14 @@ internal static class DriveScreen
         return rows;
     }
 
-    private static Markup Log(DriveModel model, int rows)
+    // One row per line, as the layout counts them: a line longer than the panel is cut with "…" (the line mode prints it whole).
+    private static Markup Log(DriveModel model, int rows, int columns)
     {
         var lines = model.Log.Skip(Math.Max(0, model.Log.Count - rows)).Select(line =>
         {
-            var text = Markup.Escape(line.Text);
             var at = line.At.ToLocalTime().ToString("HH:mm:ss", System.Globalization.CultureInfo.InvariantCulture);
+            var room = Math.Max(1, columns - at.Length - 1 - (line.Kind switch { DriveLogKind.Lease => "lease: ".Length, DriveLogKind.Sent => 2, _ => 0 }));
+            var text = Markup.Escape(line.Text.Length > room ? string.Concat(line.Text.AsSpan(0, room - 1), "…") : line.Text);
             return line.Kind switch
             {
                 DriveLogKind.Problem => $"[grey]{at}[/] [red]{text}[/]",

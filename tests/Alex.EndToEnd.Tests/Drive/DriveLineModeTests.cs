@@ -70,6 +70,23 @@ public sealed class DriveLineModeTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task LineMode_TeamsDeclaredRead_ByName_ReplyNamedWithItsSwatch()
+    {
+        var file = Path.Combine(AppContext.BaseDirectory, "examples", "colour-sensor.json");
+        var extensions = Alex.Protocol.Extensions.ExtensionFile.Parse(File.ReadAllText(file), out _)!;
+        await using var server = await TestServer.StartAsync(_pki, extensions: extensions);
+        await using var alex = AlexProcess.Start(Args(server.EndPoint, "--extensions", file));
+
+        await alex.WriteLineAsync("colour");
+        await alex.WaitForLineAsync("colour: OK (");
+        await alex.WriteLineAsync("q");
+
+        Assert.Equal(0, await alex.WaitForExitAsync());
+        Assert.Matches(@"(?m)^colour: OK \(\d+ ms\): red 750 Hz, green 500 Hz, blue 250 Hz, colour #bf7f3f$", alex.Stdout);
+        Assert.Equal(string.Empty, alex.Stderr);
+    }
+
+    [Fact]
     public async Task LineMode_Watcher_MayStopButNotDrive()
     {
         await using var server = await TestServer.StartAsync(_pki);

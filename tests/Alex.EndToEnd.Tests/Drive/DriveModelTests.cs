@@ -2,6 +2,7 @@ using Alex.Cli.Drive;
 using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.EndToEnd.Tests.Drive;
@@ -383,5 +384,51 @@ public sealed class DriveModelTests
         Assert.Equal(-50, model.Lidar[1].Y, 6);
         var (lines, _) = PathPlot.Render(model.PathPoints, model.Pose, 20, 10, model.Lidar);
         Assert.Equal(2, lines.SelectMany(l => l).Count(c => c is > '\u2800' and <= '\u28FF'));
+    }
+
+    private static TeamExtensions Example(string file) =>
+        ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", file)), out _)!;
+
+    private static DriveModel ConnectedWith(TeamExtensions extensions, DriveSessionInfo? session = null, DriveSettings? settings = null)
+    {
+        var model = new DriveModel("127.0.0.1:5000", settings ?? new DriveSettings()) { Extensions = extensions };
+        model.Apply(new ConnectingEvent(1), T0);
+        model.Apply(new ConnectedEvent(session ?? Session()), T0);
+        return model;
+    }
+
+    [Fact]
+    public void Declared_ListedWithTheirKeys_KeySendsTheCommand_ReplyNamedWithItsSwatch()
+    {
+        var model = ConnectedWith(Example("colour-sensor.json"));
+        Assert.EndsWith("q quit  o colour", model.Help, StringComparison.Ordinal);
+
+        var intent = model.Decide(DriveKeys.MapChar('o'), T0);
+        Assert.Equal(new DriveIntent(DriveIntentKind.Send, new DriveCommand((CommandCode)7)), intent);
+        Assert.Equal(intent, model.Decide(DriveKeys.MapChar('O'), T0));
+
+        var declared = new AlexLinkDeclaredReply(7, PacketType.Response, 6, 0, [750, 500, 250], "");
+        model.Apply(new CommandFinishedEvent(new CommandReply("colour", true, null, 0, "OK", null, TimeSpan.FromMilliseconds(12)) { Declared = declared }), T0);
+        Assert.Equal("colour: OK (12 ms): red 750 Hz, green 500 Hz, blue 250 Hz, colour #bf7f3f", model.Log[^1].Text);
+        Assert.Equal(DriveLogKind.Ok, model.Log[^1].Kind);
+        Assert.Equal("#bf7f3f", model.LastReading?.Swatch);
+
+        // Without the declaration the key is nobody's.
+        Assert.Equal(DriveIntentKind.None, Connected().Decide(DriveKeys.MapChar('o'), T0).Kind);
+    }
+
+    [Fact]
+    public void Declared_Watcher_ReadSent_DriverOnlyRefusedAndSaid_DriverGetsTheSettingsWithinTheRange()
+    {
+        var watcher = ConnectedWith(Example("ultrasonic-servo.json"), Session(AlexLinkRole.Watcher));
+        Assert.Equal(new DriveCommand((CommandCode)8), watcher.Decide(DriveKeys.MapChar('e'), T0).Command);
+        Assert.Equal(DriveIntentKind.None, watcher.Decide(DriveKeys.MapChar('v'), T0).Kind);
+        Assert.Equal("sweep not sent: only the driver may send it, and you are a watcher (STOP only)", watcher.Log[^1].Text);
+        Assert.Equal(DriveLogKind.Problem, watcher.Log[^1].Kind);
+
+        // The sweep's speed is the console's speed, within its declared 0–60 %.
+        var driver = ConnectedWith(Example("ultrasonic-servo.json"), settings: new DriveSettings(50, 90, 80));
+        Assert.Equal(new DriveCommand((CommandCode)16, 60), driver.Decide(DriveKeys.MapChar('v'), T0).Command);
+        Assert.Equal(new DriveCommand((CommandCode)14), driver.Decide(DriveKeys.MapChar('o'), T0).Command);
     }
 }

@@ -57,6 +57,26 @@ public sealed class DriveScreenTests
     }
 
     [Theory]
+    [InlineData(80, 24)]
+    [InlineData(120, 40)]
+    public void Render_TeamCommands_KeysInTheLegend_NewestReadingShown_StillFits(int width, int height)
+    {
+        var colour = Alex.Protocol.Extensions.ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "colour-sensor.json")), out _)!;
+        var model = new DriveModel("127.0.0.1:5000", new DriveSettings()) { Extensions = colour };
+        model.Apply(new ConnectingEvent(1), T0);
+        model.Apply(new ConnectedEvent(new DriveSessionInfo("127.0.0.1:5000", "alexlink/1", "laptop", "alex.epp.com", AlexLinkRole.Driver, "", 0, 100, 300, 360, "TLS 1.3 TLS_AES_128_GCM_SHA256")), T0);
+        var declared = new AlexLinkDeclaredReply(7, PacketType.Response, 6, 0, [750, 500, 250], "");
+        model.Apply(new CommandFinishedEvent(new CommandReply("colour", true, null, 0, "OK", null, TimeSpan.FromMilliseconds(12)) { Declared = declared }), T0);
+
+        var rows = Draw(model, width, height);
+
+        Assert.True(rows.Length <= height, $"{rows.Length} rows on a {height}-row terminal:\n{string.Join('\n', rows)}");
+        Assert.Contains(rows, r => r == "colour: red 750 Hz, green 500 Hz, blue 250 Hz ████ #bf7f3f");
+        var legend = string.Join(' ', rows.SkipWhile(r => !r.StartsWith("f/↑/w forward", StringComparison.Ordinal)).Select(r => r.Trim()));
+        Assert.Contains("q quit o colour", System.Text.RegularExpressions.Regex.Replace(legend, @"\s+", " "), StringComparison.Ordinal);
+    }
+
+    [Theory]
     [InlineData(-0.4)]
     [InlineData(-0.0)]
     [InlineData(-0.49)]
