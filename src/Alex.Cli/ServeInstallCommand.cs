@@ -24,6 +24,7 @@ internal static class ServeInstallCommand
             "Examples:\n" +
             "  sudo alex serve install --pki pki --allow laptop=drive --allow tutor=admin --serial /dev/ttyACM0\n" +
             "  alex serve install --pki pki --allow laptop --serial /dev/ttyACM0 --print     show the unit, change nothing\n" +
+            "  sudo alex serve install --pki pki --allow laptop --serial /dev/ttyACM0 --extensions alex-extensions.json\n" +
             "Then: journalctl -u alexlink -f, or from a laptop: alex status HOST --pki admin");
         var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and crl.pem" };
         var cert = new Option<string>("--cert") { Description = "The robot's certificate (alex.crt)" };
@@ -43,8 +44,9 @@ internal static class ServeInstallCommand
         var maxAngle = new Option<int?>("--max-angle") { Description = "Widest turn in degrees" };
         var noCrl = new Option<bool>("--no-crl") { Description = "Serve without a CRL: no certificate can be revoked (said at every start)" };
         var legacy = new Option<bool>("--legacy-certs") { Description = "Accept the course's X.509 v1 client certificates" };
+        var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (docs/extensions.md), checked now and copied to /etc/alexlink/alex-extensions.json" };
         var print = new Option<bool>("--print") { Description = "Print the unit file and change nothing (no sudo needed)" };
-        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, maxAngle, noCrl, legacy, print })
+        foreach (var o in new Option[] { pki, cert, key, ca, crl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, maxSpeed, maxDistance, maxAngle, noCrl, legacy, extensions, print })
         {
             cmd.Options.Add(o);
         }
@@ -76,6 +78,7 @@ internal static class ServeInstallCommand
                     MaxDistance = pr.GetValue(maxDistance),
                     MaxAngle = pr.GetValue(maxAngle),
                     Legacy = pr.GetValue(legacy),
+                    ExtensionsPath = pr.GetValue(extensions),
                     PassphraseFromEnvironment = Environment.GetEnvironmentVariable(Alex.Pki.KeyPassphrase.EnvironmentVariable),
                 }.Resolve();
             }
@@ -106,10 +109,11 @@ internal static class ServeInstallCommand
                 HasCrl = host.Policy.CrlPath is not null,
                 AllowAny = host.Policy.AllowAny,
                 Legacy = host.Policy.Legacy,
+                HasExtensions = pr.GetValue(extensions) is not null,
                 ServeOptions = passed,
                 Port = host.Listen.Port,
             };
-            var files = new ServiceFiles(host.CertificatePath, host.KeyPath, host.Policy.CaPath, host.Policy.CrlPath, allowed, host.Policy.AllowFilePath);
+            var files = new ServiceFiles(host.CertificatePath, host.KeyPath, host.Policy.CaPath, host.Policy.CrlPath, allowed, host.Policy.AllowFilePath) { ExtensionsPath = pr.GetValue(extensions) };
             try
             {
                 if (pr.GetValue(print))

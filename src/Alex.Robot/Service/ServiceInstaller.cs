@@ -13,7 +13,11 @@ namespace Alex.Robot.Service;
 public delegate (int ExitCode, string Output) SystemCommand(string program, IReadOnlyList<string> arguments);
 
 /// <summary>The robot's files as given on the command line, to be copied into the service's config folder.</summary>
-public sealed record ServiceFiles(string CertificatePath, string KeyPath, string CaPath, string? CrlPath, IReadOnlyList<string> AllowEntries, string? AllowFilePath);
+public sealed record ServiceFiles(string CertificatePath, string KeyPath, string CaPath, string? CrlPath, IReadOnlyList<string> AllowEntries, string? AllowFilePath)
+{
+    /// <summary>The team's declaration file (docs/extensions.md), copied as alex-extensions.json; null: none.</summary>
+    public string? ExtensionsPath { get; init; }
+}
 
 /// <summary>A refusal or failure of install/uninstall, with what to do next.</summary>
 public sealed class ServiceException : Exception
@@ -66,7 +70,7 @@ public sealed class ServiceInstaller
     {
         ArgumentNullException.ThrowIfNull(service);
         ArgumentNullException.ThrowIfNull(files);
-        foreach (var path in new[] { files.CertificatePath, files.KeyPath, files.CaPath, files.CrlPath, files.AllowFilePath })
+        foreach (var path in new[] { files.CertificatePath, files.KeyPath, files.CaPath, files.CrlPath, files.AllowFilePath, files.ExtensionsPath })
         {
             if (path is not null && Path.GetFileName(path).Equals(ServiceLayout.SigningKeyFile, StringComparison.OrdinalIgnoreCase))
             {
@@ -121,6 +125,15 @@ public sealed class ServiceInstaller
         else
         {
             File.Delete(Path.Combine(config, ServiceLayout.CrlFile));
+        }
+
+        if (files.ExtensionsPath is not null)
+        {
+            Copy(files.ExtensionsPath, ServiceLayout.ExtensionsFile, Public);
+        }
+        else
+        {
+            File.Delete(Path.Combine(config, ServiceLayout.ExtensionsFile));
         }
 
         if (!service.AllowAny)

@@ -29,6 +29,9 @@ public sealed record ServiceDefinition
 
     public bool Legacy { get; init; }
 
+    /// <summary>True when the team's declaration file is copied (alex-extensions.json, docs/extensions.md).</summary>
+    public bool HasExtensions { get; init; }
+
     /// <summary>The other `alex serve` options, passed through as given (e.g. --listen, --lease-ms, --max-speed).</summary>
     public IReadOnlyList<string> ServeOptions { get; init; } = [];
 
@@ -48,7 +51,7 @@ public static class ServiceLayout
     public const string DefaultUser = "alexlink";
     public const string UnitPath = "/etc/systemd/system/alexlink.service";
 
-    /// <summary>Root-owned, readable by the service's group only: the robot's certificate, key, CA, CRL and allow-list.</summary>
+    /// <summary>Root-owned, readable by the service's group only: the robot's certificate, key, CA, CRL, allow-list and the team's declarations.</summary>
     public const string ConfigDir = "/etc/alexlink";
 
     /// <summary>The service's only writable place (systemd creates it, owned by the service user): the audit log.</summary>
@@ -59,6 +62,7 @@ public static class ServiceLayout
     public const string CaFile = "signing.pem";
     public const string CrlFile = "crl.pem";
     public const string AllowFile = "allowed.txt";
+    public const string ExtensionsFile = "alex-extensions.json";
     public const string AuditFile = "audit.jsonl";
 
     /// <summary>The CA's private key: it never leaves the machine that signs (docs/security.md), so never onto the robot.</summary>
@@ -90,6 +94,11 @@ public static class ServiceUnit
         args.AddRange(service.SerialPath is { } serial
             ? ["--serial", serial, "--baud", service.Baud.ToString(CultureInfo.InvariantCulture)]
             : ["--simulate"]);
+        if (service.HasExtensions)
+        {
+            args.AddRange(["--extensions", ServiceLayout.Config(ServiceLayout.ExtensionsFile)]);
+        }
+
         if (service.Legacy)
         {
             args.Add("--legacy-certs");

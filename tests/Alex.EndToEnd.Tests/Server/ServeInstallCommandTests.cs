@@ -39,6 +39,27 @@ public sealed class ServeInstallCommandTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task Print_WithExtensions_UnitPassesTheCopiedDeclaration_BadFileRefusedWithItsLine()
+    {
+        var example = Path.Combine(AppContext.BaseDirectory, "examples", "ultrasonic-servo.json");
+        var (code, unit, stderr) = await AlexCli.RunAsync(
+            TimeSpan.FromSeconds(60),
+            "serve", "install", "--print", "--pki", _pki.Dir, "--allow", "laptop", "--serial", "/dev/ttyACM0", "--extensions", example);
+        Assert.True(code == 0, stderr);
+        Assert.Contains(" --baud 9600 --extensions /etc/alexlink/alex-extensions.json ", unit, StringComparison.Ordinal);
+        Assert.DoesNotContain(example, unit, StringComparison.Ordinal);
+
+        var bad = _pki.Path($"bad-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(bad, "{ \"alexExtensions\": 1,\n  \"commands\": [ { \"name\": \"x\", \"code\": 5, \"roles\": [\"drive\"], \"reply\": \"ok\" } ] }");
+        var refused = await AlexCli.RunAsync(
+            TimeSpan.FromSeconds(60),
+            "serve", "install", "--print", "--pki", _pki.Dir, "--allow", "laptop", "--serial", "/dev/ttyACM0", "--extensions", bad);
+        Assert.Equal(2, refused.Code);
+        Assert.Equal("", refused.Stdout);
+        Assert.StartsWith($"alex: {bad} line 2: command \"x\": code 5 is the course's GET_STATS", refused.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Print_SigningKeyAsTheRobotsKey_RefusedExit1()
     {
         var (code, stdout, stderr) = await AlexCli.RunAsync(

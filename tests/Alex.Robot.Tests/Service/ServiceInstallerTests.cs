@@ -70,6 +70,21 @@ public sealed class ServiceInstallerTests : IDisposable
     }
 
     [Fact]
+    public void Install_WithTheTeamsDeclarations_CopiedAndPassedToServe_GoneWhenInstalledWithout()
+    {
+        File.WriteAllText(Pki("team.json"), "{ \"alexExtensions\": 1 }\n");
+        Installer(idExit: 1).Install(Service with { HasExtensions = true }, Files with { ExtensionsPath = Pki("team.json") });
+
+        Assert.Equal("{ \"alexExtensions\": 1 }\n", File.ReadAllText(At("/etc/alexlink/alex-extensions.json")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(At("/etc/alexlink/alex-extensions.json")));
+        Assert.Contains(" --baud 9600 --extensions /etc/alexlink/alex-extensions.json --max-speed 60 ", File.ReadAllText(At("/etc/systemd/system/alexlink.service")), StringComparison.Ordinal);
+
+        Installer(idExit: 0).Install(Service, Files);
+        Assert.False(File.Exists(At("/etc/alexlink/alex-extensions.json")));
+        Assert.DoesNotContain("--extensions", File.ReadAllText(At("/etc/systemd/system/alexlink.service")), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void Install_UserExistsAndRunTwice_AddsToDialoutAndReplacesTheFiles()
     {
         Installer(idExit: 0).Install(Service, Files);
