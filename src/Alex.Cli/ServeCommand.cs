@@ -21,6 +21,7 @@ internal static class ServeCommand
             "  alex serve --pki pki --allow laptop=drive --allow tutor=watch --serial /dev/ttyACM0\n" +
             "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --lidar /dev/ttyUSB0      with an RPLidar A1/A2\n" +
             "  alex serve --pki pki --allow laptop --simulate --lidar simulated                   the simulated Alex and lidar\n" +
+            "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --extensions alex-extensions.json   the team's own commands\n" +
             "  alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow-file allowed.txt --serial /dev/ttyUSB0 --baud 57600\n" +
             "  alex serve --pki pki --allow-any --simulate --listen 127.0.0.1:5001 --lease-ms 1000 --max-speed 60 --max-distance 300 --max-angle 180 --audit audit.jsonl\n\n" +
             "The CRL and the allow file are re-read when they change, and on SIGHUP; a connected client that is\n" +

@@ -21,7 +21,9 @@ internal static class SimCommand
             "  alex sim --pty --stats-order status-only --hello-reply ok\n" +
             "  alex sim --lidar-pty --link /tmp/lidar       a simulated RPLidar A1 alone (alex serve --lidar /tmp/lidar)\n" +
             "  alex sim --pty --link /tmp/alex --lidar-pty --lidar-link /tmp/lidar --world room.json\n" +
-            "                                          both, the lidar riding on the simulated Alex\n\n" +
+            "                                          both, the lidar riding on the simulated Alex\n" +
+            "  alex sim --pty --extensions alex-extensions.json --answer 'colour=310,120,95;400,90,80'\n" +
+            "                                          a team's declared commands, answered with these readings in turn\n\n" +
             "Any program can open the device as a serial port at 9600 8N1: ours (alex serve --serial PATH)\n" +
             "or your own C server. Replies are paced like a real line at --baud. Each frame seen is logged\n" +
             "to stderr. The lidar speaks the RPLidar protocol (docs/lidar.md) at any baud; it sees the course arena\n" +

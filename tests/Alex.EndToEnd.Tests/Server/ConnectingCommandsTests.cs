@@ -382,6 +382,20 @@ public sealed class HelpTextTests
         Assert.All(commands, l => Assert.DoesNotContain("Examples", l, StringComparison.Ordinal));
     }
 
+    [Theory]
+    [InlineData("serve", "--extensions")]
+    [InlineData("send", "--extensions")]
+    [InlineData("drive", "--extensions")]
+    [InlineData("web", "--extensions")]
+    [InlineData("sim", "--answer")]
+    public void CommandsThatTakeADeclaration_ShowItInAnExample(string name, string option)
+    {
+        var command = AlexCommandLine.Build().Subcommands.Single(c => c.Name == name);
+        Assert.Contains(command.Options, o => o.Name == option);
+        var examples = command.Description!.Split('\n').SkipWhile(l => !l.StartsWith("Example", StringComparison.Ordinal)).TakeWhile(l => l.Length > 0);
+        Assert.Contains(examples, l => l.TrimStart().StartsWith("alex ", StringComparison.Ordinal) && l.Contains(" --extensions ", StringComparison.Ordinal) && l.Contains(option, StringComparison.Ordinal));
+    }
+
     [Fact]
     public void EverySummary_IsOneDescriptiveLine_ExamplesAfter()
     {
