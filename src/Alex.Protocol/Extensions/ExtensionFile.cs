@@ -7,7 +7,6 @@
 // or with each other; a moving command that drivers and watchers may both send; a moving command whose
 // parameters are not all bounded (min and max); a speed over 100 %; a range whose min is over its max; a reply
 // naming a response that is not declared; a response no command replies with.
-using System.Globalization;
 using Alex.Protocol.Serial;
 
 namespace Alex.Protocol.Extensions;
@@ -19,7 +18,7 @@ public readonly record struct ExtensionProblem(int Line, string Reason)
 }
 
 /// <summary>Parses and checks a declaration file's text.</summary>
-public static class ExtensionFile
+public static partial class ExtensionFile
 {
     /// <summary>The format's version, the file's "alexExtensions" field.</summary>
     public const int FormatVersion = 1;
@@ -67,7 +66,7 @@ public static class ExtensionFile
         return ($"{path} line {first.Line}: {first.Reason}", $"fix the declaration{more}; docs/extensions.md describes every field, examples/ has two files to start from");
     }
 
-    private sealed class Checker(List<ExtensionProblem> problems)
+    private sealed partial class Checker(List<ExtensionProblem> problems)
     {
         public TeamExtensions? Root(JsonNode root)
         {
@@ -544,123 +543,6 @@ public static class ExtensionFile
             }
 
             return ok ? new DeclaredParam(name!, unit, min, max, hasMax) : null;
-        }
-
-        // The object's members by name; any other name is a problem (a typo must not pass silently).
-        private Dictionary<string, JsonNode> Fields(JsonNode obj, string what, params string[] known)
-        {
-            var found = new Dictionary<string, JsonNode>(StringComparer.Ordinal);
-            foreach (var (name, line, value) in obj.Members)
-            {
-                if (!known.Contains(name))
-                {
-                    Fail(line, $"\"{name}\" is not a field of {what} (known: {string.Join(", ", known)})");
-                    continue;
-                }
-
-                found[name] = value;
-            }
-
-            return found;
-        }
-
-        private string? RequiredName(JsonNode node, Dictionary<string, JsonNode> f, string what, IEnumerable<string> earlier, out bool ok)
-        {
-            ok = true;
-            if (!f.TryGetValue("name", out var n))
-            {
-                Fail(node.Line, $"a {what} needs a \"name\"");
-                ok = false;
-                return null;
-            }
-
-            var name = String(n, $"the {what}'s \"name\"", MaxNameLength);
-            if (name is null)
-            {
-                ok = false;
-                return null;
-            }
-
-            if (name.Length == 0 || !char.IsAsciiLetterLower(name[0]) || name.Any(ch => !(char.IsAsciiLetterLower(ch) || char.IsAsciiDigit(ch) || ch == '-')))
-            {
-                Fail(n.Line, $"{what} name \"{name}\" must be lower-case letters, digits and '-', starting with a letter");
-                ok = false;
-            }
-            else if (earlier.Contains(name))
-            {
-                Fail(n.Line, $"{what} name \"{name}\" is used twice");
-                ok = false;
-            }
-
-            return name;
-        }
-
-        private string? String(JsonNode node, string what, int maxLength)
-        {
-            if (node.Kind != JsonKind.String)
-            {
-                Fail(node.Line, $"{what} must be a string, not {node.KindName}");
-                return null;
-            }
-
-            if (node.Text.Length > maxLength)
-            {
-                Fail(node.Line, $"{what} is longer than {maxLength} characters");
-                return null;
-            }
-
-            return node.Text;
-        }
-
-        private List<JsonNode>? List(JsonNode node, string what)
-        {
-            if (node.Kind != JsonKind.Array)
-            {
-                Fail(node.Line, $"{what} must be a list ([...]), not {node.KindName}");
-                return null;
-            }
-
-            return node.Items;
-        }
-
-        private bool? Bool(JsonNode node, string what)
-        {
-            if (node.Kind is not (JsonKind.True or JsonKind.False))
-            {
-                Fail(node.Line, $"{what} must be true or false, not {node.KindName}");
-                return null;
-            }
-
-            return node.Kind == JsonKind.True;
-        }
-
-        private char? OneChar(JsonNode node, string what, string field)
-        {
-            var s = String(node, $"{what}: {field}", 8);
-            if (s is null)
-            {
-                return null;
-            }
-
-            if (s.Length != 1 || s[0] is <= ' ' or >= (char)0x7F)
-            {
-                Fail(node.Line, $"{what}: {field} must be one printable ASCII character, got \"{s}\"");
-                return null;
-            }
-
-            return s[0];
-        }
-
-        private static bool TryInt(JsonNode node, out int value)
-        {
-            value = 0;
-            return node.Kind == JsonKind.Number && int.TryParse(node.Text, NumberStyles.AllowLeadingSign, CultureInfo.InvariantCulture, out value);
-        }
-
-        private static bool TryUInt(JsonNode node, out uint value)
-        {
-            value = 0;
-            return node.Kind == JsonKind.Number && uint.TryParse(node.Text, NumberStyles.None, CultureInfo.InvariantCulture, out value);
         }
 
         private static string CourseCommandName(char letter) =>
