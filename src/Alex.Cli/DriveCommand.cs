@@ -45,7 +45,7 @@ internal static class DriveConsoleCommand
             var declared = ExtensionsOption.Load(pr.GetValue(extensions));
             _ = connection.TimeoutValue(pr);
             using var credentials = connection.LoadCredentials(pr);
-            var options = connection.ClientOptions(pr, endpoint, credentials);
+            var options = connection.ClientOptions(pr, endpoint, credentials) with { Extensions = declared };
             using var signals = TerminationSignals.Watch(ct);
             return await RunAsync(options, pr.GetValue(line), Console.In, Console.Out, signals.Token, extensions: declared).ConfigureAwait(false);
         });

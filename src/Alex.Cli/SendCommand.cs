@@ -25,7 +25,8 @@ internal static class SendCommand
             "  alex send alex.local --pki pki f 50 75 \\; l 90 60 \\; g   two moves, each to its end, then the odometry\n" +
             "  alex send 127.0.0.1 --pki pki --name alex.epp.com g --json\n" +
             "  alex send pi.local:5001 --cert laptop.crt --key laptop.key --ca signing.pem --classic s\n" +
-            "  alex send alex.local --pki pki --extensions alex-extensions.json colour --json   a team's declared command\n\n" +
+            "  alex send alex.local --pki pki --extensions alex-extensions.json colour --json   a team's declared command\n" +
+            "  alex send pi.local:5001 --pki pki --classic --extensions alex-extensions.json colour   the same to a course server, by its letter\n\n" +
             "Commands: f/b DIST SPEED (forward/back, cm and %), l/r ANGLE SPEED (turns, degrees), s (stop), g (stats), " +
             "c (clear stats); separate several with ';' (quote it from the shell). The server stops Alex when its driver " +
             "disconnects, so after each move with a distance or angle, send stays connected until Alex has " +
@@ -51,7 +52,7 @@ internal static class SendCommand
             var commands = ParseCommands(pr.GetValue(words) ?? [], declared);
             _ = connection.TimeoutValue(pr);
             using var credentials = connection.LoadCredentials(pr);
-            var options = connection.ClientOptions(pr, endpoint, credentials);
+            var options = connection.ClientOptions(pr, endpoint, credentials) with { Extensions = declared };
             return await RunAsync(options, commands, declared, pr.GetValue(json), !pr.GetValue(noWait), ct).ConfigureAwait(false);
         });
         return cmd;

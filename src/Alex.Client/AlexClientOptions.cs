@@ -1,4 +1,5 @@
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Extensions;
 
 namespace Alex.Client;
 
@@ -50,6 +51,12 @@ public sealed record AlexClientOptions
     public int MaxPayload { get; init; } = AlexLinkFrame.MaxPayload;
 
     public TimeProvider Time { get; init; } = TimeProvider.System;
+
+    /// <summary>
+    /// The team's declared commands (docs/extensions.md). The classic protocol needs them to say a declared command (its
+    /// letter) and to read its reply (a team packet type); AlexLink/1 carries code and reply without them.
+    /// </summary>
+    public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
 
     /// <summary>The name checked against the server's certificate.</summary>
     public string ExpectedServerName => string.IsNullOrWhiteSpace(ServerName) ? Host : ServerName;

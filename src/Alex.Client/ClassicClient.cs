@@ -3,11 +3,14 @@
 // server pushes the Arduino's text and statuses nobody asked for; they go to the telemetry channel in
 // AlexLink/1 form, so a caller reads one kind of telemetry whatever the protocol. Leases, subscriptions,
 // heartbeats, server status and the audit feed do not exist here: those requests are answered at once.
+// A team's declared command (docs/extensions.md) goes as its declared letter and is answered by its declared classic
+// packet (the team's type, the status packet, a message, or the ack), given back as the AlexLink/1 DeclaredReply.
 using System.Buffers;
 using System.Threading.Channels;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Classic;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Client;
@@ -58,7 +61,7 @@ internal sealed class ClassicClient : AlexLinkClient
         var consumed = 0;
         while (true)
         {
-            var status = ClassicReader.TryRead(bytes[consumed..], out var message, out var n);
+            var status = ClassicReader.TryRead(bytes[consumed..], Options.Extensions, out var message, out var n);
             if (status == OperationStatus.NeedMoreData)
             {
                 return consumed;
@@ -108,16 +111,20 @@ internal sealed class ClassicClient : AlexLinkClient
     private async Task<CommandReply> CommandAsync(DriveCommand command, CancellationToken cancellationToken)
     {
         var what = command.ToString();
-        if (!ClassicCommand.TryFrom(command, out var message))
+        var declared = Options.Extensions.TryGetByCode(command.Command, out var d) ? d : null;
+        if (!ClassicCommand.TryFrom(command, Options.Extensions, out var message))
         {
-            return CommandReply.Failed(what, AlexLinkErrorCode.UnknownCommand, 0, $"{what}: the classic protocol has no letter for command code {(byte)command.Command}", TimeSpan.Zero);
+            var why = declared is null
+                ? $"{what}: the classic protocol has no letter for command code {(byte)command.Command}"
+                : "no classic letter is declared for it (add \"letter\" to its declaration, or use AlexLink/1)";
+            return CommandReply.Failed(what, AlexLinkErrorCode.UnknownCommand, 0, why, TimeSpan.Zero);
         }
 
         ThrowIfClosed();
 
         // No request ids: one command at a time, replies in order.
         await _turn.WaitAsync(cancellationToken).ConfigureAwait(false);
-        var waiter = new Waiter(command.Command == CommandCode.GetStats);
+        var waiter = new Waiter(command.Command == CommandCode.GetStats, declared);
         try
         {
             lock (_waiterLock)
@@ -138,6 +145,11 @@ internal sealed class ClassicClient : AlexLinkClient
             }
 
             var elapsed = Time.GetElapsedTime(started);
+            if (declared is not null && DeclaredReply(declared, answer) is { } reading)
+            {
+                return CommandReply.Ok(what, elapsed) with { Declared = reading };
+            }
+
             return answer switch
             {
                 ClassicStatus status => CommandReply.Ok(what, elapsed, status.Counters),
@@ -164,14 +176,43 @@ internal sealed class ClassicClient : AlexLinkClient
         return channel.Reader;
     }
 
-    /// <summary>What a command waits for: the ack, or for GET_STATS the status (OK before it is absorbed).</summary>
-    private sealed class Waiter(bool wantsStatus)
+    /// <summary>A declared command's classic answer as the AlexLink/1 DeclaredReply it stands for; null for an ack or an error.</summary>
+    private AlexLinkDeclaredReply? DeclaredReply(DeclaredCommand declared, ClassicMessage answer)
+    {
+        var now = Time.GetUtcNow().ToUnixTimeMilliseconds();
+        return answer switch
+        {
+            ClassicTeamPacket team => new AlexLinkDeclaredReply(declared.Code, PacketType.Response, declared.Response!.Code, now, team.Params, ""),
+            ClassicStatus status => new AlexLinkDeclaredReply(declared.Code, PacketType.Response, (byte)ResponseCode.Status, now, status.Params, ""),
+            ClassicText text => new AlexLinkDeclaredReply(declared.Code, PacketType.Message, 0, now, [], text.Text),
+            _ => null,
+        };
+    }
+
+    /// <summary>
+    /// What a command waits for: the ack, or for GET_STATS the status (OK before it is absorbed); for a declared command
+    /// the packet its declaration says the server forwards (docs/extensions.md, "Through the server"), or an error.
+    /// </summary>
+    private sealed class Waiter(bool wantsStatus, DeclaredCommand? declared)
     {
         public TaskCompletionSource<ClassicMessage> Reply { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>True when the message answered (or was part of the answer to) this command.</summary>
         public bool Offer(ClassicMessage message)
         {
+            if (declared is not null)
+            {
+                var wanted = message switch
+                {
+                    ClassicResponse => true,
+                    ClassicText => declared.Reply == DeclaredReplyKind.Message,
+                    ClassicStatus => declared.Response is { StatusShaped: true },
+                    ClassicTeamPacket team => declared.Response is { StatusShaped: false } r && r.ClassicType == team.TypeByte,
+                    _ => false,
+                };
+                return wanted && Reply.TrySetResult(message);
+            }
+
             switch (message)
             {
                 case ClassicResponse { IsOk: true } when wantsStatus:

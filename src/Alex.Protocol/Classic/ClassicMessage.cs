@@ -174,6 +174,17 @@ public sealed record ClassicTeamPacket : ClassicMessage
     public override int GetHashCode() => HashCode.Combine(TypeByte, _params[0], _params[1], _params[2]);
 
     public override string ToString() => $"team packet {TypeByte} [{string.Join(",", _params)}]";
+
+    internal static ClassicTeamPacket Read(ReadOnlySpan<byte> m)
+    {
+        Span<uint> values = stackalloc uint[SerialPacket.ParamCount];
+        for (var i = 0; i < values.Length; i++)
+        {
+            values[i] = BinaryPrimitives.ReadUInt32LittleEndian(m.Slice(ParamsOffset + (4 * i), 4));
+        }
+
+        return new ClassicTeamPacket(m[TypeOffset], values);
+    }
 }
 
 /// <summary>Ack (code 0, "OK") or an error code: 2 bytes, <c>00 code</c>.</summary>
@@ -340,12 +351,20 @@ public sealed record ClassicCommand(byte Letter, int Param0, int Param1) : Class
     public override int ByteCount => Size;
 
     /// <summary>The classic message for a command: the lower-case letter, params as int32 bit patterns.</summary>
-    public static bool TryFrom(DriveCommand command, [NotNullWhen(true)] out ClassicCommand? message)
+    public static bool TryFrom(DriveCommand command, [NotNullWhen(true)] out ClassicCommand? message) =>
+        TryFrom(command, TeamExtensions.None, out message);
+
+    /// <summary>
+    /// As <see cref="TryFrom(DriveCommand, out ClassicCommand?)"/>, a team's declared command by its declared letter
+    /// (docs/extensions.md), as the team's own C client sends it.
+    /// </summary>
+    public static bool TryFrom(DriveCommand command, TeamExtensions extensions, [NotNullWhen(true)] out ClassicCommand? message)
     {
-        var letter = command.Letter;
+        ArgumentNullException.ThrowIfNull(extensions);
+        var letter = extensions.TryGetByCode(command.Command, out var declared) ? declared.Letter ?? '?' : command.Letter;
         if (letter == '?')
         {
-            // Codes students added have no letter: the classic protocol cannot say them.
+            // Codes students added and declared without a letter: the classic protocol cannot say them.
             message = null;
             return false;
         }

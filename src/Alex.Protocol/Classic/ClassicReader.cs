@@ -1,7 +1,8 @@
 // Cuts a byte stream into classic messages (docs/course-protocol.md §4) by the length the type byte fixes:
-// 0 → 2 bytes, 1 → 65, 2 → 33, 3 → 10. Never trusts read or record boundaries: a message split
+// 0 → 2 bytes, 1 → 65, 2 → 33, 3 → 10, and a team's declared classic type (docs/extensions.md) → 65. Never trusts read or record boundaries: a message split
 // over two reads waits for the rest, two messages in one read both come out.
 using System.Buffers;
+using Alex.Protocol.Extensions;
 
 namespace Alex.Protocol.Classic;
 
@@ -44,8 +45,16 @@ public static class ClassicReader
     }
 
     /// <summary>Span form of <see cref="TryRead(ref ReadOnlySequence{byte}, out ClassicMessage?)"/>; <paramref name="consumed"/> is 0 unless Done.</summary>
-    public static OperationStatus TryRead(ReadOnlySpan<byte> source, out ClassicMessage? message, out int consumed)
+    public static OperationStatus TryRead(ReadOnlySpan<byte> source, out ClassicMessage? message, out int consumed) =>
+        TryRead(source, TeamExtensions.None, out message, out consumed);
+
+    /// <summary>
+    /// As <see cref="TryRead(ReadOnlySpan{byte}, out ClassicMessage?, out int)"/>, with the classic packet types a team
+    /// declared (a <see cref="ClassicTeamPacket"/>, 65 bytes); any other type byte is still InvalidData.
+    /// </summary>
+    public static OperationStatus TryRead(ReadOnlySpan<byte> source, TeamExtensions extensions, out ClassicMessage? message, out int consumed)
     {
+        ArgumentNullException.ThrowIfNull(extensions);
         message = null;
         consumed = 0;
         if (source.IsEmpty)
@@ -53,7 +62,9 @@ public static class ClassicReader
             return OperationStatus.NeedMoreData;
         }
 
-        if (!ClassicMessage.TryGetSize(source[0], out var size))
+        var team = extensions.ResponseByClassicType(source[0]) is not null;
+        var size = ClassicTeamPacket.Size;
+        if (!team && !ClassicMessage.TryGetSize(source[0], out size))
         {
             return OperationStatus.InvalidData;
         }
@@ -63,7 +74,7 @@ public static class ClassicReader
             return OperationStatus.NeedMoreData;
         }
 
-        message = Decode(source[..size]);
+        message = team ? ClassicTeamPacket.Read(source[..size]) : Decode(source[..size]);
         consumed = size;
         return OperationStatus.Done;
     }

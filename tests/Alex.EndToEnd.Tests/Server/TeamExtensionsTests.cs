@@ -168,6 +168,43 @@ public sealed class TeamExtensionsTests : IClassFixture<TestPki>, IClassFixture<
     }
 
     [Fact]
+    public async Task Send_Classic_DeclaredReads_ByTheirLetters_RepliesNamedFromTheDeclaredPackets()
+    {
+        // Colour: the team's classic packet type 4. Range: the course's status packet (STATUS-shaped).
+        foreach (var (file, name, key, value) in new[] { (ColourFile, "colour", "red", 750u), (UltrasonicFile, "range", "distance", 50u) })
+        {
+            await using var server = await TestServer.StartAsync(_pki, extensions: Load(file));
+            string[] laptop = ["--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--extensions", file, "--classic"];
+
+            var (code, stdout, stderr) = await AlexCli.RunAsync(TimeSpan.FromSeconds(60), ["send", $"127.0.0.1:{server.EndPoint.Port}", name, "--json", .. laptop]);
+
+            Assert.True(code == 0, stderr + stdout);
+            using var doc = System.Text.Json.JsonDocument.Parse(stdout);
+            Assert.Equal("classic", doc.RootElement.GetProperty("protocol").GetString());
+            var result = doc.RootElement.GetProperty("results")[0];
+            Assert.Equal(name, result.GetProperty("command").GetString());
+            Assert.Equal(value, result.GetProperty("values").GetProperty(key).GetUInt32());
+            Assert.Equal(name == "colour" ? "#bf7f3f" : null, result.TryGetProperty("swatch", out var swatch) ? swatch.GetString() : null);
+            Assert.False(result.TryGetProperty("status", out _));
+        }
+    }
+
+    [Fact]
+    public async Task Send_Classic_DeclaredWithoutALetter_RefusedBeforeSending()
+    {
+        var file = _pki.Path($"no-letter-{Guid.NewGuid():N}.json");
+        await File.WriteAllTextAsync(file, "{ \"alexExtensions\": 1, \"commands\": [ { \"name\": \"beep\", \"code\": 9, \"roles\": [\"drive\", \"watch\"], \"reply\": \"ok\" } ] }");
+        await using var server = await TestServer.StartAsync(_pki, extensions: Load(file));
+
+        var (code, _, stderr) = await AlexCli.RunAsync(TimeSpan.FromSeconds(60), [
+            "send", $"127.0.0.1:{server.EndPoint.Port}", "beep", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath,
+            "--name", TestPki.ServerName, "--extensions", file, "--classic"]);
+
+        Assert.Equal(1, code);
+        Assert.StartsWith("alex: beep: no classic letter is declared for it (add \"letter\" to its declaration, or use AlexLink/1)", stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Send_BadDeclarationOrUnknownName_OneLineExit2()
     {
         var bad = _pki.Path($"bad-{Guid.NewGuid():N}.json");

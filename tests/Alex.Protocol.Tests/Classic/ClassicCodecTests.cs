@@ -92,6 +92,35 @@ public sealed class ClassicCodecTests
         Assert.Equal(new StatusCounters(477, 477, 286, 286, 114, 228, 228, 114, 49, 29), status.Counters);
     }
 
+    private static Alex.Protocol.Extensions.TeamExtensions Colour =>
+        Alex.Protocol.Extensions.ExtensionFile.Parse(File.ReadAllText(Path.Combine(AppContext.BaseDirectory, "examples", "colour-sensor.json")), out _)!;
+
+    [Fact]
+    public void TryFrom_DeclaredCommand_GoesAsItsDeclaredLetter()
+    {
+        Assert.False(ClassicCommand.TryFrom(new DriveCommand((CommandCode)7), out _));
+        Assert.True(ClassicCommand.TryFrom(new DriveCommand((CommandCode)7, 1, 2), Colour, out var colour));
+        Assert.Equal("036f0100000002000000", Convert.ToHexString(colour.Encode()).ToLowerInvariant());
+        Assert.True(ClassicCommand.TryFrom(DriveCommand.GetStats, Colour, out var g));
+        Assert.Equal("03670000000000000000", Convert.ToHexString(g.Encode()));
+    }
+
+    [Fact]
+    public void TryRead_DeclaredClassicType_ReadsTheTeamPacket_UndeclaredTypeStaysInvalid()
+    {
+        var packet = Convert.FromHexString("04" + "36010000" + "78000000" + "5F000000" + string.Concat(Enumerable.Repeat("00000000", 13)));
+        Assert.Equal(OperationStatus.InvalidData, ClassicReader.TryRead(packet, out _, out _));
+        Assert.Equal(OperationStatus.NeedMoreData, ClassicReader.TryRead(packet.AsSpan(0, 64), Colour, out _, out var none));
+        Assert.Equal(0, none);
+        Assert.Equal(OperationStatus.Done, ClassicReader.TryRead([.. packet, 0, 0], Colour, out var m, out var consumed));
+        Assert.Equal(65, consumed);
+        var team = Assert.IsType<ClassicTeamPacket>(m);
+        Assert.Equal((byte)4, team.TypeByte);
+        Assert.Equal([310u, 120u, 95u], team.Params[..3].ToArray());
+        Assert.Equal(packet, team.Encode());
+        Assert.Equal(OperationStatus.InvalidData, ClassicReader.TryRead([5, .. packet[1..]], Colour, out _, out _));
+    }
+
     [Fact]
     public void Decode_RecordedMessage_GivesText()
     {
