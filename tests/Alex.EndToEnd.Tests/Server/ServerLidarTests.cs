@@ -114,6 +114,57 @@ public sealed class ServerLidarTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task SlowWatcher_StopsReading_OldRevolutionsSkipped_DriverUnaffected_ThenResumesAtTheNewest()
+    {
+        await using var server = await TestServer.StartAsync(_pki);
+        var (ssl, tcp) = await server.ConnectWithSocketAsync("tutor", alexLink: true);
+        tcp.ReceiveBufferSize = 64 * 1024; // the laptop's side holds little; the server's send buffer holds the rest
+        await using var slow = new AlexLinkTestClient(ssl, tcp);
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        await slow.ReadAsync();
+        await driver.ReadAsync();
+        Assert.IsType<AlexLinkOk>(await slow.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Lidar, 0)));
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkTakeLease()));
+
+        // Revolutions of 4,000 points (about 16 kB on the wire each), three times what the sockets can hold, while the
+        // watcher reads nothing: the driver's commands are answered all the same.
+        var nodes = Enumerable.Range(0, 4000).Select(i => new Alex.Protocol.Lidar.LidarScanNode(i == 0, 40, (ushort)(i * 5), (ushort)(4000 + i))).ToArray();
+        var socketsHold = SendBufferMax() + tcp.ReceiveBufferSize;
+        var revolutions = (int)(3 * socketsHold / (4000 * AlexLinkScan.PointSize));
+        var revolution = new Alex.Protocol.Lidar.LidarRevolution(nodes);
+        var publishing = Task.Run(() =>
+        {
+            for (var i = 1; i <= revolutions; i++)
+            {
+                server.Host.Hub.PublishScan(new LidarScan(i, 0, DateTimeOffset.UtcNow, revolution));
+            }
+        });
+        for (var i = 0; i < 5; i++)
+        {
+            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 40)));
+            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+        }
+
+        await publishing.Within(what: "the revolutions to be published");
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+
+        // Reading again, the watcher is still connected, gets the newest revolution, and far from all of them: the old
+        // ones were replaced while it was behind.
+        var received = new List<uint>();
+        while (received.Count == 0 || received[^1] != revolutions)
+        {
+            var scan = Assert.IsType<AlexLinkScan>(await slow.ReadUntilAsync(m => m is AlexLinkScan, TimeSpan.FromSeconds(60)));
+            received.Add(scan.Sequence);
+        }
+
+        Assert.True(received.Distinct().Count() < revolutions * 2 / 3, $"the slow watcher got {received.Distinct().Count()} of {revolutions} revolutions (the sockets hold {socketsHold} bytes)");
+        Assert.Equal(received.Order(), received);
+    }
+
+    // The most the kernel lets a TCP send buffer grow to (the third field of tcp_wmem).
+    private static long SendBufferMax() => long.Parse(File.ReadAllText("/proc/sys/net/ipv4/tcp_wmem").Split((char[])['\t', ' ', '\n'], StringSplitOptions.RemoveEmptyEntries)[2], System.Globalization.CultureInfo.InvariantCulture);
+
+    [Fact]
     public async Task ScanCommand_CsvJsonAndPicture_OneRevolution()
     {
         await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60)); // a loaded machine starts dotnet slowly
@@ -139,6 +190,39 @@ public sealed class ServerLidarTests : IClassFixture<TestPki>
         Assert.Contains('A', picture.Stdout);
         Assert.Contains('#', picture.Stdout);
         Assert.DoesNotContain('\u2800', picture.Stdout);
+    }
+
+    [Fact]
+    public async Task SimLidarPty_ServeLidarPath_ScanCommand_OneRevolutionThroughTheRealDriver()
+    {
+        var dir = Directory.CreateTempSubdirectory("alex-lidar-cli-").FullName;
+        var start = AlexCli.StartInfo(["sim", "--pty", "--link", Path.Combine(dir, "ttyALEX"), "--lidar-pty", "--lidar-link", Path.Combine(dir, "ttyLIDAR"), "--quiet"]);
+        start.RedirectStandardOutput = true;
+        start.RedirectStandardError = true;
+        using var sim = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            // The device paths on stdout, the Alex's first.
+            var alexPath = await sim.StandardOutput.ReadLineAsync().Within(TimeSpan.FromSeconds(60), "alex sim to print the Alex's device");
+            var lidarPath = await sim.StandardOutput.ReadLineAsync().Within(TimeSpan.FromSeconds(60), "alex sim to print the lidar's device");
+            Assert.StartsWith("/dev/pts/", alexPath, StringComparison.Ordinal);
+            Assert.StartsWith("/dev/pts/", lidarPath, StringComparison.Ordinal);
+            Assert.Equal(lidarPath, new FileInfo(Path.Combine(dir, "ttyLIDAR")).LinkTarget);
+
+            await using var serve = await ServeCommandTests.ServeProcess.StartWithAsync(_pki, [
+                "serve", "--pki", _pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--quiet",
+                "--serial", Path.Combine(dir, "ttyALEX"), "--lidar", Path.Combine(dir, "ttyLIDAR")]);
+            var json = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "scan", $"127.0.0.1:{serve.Port}", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--json");
+            Assert.True(json.Code == 0, json.Stderr);
+            using var doc = System.Text.Json.JsonDocument.Parse(json.Stdout);
+            Assert.InRange(doc.RootElement.GetProperty("scan").GetArrayLength(), 340, 380);
+        }
+        finally
+        {
+            sim.Kill(entireProcessTree: true);
+            await sim.WaitForExitAsync().Within(what: "alex sim to die");
+            Directory.Delete(dir, recursive: true);
+        }
     }
 
     [Fact]
