@@ -32,6 +32,8 @@ public static partial class ExtensionFile
     private const int MaxCommands = 64;
     private const int MaxNameLength = 24;
     private const int MaxHelpLength = 80;
+    private const int MinReplyWithinMs = 100;
+    private const int MaxReplyWithinMs = 5000;
 
     private static readonly string[] s_colourFields = ["red", "green", "blue"];
 
@@ -319,7 +321,7 @@ public static partial class ExtensionFile
                 return null;
             }
 
-            var f = Fields(node, "a command", "name", "code", "letter", "key", "roles", "moves", "params", "reply", "help");
+            var f = Fields(node, "a command", "name", "code", "letter", "key", "roles", "moves", "params", "reply", "replyWithinMs", "help");
             var name = RequiredName(node, f, "command", earlier.Select(c => c.Name), out var ok);
             if (name is not null && s_courseNames.Contains(name))
             {
@@ -496,8 +498,28 @@ public static partial class ExtensionFile
                 }
             }
 
+            TimeSpan? replyWithin = null;
+            if (f.TryGetValue("replyWithinMs", out var withinNode))
+            {
+                if (!TryInt(withinNode, out var ms) || ms < MinReplyWithinMs || ms > MaxReplyWithinMs)
+                {
+                    Fail(withinNode.Line, $"{what}: \"replyWithinMs\" must be a whole number of milliseconds from {MinReplyWithinMs} to {MaxReplyWithinMs}");
+                    ok = false;
+                }
+                else if (moves)
+                {
+                    // One frame is on the line at a time: a STOP waits behind a command until it is answered.
+                    Fail(withinNode.Line, $"{what}: it moves the robot, so it must answer within the link's reply timeout: a STOP waits behind it on the line (answer OK at once and move afterwards)");
+                    ok = false;
+                }
+                else
+                {
+                    replyWithin = TimeSpan.FromMilliseconds(ms);
+                }
+            }
+
             var help = f.TryGetValue("help", out var h) ? String(h, $"{what}: \"help\"", MaxHelpLength) ?? "" : "";
-            return ok ? new DeclaredCommand(name!, code, letter, key, driversOnly, moves, parameters, reply, response, help, node.Line) : null;
+            return ok ? new DeclaredCommand(name!, code, letter, key, driversOnly, moves, parameters, reply, response, help, node.Line) { ReplyWithin = replyWithin } : null;
         }
 
         private DeclaredParam? Param(JsonNode node, string what, bool moves, List<DeclaredParam> earlier)

@@ -104,6 +104,12 @@ public sealed record DeclaredCommand(
     string Help,
     int Line)
 {
+    /// <summary>
+    /// How long the Arduino may take to answer (the declaration's replyWithinMs), for a slow sensor or a servo that answers
+    /// when it is done; null: the link's reply timeout. Never set on a command that moves the robot.
+    /// </summary>
+    public TimeSpan? ReplyWithin { get; init; }
+
     /// <summary>The parameter that says how far the move goes (unit cm or deg), if any.</summary>
     public DeclaredParam? Extent => Params.FirstOrDefault(p => p.Meaning is ParamMeaning.Distance or ParamMeaning.Angle);
 

@@ -25,10 +25,10 @@
 // - GET_STATS ends on its STATUS whatever the firmware's order (STATUS only, OK then STATUS, STATUS
 //   then OK, §3): the caller has the STATUS at once; the order is learnt from the first exchange on
 //   each opening so that a trailing OK is never taken for the next command's reply.
-// - A reply not in time: the request answers Timeout; the line stays quiet for StatsGrace so that a late reply is
-//   dropped (and counted), not credited to the next request; a move that timed out is followed by a STOP (the move
-//   may have reached the Arduino even if its reply did not come back). A reply in time ends the deadline: the grace
-//   for a trailing OK may run past it.
+// - A reply not in time (ReplyTimeout, or a declared command's own replyWithinMs): the request answers Timeout; the
+//   line stays quiet for StatsGrace so that a late reply is dropped (and counted), not credited to the next request;
+//   a move that timed out is followed by a STOP (the move may have reached the Arduino even if its reply did not
+//   come back). A reply in time ends the deadline: the grace for a trailing OK may run past it.
 // - A team's declared command (docs/extensions.md) that replies with values ends on its declared packet (a RESPONSE
 //   of its type, a STATUS-shaped RESPONSE, or a MESSAGE), with or without an OK before it; with no OK before it, the
 //   line waits StatsGrace for a trailing OK, as for GET_STATS. Declared moving commands are moves: STOP drops them,
@@ -366,7 +366,7 @@ public sealed class SerialExchange
 
         _counts = _counts with { Timeouts = _counts.Timeouts + 1 };
         _quietUntil = now + Ticks(_options.EffectiveStatsGrace);
-        var text = $"no reply to {wire.Command} within {_options.ReplyTimeout.TotalMilliseconds:0} ms";
+        var text = $"no reply to {wire.Command} within {ReplyTimeoutFor(wire.Command).TotalMilliseconds:0} ms";
         _events.Add(new(null, null, SerialNoteKind.Timeout, text));
         Answer(wire, RobotReply.Timeout(text));
         if (IsMove(wire.Command))
@@ -397,7 +397,7 @@ public sealed class SerialExchange
         }
 
         var now = _time.GetTimestamp();
-        job.Deadline = now + Ticks(_helloDone ? _options.ReplyTimeout : _options.EffectiveHelloGrace);
+        job.Deadline = now + Ticks(_helloDone ? ReplyTimeoutFor(job.Command) : _options.EffectiveHelloGrace);
         _onWire = job;
         if (job.Command.Command != CommandCode.GetStats && job.Command.Type == PacketType.Command)
         {
@@ -658,6 +658,12 @@ public sealed class SerialExchange
 
         Stray(p, $"while waiting for the reply to {wire.Command}");
     }
+
+    // A declared command may have its own (longer) time to answer; everything else has the link's.
+    private TimeSpan ReplyTimeoutFor(SerialPacket command) =>
+        command.Type == PacketType.Command && _options.Extensions.TryGetByCode(command.Code, out var declared) && declared.ReplyWithin is { } within
+            ? within
+            : _options.ReplyTimeout;
 
     private bool IsMove(SerialPacket command) => command.Type == PacketType.Command && _options.Extensions.IsMove(command.Command);
 

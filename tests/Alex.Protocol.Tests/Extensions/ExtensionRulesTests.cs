@@ -243,6 +243,36 @@ public sealed class ExtensionRulesTests
         Assert.Equal(0, ex.Waiting);
     }
 
+    [Fact]
+    public void Exchange_DeclaredReplyWithin_ItsOwnDeadline_OthersKeepTheLinks()
+    {
+        var slow = ExtensionFile.Parse("""
+            { "alexExtensions": 1, "commands": [
+              { "name": "grip", "code": 20, "roles": ["drive"], "reply": "ok", "replyWithinMs": 3000 },
+              { "name": "ping", "code": 21, "roles": ["drive", "watch"], "reply": "ok" } ] }
+            """, out var problems);
+        Assert.True(slow is not null, string.Join("; ", problems));
+        Assert.Equal(TimeSpan.FromSeconds(3), slow.Commands[0].ReplyWithin);
+        var ex = Ready(slow);
+
+        // The servo answers after 2.5 s: in time for its declared 3 s, though past the link's 1 s.
+        var grip = ex.Submit(SerialPacket.ForRawCommand(20), SerialOrigin.Client);
+        ex.Next();
+        _time.Advance(TimeSpan.FromMilliseconds(2500));
+        Assert.Null(ex.Next());
+        ex.Received(SerialFrame.Encode(SerialPacket.Ok()));
+        Assert.Equal(RobotReply.Ok, Done(grip));
+
+        // A declared command without replyWithinMs still has the link's reply timeout.
+        var ping = ex.Submit(SerialPacket.ForRawCommand(21), SerialOrigin.Client);
+        ex.Next();
+        _time.Advance(Fast.ReplyTimeout);
+        Assert.Null(ex.Next());
+        var lost = Done(ping);
+        Assert.Equal(RobotReplyKind.Timeout, lost.Kind);
+        Assert.Contains("within 1000 ms", lost.ToString(), StringComparison.Ordinal);
+    }
+
     private SerialExchange Ready(TeamExtensions extensions)
     {
         var ex = new SerialExchange(Fast with { Extensions = extensions }, _time);
