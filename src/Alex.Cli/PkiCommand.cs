@@ -3,6 +3,7 @@ using System.Globalization;
 using System.Net;
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
+using Alex.Pki.Fleet;
 using Spectre.Console;
 
 namespace Alex.Cli;
@@ -37,7 +38,8 @@ internal static class PkiCommand
             "  alex pki list                                    everything the CA issued\n" +
             "  alex pki show pki/laptop.crt                     a readable summary\n" +
             "  alex pki verify pki/laptop.crt                   would the robot accept it? why not?\n" +
-            "  alex pki check                                   audit the CA folder: ledger, CRL, file modes\n\n" +
+            "  alex pki check                                   audit the CA folder: ledger, CRL, file modes\n" +
+            "  alex pki fleet-broker --host broker.lab          pki/mosquitto/: a fleet broker's certificate, ACL and mosquitto.conf\n\n" +
             "Files are PEM, as OpenSSL and the course's C programs expect. Keys are ECDSA P-256 unless --rsa is given,\n" +
             "written owner-only (0600), and never overwritten without --force.");
         pki.Subcommands.Add(InitCommand());
@@ -50,6 +52,7 @@ internal static class PkiCommand
         pki.Subcommands.Add(ShowCommand());
         pki.Subcommands.Add(VerifyCommand());
         pki.Subcommands.Add(CheckCommand());
+        pki.Subcommands.Add(FleetBrokerCommand());
         return pki;
     }
 
@@ -112,9 +115,13 @@ internal static class PkiCommand
             "  alex pki issue client mallory                           pki/mallory.key, pki/mallory.crt\n" +
             "  alex pki issue --batch teams.csv --dir class            class/teams/TEAM/ for every team of the class\n" +
             "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt\n" +
+            "  alex pki issue fleet alex.epp.com --out alex-fleet      the robot's identity on the fleet broker (docs/fleet.md)\n" +
+            "  alex pki issue instructor teacher                       may STOP every robot through the fleet broker\n" +
             "Files are named after NAME's first label in lower case (alex.epp.com gives alex.*), unless --out says otherwise.");
         issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Server));
         issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Client));
+        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Fleet));
+        issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Instructor));
         var batch = new Option<string?>("--batch") { Description = "A class list, one team a line: team,robot,laptop,ip (only the team is required); makes OUT/TEAM/ for each team" };
         var dir = DirOption();
         var outDir = new Option<string?>("--out-dir") { Description = "Where the team folders go (default: DIR/teams)" };
@@ -150,27 +157,40 @@ internal static class PkiCommand
     private static Command IssueRoleCommand(CertificateRole role)
     {
         var server = role == CertificateRole.Server;
-        var nameArg = new Argument<string>("NAME") { Description = server ? "The robot's host name (CN and SAN), e.g. alex.epp.com" : "The laptop's name (CN and SAN), the name the robot's allow-list uses" };
+        var (command, nameHelp, stemHelp, description, examples) = role switch
+        {
+            CertificateRole.Server => ("server", "The robot's host name (CN and SAN), e.g. alex.epp.com", "alex.epp.com gives alex",
+                "A certificate for the robot's TLS server (EKU serverAuth).",
+                "  alex pki issue server alex.epp.com --ip 192.168.1.50\n  alex pki issue server alex.local --dns alex --out robot --days 180"),
+            CertificateRole.Fleet => ("fleet", "The robot's name, the same as its server certificate's (CN and SAN)", "alex.epp.com gives alex; use --out alex-fleet beside alex.crt",
+                "A robot's identity on the fleet broker (EKU clientAuth): it may publish its status under alexlink/NAME/ and\n" +
+                "hear STOPs, nothing else (docs/fleet.md). Kept apart from the server certificate, so the robot's serving key\n" +
+                "never acts as a client.",
+                "  alex pki issue fleet alex.epp.com --out alex-fleet\n  then: alex serve ... --fleet mqtts://broker.lab:8883 --fleet-cert alex-fleet.crt --fleet-key alex-fleet.key"),
+            CertificateRole.Instructor => ("instructor", "The instructor's name (CN and SAN), the broker's user name", "teacher gives teacher",
+                "A teacher's identity on the fleet broker (EKU clientAuth): reads every robot's status and may publish\n" +
+                "STOP to one robot or all (docs/fleet.md). Run `alex pki fleet-broker` again afterwards: the ACL names it.",
+                "  alex pki issue instructor teacher --encrypt-key\n  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key"),
+            _ => ("client", "The laptop's name (CN and SAN), the name the robot's allow-list uses", "laptop gives laptop, \"Alex Laptop\" gives alex-laptop",
+                "A certificate for a laptop, the TLS client (EKU clientAuth).",
+                "  alex pki issue client laptop\n  alex pki issue client \"Alex Laptop\" --out team7-laptop --encrypt-key"),
+        };
+        var nameArg = new Argument<string>("NAME") { Description = nameHelp };
         var dir = DirOption();
         var dns = new Option<string[]>("--dns") { Description = "Another DNS name for the certificate (repeatable)" };
         var ip = new Option<string[]>("--ip") { Description = "An IP address for the certificate (repeatable), to connect by address" };
-        var outOption = new Option<string?>("--out", "-o") { Description = $"File name stem: STEM.key and STEM.crt (default: from NAME, its first label in lower case: {(server ? "alex.epp.com gives alex" : "laptop gives laptop, \"Alex Laptop\" gives alex-laptop")})" };
+        var outOption = new Option<string?>("--out", "-o") { Description = $"File name stem: STEM.key and STEM.crt (default: from NAME, its first label in lower case: {stemHelp})" };
         var days = DaysOption();
         var rsa = RsaOption();
         var encrypt = EncryptOption();
         var passFile = PassphraseFileOption();
         var caPassFile = CaPassphraseFileOption();
         var force = ForceOption();
-        var cmd = new Command(server ? "server" : "client",
-            (server ? "A certificate for the robot's TLS server (EKU serverAuth).\n\n" : "A certificate for a laptop, the TLS client (EKU clientAuth).\n\n") +
-            "Examples:\n" +
-            (server
-                ? "  alex pki issue server alex.epp.com --ip 192.168.1.50\n  alex pki issue server alex.local --dns alex --out robot --days 180"
-                : "  alex pki issue client laptop\n  alex pki issue client \"Alex Laptop\" --out team7-laptop --encrypt-key"))
+        var cmd = new Command(command, description + "\n\nExamples:\n" + examples)
         {
             nameArg, dir, dns, ip, outOption, days, rsa, encrypt, passFile, caPassFile, force,
         };
-        if (server)
+        if (server || role == CertificateRole.Fleet)
         {
             cmd.Options.Remove(encrypt);
             cmd.Options.Remove(passFile);
@@ -190,7 +210,7 @@ internal static class PkiCommand
                 Days = pr.GetValue(days),
                 Key = Key(pr.GetValue(rsa)),
             };
-            var passphrase = !server && pr.GetValue(encrypt) ? NewPassphrase(pr.GetValue(passFile), "new key") : null;
+            var passphrase = cmd.Options.Contains(encrypt) && pr.GetValue(encrypt) ? NewPassphrase(pr.GetValue(passFile), "new key") : null;
             var issued = ca.Issue(request, stem + ".key", stem + ".crt", passphrase, pr.GetValue(force));
             ReportIssued(issued);
             return AlexCommandLine.ExitOk;
@@ -575,6 +595,65 @@ internal static class PkiCommand
             }
 
             return Alex.Pki.Diagnostics.Finding.ExitCode(findings) == 0 ? AlexCommandLine.ExitOk : AlexCommandLine.ExitFailed;
+        }));
+        return cmd;
+    }
+
+    private static Command FleetBrokerCommand()
+    {
+        var dir = DirOption();
+        var host = new Option<string>("--host") { Description = "The broker's host name, the name robots connect to (its certificate's CN and SAN)", Required = true };
+        var ip = new Option<string[]>("--ip") { Description = "An IP address for the broker's certificate (repeatable), to connect by address" };
+        var bind = new Option<string>("--bind") { Description = "The address Mosquitto listens on", DefaultValueFactory = _ => "0.0.0.0" };
+        var port = new Option<int>("--port") { Description = "The TLS port", DefaultValueFactory = _ => MosquittoFiles.DefaultPort };
+        var outOption = new Option<string?>("--out", "-o") { Description = "Where the broker's files go (default: DIR/mosquitto)" };
+        var days = DaysOption();
+        var user = new Option<string?>("--user") { Description = "Whom Mosquitto becomes when started as root (default: mosquitto, which must be able to read broker.key)" };
+        var renew = new Option<bool>("--renew") { Description = "Issue a new broker certificate even when a valid one from this CA is there" };
+        var caPassFile = CaPassphraseFileOption();
+        var cmd = new Command("fleet-broker",
+            "Write what Mosquitto needs to be the fleet broker (docs/fleet.md): broker.crt and broker.key (owner-only),\n" +
+            "ca.pem, crl.pem, acl (each robot publishes only under alexlink/ITS-NAME/, instructors may STOP, everyone\n" +
+            "else with a certificate from the CA reads status only) and mosquitto.conf (mutual TLS, CRL, CN as user name).\n" +
+            "Run it again after issuing or revoking: the ACL and the CRL follow the ledger; the broker certificate is kept.\n\n" +
+            "Examples:\n" +
+            "  alex pki fleet-broker --host broker.lab --ip 192.168.1.10\n" +
+            "  mosquitto -c pki/mosquitto/mosquitto.conf\n" +
+            "  alex pki fleet-broker --host localhost --bind 127.0.0.1 --port 18883 --out lab-broker")
+        {
+            dir, host, ip, bind, port, outOption, days, user, renew, caPassFile,
+        };
+        cmd.SetAction(int (pr) => Run(() =>
+        {
+            var directory = pr.GetValue(dir)!;
+            var ca = OpenCa(directory, pr.GetValue(caPassFile));
+            var request = new FleetBrokerRequest
+            {
+                Host = pr.GetValue(host)!,
+                IpAddresses = ParseIps(pr.GetValue(ip)),
+                Bind = pr.GetValue(bind)!,
+                Port = pr.GetValue(port),
+                Days = pr.GetValue(days),
+                RenewCertificate = pr.GetValue(renew),
+                RunAs = pr.GetValue(user),
+            };
+            var files = FleetBroker.Write(ca, pr.GetValue(outOption) ?? Path.Combine(directory, "mosquitto"), request);
+            Say($"[green]wrote[/] the fleet broker's files in {Esc(files.Directory)}{(files.CertificateIssued ? $" (a new certificate for '{Esc(request.Host)}')" : " (kept its certificate)")}");
+            var robots = files.Plan.Grants.Count(g => g.Role == FleetRole.Robot);
+            var instructors = files.Plan.Grants.Count(g => g.Role == FleetRole.Instructor);
+            Say($"  acl: {robots} robot{(robots == 1 ? "" : "s")}, {instructors} instructor{(instructors == 1 ? "" : "s")}; every other certificate from the CA may read status only");
+            foreach (var problem in files.Plan.Problems)
+            {
+                Say($"  [yellow]warning[/] {Esc(problem)}");
+            }
+
+            if (instructors == 0)
+            {
+                Say($"  [yellow]warning[/] no instructor yet: nobody can STOP the fleet; alex pki issue instructor NAME --dir {Esc(Quote(directory))}, then run this again");
+            }
+
+            Say($"next: mosquitto -c {Esc(Quote(files.ConfPath))}   (broker.key must be readable by the user mosquitto runs as{(request.RunAs is { } u ? $": {Esc(u)}" : ", mosquitto unless --user")})");
+            return AlexCommandLine.ExitOk;
         }));
         return cmd;
     }

@@ -40,7 +40,7 @@ public sealed record IssuedCertificate(X509Certificate2 Certificate, LedgerEntry
 /// <c>signing.key</c> (the CA's private key, 0600), <c>signing.pem</c> (its self-signed certificate, the
 /// file both ends trust), <c>crl.pem</c> (the revocation list) and <c>issued.json</c> (the ledger).
 /// Device certificates: ECDSA P-256 unless asked, SHA-256, a random 127-bit serial, backdated a few
-/// minutes, CN and SAN = the device name, EKU serverAuth or clientAuth, key usage digitalSignature,
+/// minutes, CN and SAN = the device name, EKU serverAuth (robots) or clientAuth (every other role), key usage digitalSignature,
 /// basicConstraints CA:FALSE, subject and authority key ids.
 /// </summary>
 public sealed class CertificateAuthority
@@ -266,7 +266,7 @@ public sealed class CertificateAuthority
             CertificateFacts.ReadSubjectAltName(san.RawData, dns, ips);
         }
 
-        if (role == CertificateRole.Client)
+        if (role != CertificateRole.Server)
         {
             // A client's names decide what it may do on a robot (the allow-list): it gets its CN and nothing else.
             var dropped = dns.Where(d => !string.Equals(d, name, StringComparison.OrdinalIgnoreCase)).Concat(ips.Select(i => i.ToString())).ToList();

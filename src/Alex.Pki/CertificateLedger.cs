@@ -9,8 +9,18 @@ namespace Alex.Pki;
 public enum CertificateRole
 {
     Authority,
+
+    /// <summary>The robot's TLS server (EKU serverAuth).</summary>
     Server,
+
+    /// <summary>A laptop or the web gateway, a TLS client of robots (EKU clientAuth); a watcher on the fleet broker.</summary>
     Client,
+
+    /// <summary>A robot's identity on the fleet broker (EKU clientAuth, CN = the robot's name): publishes its status only (docs/fleet.md).</summary>
+    Fleet,
+
+    /// <summary>A teacher's identity on the fleet broker (EKU clientAuth): reads every robot and may publish STOP (docs/fleet.md).</summary>
+    Instructor,
 }
 
 /// <summary>One certificate the CA issued, as kept in the ledger (DIR/issued.json).</summary>
