@@ -115,7 +115,7 @@ internal static class PkiCommand
             "  alex pki issue client mallory                           pki/mallory.key, pki/mallory.crt\n" +
             "  alex pki issue --batch teams.csv --dir class            class/teams/TEAM/ for every team of the class\n" +
             "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt\n" +
-            "  alex pki issue fleet alex.epp.com --out alex-fleet      the robot's identity on the fleet broker (docs/fleet.md)\n" +
+            "  alex pki issue fleet alex.epp.com                       pki/alex-fleet.*: the robot on the fleet broker (docs/fleet.md)\n" +
             "  alex pki issue instructor teacher                       may STOP every robot through the fleet broker\n" +
             "Files are named after NAME's first label in lower case (alex.epp.com gives alex.*), unless --out says otherwise.");
         issue.Subcommands.Add(IssueRoleCommand(CertificateRole.Server));
@@ -162,11 +162,11 @@ internal static class PkiCommand
             CertificateRole.Server => ("server", "The robot's host name (CN and SAN), e.g. alex.epp.com", "alex.epp.com gives alex",
                 "A certificate for the robot's TLS server (EKU serverAuth).",
                 "  alex pki issue server alex.epp.com --ip 192.168.1.50\n  alex pki issue server alex.local --dns alex --out robot --days 180"),
-            CertificateRole.Fleet => ("fleet", "The robot's name, the same as its server certificate's (CN and SAN)", "alex.epp.com gives alex; use --out alex-fleet beside alex.crt",
+            CertificateRole.Fleet => ("fleet", "The robot's name, the same as its server certificate's (CN and SAN)", "alex.epp.com gives alex-fleet, beside the server's alex.crt",
                 "A robot's identity on the fleet broker (EKU clientAuth): it may publish its status under alexlink/NAME/ and\n" +
                 "hear STOPs, nothing else (docs/fleet.md). Kept apart from the server certificate, so the robot's serving key\n" +
                 "never acts as a client.",
-                "  alex pki issue fleet alex.epp.com --out alex-fleet\n  then: alex serve ... --fleet mqtts://broker.lab:8883 --fleet-cert alex-fleet.crt --fleet-key alex-fleet.key"),
+                "  alex pki issue fleet alex.epp.com                      pki/alex-fleet.key, pki/alex-fleet.crt\n  then: alex serve --pki pki ... --fleet mqtts://broker.lab:8883   (uses pki/alex-fleet.crt and .key)"),
             CertificateRole.Instructor => ("instructor", "The instructor's name (CN and SAN), the broker's user name", "teacher gives teacher",
                 "A teacher's identity on the fleet broker (EKU clientAuth): reads every robot's status and may publish\n" +
                 "STOP to one robot or all (docs/fleet.md). Run `alex pki fleet-broker` again afterwards: the ACL names it.",
@@ -200,7 +200,7 @@ internal static class PkiCommand
         {
             var directory = pr.GetValue(dir)!;
             var ca = OpenCa(directory, pr.GetValue(caPassFile));
-            var stem = Stem(directory, pr.GetValue(outOption) ?? FileStem.ForName(pr.GetValue(nameArg)!));
+            var stem = Stem(directory, pr.GetValue(outOption) ?? FileStem.ForName(pr.GetValue(nameArg)!) + (role == CertificateRole.Fleet ? "-fleet" : ""));
             var request = new IssueRequest
             {
                 Role = role,

@@ -4,7 +4,7 @@ using Alex.Tests.Shared;
 namespace Alex.Pki.Tests.Fleet;
 
 /// <summary>
-/// The CA, its fleet identities and `alex pki fleet-broker`'s files, made once with the real `alex` for the class:
+/// The CA, its fleet identities (robotN-fleet.crt) and `alex pki fleet-broker`'s files, made once with the real `alex` for the class:
 /// robots robot1 and robot2 (fleet certificates), the instructor teacher, the watcher laptop, and robot1's
 /// server certificate (serverAuth only).
 /// </summary>
@@ -20,6 +20,7 @@ public sealed class FleetPki : IDisposable
         cli.Ok("pki", "issue", "instructor", "teacher");
         cli.Ok("pki", "issue", "client", "laptop");
         cli.Ok("pki", "issue", "server", "robot1", "--out", "robot1-server");
+        Assert.True(File.Exists(Path.Combine(Pki, "robot1-fleet.crt")), "the fleet certificate's default name");
         Written = cli.Ok("pki", "fleet-broker", "--host", "localhost", "--bind", "127.0.0.1", "--port", Port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--user", Environment.UserName);
     }
 
@@ -60,8 +61,8 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
 
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, TempDir.ModeOf(Path.Combine(dir, "broker.key")));
         OpenSsl.Ok(dir, "verify", "-CAfile", "ca.pem", "-crl_check", "-CRLfile", "crl.pem", "-purpose", "sslserver", "-verify_hostname", "localhost", "broker.crt");
-        OpenSsl.Ok(dir, "verify", "-CAfile", "ca.pem", "-crl_check", "-CRLfile", "crl.pem", "-purpose", "sslclient", pki.Cert("robot1"), pki.Cert("teacher"));
-        Assert.Contains("TLS Web Client Authentication", OpenSsl.Ok(dir, "x509", "-in", pki.Cert("robot1"), "-noout", "-ext", "extendedKeyUsage").Output, StringComparison.Ordinal);
+        OpenSsl.Ok(dir, "verify", "-CAfile", "ca.pem", "-crl_check", "-CRLfile", "crl.pem", "-purpose", "sslclient", pki.Cert("robot1-fleet"), pki.Cert("teacher"));
+        Assert.Contains("TLS Web Client Authentication", OpenSsl.Ok(dir, "x509", "-in", pki.Cert("robot1-fleet"), "-noout", "-ext", "extendedKeyUsage").Output, StringComparison.Ordinal);
 
         // The robot's serving certificate is not a client certificate: Mosquitto (OpenSSL) would refuse it.
         Assert.NotEqual(0, OpenSsl.Run(dir, "verify", "-CAfile", "ca.pem", "-purpose", "sslclient", pki.Cert("robot1-server")).ExitCode);
@@ -93,7 +94,7 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
         await broker.WaitForLogAsync(l => l.Contains("certificate verify failed", StringComparison.Ordinal)).Within(what: "the broker's refusal of a serverAuth-only certificate");
 
         // The same broker takes the robot's fleet certificate.
-        Assert.Equal(0, clients.Publish(pki.Cert("robot1"), pki.Key("robot1"), "alexlink/robot1/status", "up").ExitCode);
+        Assert.Equal(0, clients.Publish(pki.Cert("robot1-fleet"), pki.Key("robot1-fleet"), "alexlink/robot1/status", "up").ExitCode);
     }
 
     [Fact]
@@ -102,9 +103,9 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
         await using var broker = await MosquittoBroker.StartAsync(Path.Combine(pki.Broker, "mosquitto.conf"), pki.Port);
         var clients = Clients();
 
-        var forged = clients.Publish(pki.Cert("robot1"), pki.Key("robot1"), "alexlink/robot2/status", "{\"state\":\"forged\"}", retain: true);
+        var forged = clients.Publish(pki.Cert("robot1-fleet"), pki.Key("robot1-fleet"), "alexlink/robot2/status", "{\"state\":\"forged\"}", retain: true);
         Assert.Contains("Not authorized", forged.All, StringComparison.Ordinal);
-        Assert.Equal(0, clients.Publish(pki.Cert("robot1"), pki.Key("robot1"), "alexlink/robot1/status", "{\"state\":\"own\"}", retain: true).ExitCode);
+        Assert.Equal(0, clients.Publish(pki.Cert("robot1-fleet"), pki.Key("robot1-fleet"), "alexlink/robot1/status", "{\"state\":\"own\"}", retain: true).ExitCode);
 
         // Retained messages reach a new subscriber at once: robot1's own status does, the forged one never appears.
         var own = clients.Subscribe(pki.Cert("teacher"), pki.Key("teacher"), "alexlink/robot1/status", 1, 30);
@@ -125,19 +126,19 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
         var clients = Clients();
 
         Assert.Contains("Not authorized", clients.Publish(pki.Cert("laptop"), pki.Key("laptop"), "alexlink/fleet/stop", "{\"by\":\"laptop\"}", retain: true).All, StringComparison.Ordinal);
-        Assert.Contains("Not authorized", clients.Publish(pki.Cert("robot1"), pki.Key("robot1"), "alexlink/robot2/stop", "{\"by\":\"robot1\"}", retain: true).All, StringComparison.Ordinal);
-        var fleetStop = clients.Subscribe(pki.Cert("robot2"), pki.Key("robot2"), "alexlink/fleet/stop", 1, AbsentSeconds);
+        Assert.Contains("Not authorized", clients.Publish(pki.Cert("robot1-fleet"), pki.Key("robot1-fleet"), "alexlink/robot2/stop", "{\"by\":\"robot1\"}", retain: true).All, StringComparison.Ordinal);
+        var fleetStop = clients.Subscribe(pki.Cert("robot2-fleet"), pki.Key("robot2-fleet"), "alexlink/fleet/stop", 1, AbsentSeconds);
         Assert.Equal(27, fleetStop.ExitCode);
         Assert.Empty(fleetStop.Lines);
-        var ownStop = clients.Subscribe(pki.Cert("robot2"), pki.Key("robot2"), "alexlink/robot2/stop", 1, AbsentSeconds);
+        var ownStop = clients.Subscribe(pki.Cert("robot2-fleet"), pki.Key("robot2-fleet"), "alexlink/robot2/stop", 1, AbsentSeconds);
         Assert.Empty(ownStop.Lines);
 
         var instructor = clients.Publish(pki.Cert("teacher"), pki.Key("teacher"), "alexlink/robot2/stop", "{\"by\":\"teacher\"}", retain: true);
         Assert.DoesNotContain("Not authorized", instructor.All, StringComparison.Ordinal);
-        Assert.Equal("alexlink/robot2/stop {\"by\":\"teacher\"}", Assert.Single(clients.Subscribe(pki.Cert("robot2"), pki.Key("robot2"), "alexlink/robot2/stop", 1, 30).Lines));
+        Assert.Equal("alexlink/robot2/stop {\"by\":\"teacher\"}", Assert.Single(clients.Subscribe(pki.Cert("robot2-fleet"), pki.Key("robot2-fleet"), "alexlink/robot2/stop", 1, 30).Lines));
 
         // A robot hears only its own STOP and the fleet's.
-        Assert.Empty(clients.Subscribe(pki.Cert("robot1"), pki.Key("robot1"), "alexlink/robot2/stop", 1, AbsentSeconds).Lines);
+        Assert.Empty(clients.Subscribe(pki.Cert("robot1-fleet"), pki.Key("robot1-fleet"), "alexlink/robot2/stop", 1, AbsentSeconds).Lines);
     }
 
     [Fact]
@@ -146,7 +147,7 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
         await using var broker = await MosquittoBroker.StartAsync(Path.Combine(pki.Broker, "mosquitto.conf"), pki.Port);
         var clients = Clients();
         var connected = broker.WaitForLogAsync(l => l.Contains("u'robot2'", StringComparison.Ordinal));
-        using var robot = clients.StartSubscriber(pki.Cert("robot2"), pki.Key("robot2"), "alexlink/robot2/stop",
+        using var robot = clients.StartSubscriber(pki.Cert("robot2-fleet"), pki.Key("robot2-fleet"), "alexlink/robot2/stop",
             ["--will-topic", "alexlink/robot2/status", "--will-payload", "{\"state\":\"offline\"}", "--will-retain", "--will-qos", "1"]);
         try
         {
@@ -171,20 +172,20 @@ public sealed class FleetBrokerTests(FleetPki pki) : IClassFixture<FleetPki>
         using var dir = new TempDir();
         var ca = Path.Combine(dir.Path, "ca");
         CopyDirectory(pki.Pki, ca);
-        cli.Ok("pki", "revoke", Path.Combine(ca, "robot2.crt"), "--dir", ca, "--reason", "keyCompromise");
+        cli.Ok("pki", "revoke", Path.Combine(ca, "robot2-fleet.crt"), "--dir", ca, "--reason", "keyCompromise");
         cli.Ok("pki", "fleet-broker", "--dir", ca, "--host", "localhost", "--bind", "127.0.0.1", "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--user", Environment.UserName);
         Assert.DoesNotContain("user robot2", File.ReadAllText(Path.Combine(ca, "mosquitto", "acl")), StringComparison.Ordinal);
 
         await using var broker = await MosquittoBroker.StartAsync(Path.Combine(ca, "mosquitto", "mosquitto.conf"), port);
         var clients = new MosquittoClients(Path.Combine(ca, "mosquitto", "ca.pem"), port);
-        var revoked = clients.Publish(Path.Combine(ca, "robot2.crt"), Path.Combine(ca, "robot2.key"), "alexlink/robot2/status", "still here");
+        var revoked = clients.Publish(Path.Combine(ca, "robot2-fleet.crt"), Path.Combine(ca, "robot2-fleet.key"), "alexlink/robot2/status", "still here");
         Assert.NotEqual(0, revoked.ExitCode);
         await broker.WaitForLogAsync(l => l.Contains("certificate verify failed", StringComparison.Ordinal)).Within(what: "the broker's refusal");
 
         // Why: the broker's TLS alert names the revocation (alert 44, RFC 5246 §7.2.2).
-        var handshake = OpenSsl.RunWithInput(ca, string.Empty, "s_client", "-connect", $"127.0.0.1:{port}", "-CAfile", Path.Combine("mosquitto", "ca.pem"), "-cert", "robot2.crt", "-key", "robot2.key");
+        var handshake = OpenSsl.RunWithInput(ca, string.Empty, "s_client", "-connect", $"127.0.0.1:{port}", "-CAfile", Path.Combine("mosquitto", "ca.pem"), "-cert", "robot2-fleet.crt", "-key", "robot2-fleet.key");
         Assert.Contains("alert certificate revoked", handshake.All, StringComparison.Ordinal);
-        Assert.Equal(0, clients.Publish(Path.Combine(ca, "robot1.crt"), Path.Combine(ca, "robot1.key"), "alexlink/robot1/status", "up").ExitCode);
+        Assert.Equal(0, clients.Publish(Path.Combine(ca, "robot1-fleet.crt"), Path.Combine(ca, "robot1-fleet.key"), "alexlink/robot1/status", "up").ExitCode);
     }
 
     private static void CopyDirectory(string from, string to)
