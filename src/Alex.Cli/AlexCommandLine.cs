@@ -55,6 +55,8 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(DiscoverCommand.Create());
 
+        root.Subcommands.Add(FleetCommand.Create());
+
         return root;
     }
 

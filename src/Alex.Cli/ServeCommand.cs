@@ -23,6 +23,7 @@ internal static class ServeCommand
             "  alex serve --pki pki --allow laptop --simulate --lidar simulated                   the simulated Alex and lidar\n" +
             "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --extensions alex-extensions.json   the team's own commands\n" +
             "  alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow-file allowed.txt --serial /dev/ttyUSB0 --baud 57600\n" +
+            "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --fleet mqtts://broker.lab:8883     status to the class's broker\n" +
             "  alex serve --pki pki --allow-any --simulate --listen 127.0.0.1:5001 --lease-ms 1000 --max-speed 60 --max-distance 300 --max-angle 180 --audit audit.jsonl\n\n" +
             "The CRL and the allow file are re-read when they change, and on SIGHUP; a connected client that is\n" +
             "no longer allowed is disconnected (and the robot stopped if it was driving).");
@@ -57,8 +58,11 @@ internal static class ServeCommand
         var world = new Option<string>("--world") { Description = "With --lidar simulated: the room it sees (JSON walls and boxes, docs/lidar.md §7); default: the course arena" };
         var noAnnounce = new Option<bool>("--no-announce") { Description = "Do not announce the robot on the LAN by mDNS/DNS-SD (on by default for a LAN listen address; `alex discover` finds it)" };
         var maxSessions = new Option<int>("--max-sessions") { Description = "Clients connected at once; the last few seats are kept for drivers (watchers are refused first)", DefaultValueFactory = _ => Defaults.MaxSessions };
+        var fleet = new Option<string>("--fleet") { Description = "Publish this robot's status to the fleet broker, and obey its instructors' STOP: mqtts://HOST[:PORT] (docs/fleet.md)" };
+        var fleetCert = new Option<string>("--fleet-cert") { Description = "The robot's fleet certificate (alex pki issue fleet NAME; default with --pki: DIR/alex-fleet.crt)" };
+        var fleetKey = new Option<string>("--fleet-key") { Description = "Its private key (default with --pki: DIR/alex-fleet.key)" };
         var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world, fleet, fleetCert, fleetKey })
         {
             cmd.Options.Add(o);
         }
@@ -99,14 +103,15 @@ internal static class ServeCommand
                 ExtensionsPath = pr.GetValue(extensions),
             };
             var lidarSpec = LidarOptions.Resolve(pr.GetValue(lidar), pr.GetValue(lidarBaud), pr.GetValue(world));
-            return await RunAsync(options, lidarSpec, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
+            var fleetSpec = FleetSpec.Resolve(pr.GetValue(fleet), pr.GetValue(fleetCert), pr.GetValue(fleetKey), options.PkiDir);
+            return await RunAsync(options, lidarSpec, fleetSpec, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
         });
         return cmd;
     }
 
     private static ServeOptions Defaults { get; } = new();
 
-    private static async Task<int> RunAsync(ServeOptions options, LidarSpec lidarSpec, bool quiet, bool noAnnounce, CancellationToken cancellationToken)
+    private static async Task<int> RunAsync(ServeOptions options, LidarSpec lidarSpec, FleetSpec? fleetSpec, bool quiet, bool noAnnounce, CancellationToken cancellationToken)
     {
         (RobotHostOptions Host, RobotLinkSpec Link) settings;
         try
@@ -124,6 +129,8 @@ internal static class ServeCommand
         }
 
         var time = TimeProvider.System;
+        // The fleet identity is checked before anything starts: a bad file is a refusal to start, like the robot's own.
+        using var fleetIdentity = fleetSpec?.LoadIdentity(settings.Host.Policy.CaPath);
         var link = await ArduinoRobotLink.OpenAsync(settings.Link, time, cancellationToken).ConfigureAwait(false);
         await using var linkScope = link.ConfigureAwait(false);
         RobotHost host;
@@ -178,12 +185,18 @@ internal static class ServeCommand
             var lidarText = lidarSpec.Path is { } lidarPath ? $", lidar on {lidarPath}" : lidarSpec.Simulate ? ", simulated lidar" : "";
             Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}{lidarText}); Ctrl+C stops");
             var announcer = RobotAdverts.ShouldAnnounce(host.LocalEndPoint, noAnnounce) ? Announce(host, settings.Host.Policy.CaPath, time) : null;
+            var fleetPublisher = fleetSpec is not null && fleetIdentity is not null ? FleetSpec.Start(fleetSpec, fleetIdentity, host, time) : null;
             try
             {
                 await stop.Task.ConfigureAwait(false);
             }
             finally
             {
+                if (fleetPublisher is not null)
+                {
+                    await fleetPublisher.DisposeAsync().ConfigureAwait(false);
+                }
+
                 if (announcer is not null)
                 {
                     await announcer.DisposeAsync().ConfigureAwait(false);

@@ -240,6 +240,20 @@ public sealed class DriverLease
         }
     }
 
+    /// <summary>
+    /// A STOP the server was told to make from outside its sessions (the fleet broker's STOP, docs/fleet.md): always
+    /// made, and the robot counts as still from here on, as after any STOP. The lease is kept: its holder may drive on.
+    /// </summary>
+    public StopOrder Stopped(AlexLinkStopReason reason, string who, string text)
+    {
+        lock (_lock)
+        {
+            _mayBeMoving = false;
+            _movingWithoutEnd = false;
+            return new StopOrder(reason, who, _time.GetUtcNow(), text);
+        }
+    }
+
     /// <summary>Explicit TakeLease.</summary>
     public LeaseDecision Take(LeaseClient client)
     {

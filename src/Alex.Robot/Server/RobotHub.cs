@@ -330,6 +330,19 @@ public sealed class RobotHub : IAsyncDisposable
         return CommandResult.Done(reply);
     }
 
+    /// <summary>
+    /// A STOP from the fleet broker's instructor (docs/fleet.md): the same STOP to the Arduino as the dead-man's,
+    /// then every client is told who and why (a SafetyStop, as when a client stops the robot). Returns the STOP's exchange.
+    /// </summary>
+    public Task FleetStopAsync(string who, string text)
+    {
+        var order = _lease.Stopped(AlexLinkStopReason.StopRequested, who, text);
+        var stopping = StopNowAsync(text);
+        _audit.Write("fleet-stop", ("name", who), ("reason", text));
+        Post(Broadcast.SafetyStop(order.Reason, order.Who, order.Text, order.At));
+        return stopping;
+    }
+
     // The command as the audit log names it: the course's letter form, or a declared command's name and params.
     private string Describe(DriveCommand command) =>
         Extensions.TryGetByCode(command.Command, out var declared) ? $"{declared.Name} {command.Param0} {command.Param1}" : command.ToString();

@@ -189,7 +189,7 @@ public sealed class RobotServer : IAsyncDisposable
     }
 
     /// <summary>What an admin's `alex status` shows: the server, the Arduino link, the sessions, the lease, the CRL, the certificate, the audit log.</summary>
-    internal AlexLinkServerStatus Status()
+    public AlexLinkServerStatus Status()
     {
         var lease = _hub.Lease;
         var crl = Volatile.Read(ref _policy).Options.Crl?.Current().List;

@@ -1,0 +1,247 @@
+using System.CommandLine;
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Alex.Fleet;
+using Alex.Pki;
+using Alex.Protocol.Fleet;
+using Spectre.Console;
+
+namespace Alex.Cli;
+
+/// <summary>`alex fleet BROKER`: the instructor's view of every robot on the fleet broker, and STOP (docs/fleet.md). Parses and renders; Alex.Fleet connects.</summary>
+internal static class FleetCommand
+{
+    // Retained statuses arrive right after subscribing; --once prints when none came for this long.
+    private static readonly TimeSpan SettleQuiet = TimeSpan.FromMilliseconds(500);
+    private static readonly TimeSpan SettleMax = TimeSpan.FromSeconds(5);
+
+    public static Command Create()
+    {
+        var broker = new Argument<string>("BROKER") { Description = "The fleet broker: mqtts://HOST[:PORT]" };
+        var action = new Argument<string[]>("ACTION") { Description = "Nothing: the live view; stop-all: STOP every robot; stop ROBOT: STOP one", Arity = new ArgumentArity(0, 2) };
+        var cert = new Option<string>("--cert") { Description = "Your instructor certificate (alex pki issue instructor NAME); a watcher's certificate can only look", Required = true };
+        var key = new Option<string>("--key") { Description = "Its private key", Required = true };
+        var ca = new Option<string>("--ca") { Description = "The CA certificate the broker must chain to (signing.pem; default with --pki: DIR/signing.pem)" };
+        var pki = new Option<string>("--pki") { Description = "A folder with signing.pem" };
+        var passphraseFile = new Option<string>("--passphrase-file") { Description = $"The key's passphrase, first line of this file, when it is encrypted (or set ${KeyPassphrase.EnvironmentVariable})" };
+        var once = new Option<bool>("--once") { Description = "Print the fleet once and exit (also what happens when the output is not a terminal)" };
+        var json = new Option<bool>("--json") { Description = "With --once: JSON, one object per robot" };
+        var yes = new Option<bool>("--yes", "-y") { Description = "STOP without asking first" };
+        var reason = new Option<string>("--reason") { Description = "Why, told to every robot's clients", DefaultValueFactory = _ => "stopped by the instructor" };
+        var cmd = new Command("fleet",
+            "The instructor's view of the class's robots on the fleet broker, and STOP for one or all (docs/fleet.md).\n\n" +
+            "Examples:\n" +
+            "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki        live table\n" +
+            "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki --once --json\n" +
+            "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki stop-all\n" +
+            "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki stop alex7 --yes\n\n" +
+            "Exit codes: 0 done, 1 the broker could not be used or refused the STOP, 2 bad usage, 130 interrupted.")
+        {
+            broker, action, cert, key, ca, pki, passphraseFile, once, json, yes, reason,
+        };
+        cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
+        {
+            if (!FleetEndpoint.TryParse(pr.GetValue(broker)!, out var endpoint, out var problem))
+            {
+                throw new CliException(problem, hint: "give the broker as mqtts://HOST:8883");
+            }
+
+            var words = pr.GetValue(action) ?? [];
+            string? target = null;
+            var stop = false;
+            switch (words)
+            {
+                case []:
+                    break;
+                case ["stop-all"]:
+                    stop = true;
+                    break;
+                case ["stop", var robot]:
+                    stop = true;
+                    target = robot;
+                    if (FleetConnection.RobotNameProblem(robot) is { } bad)
+                    {
+                        throw new CliException($"the robot name '{robot}' {bad}");
+                    }
+
+                    break;
+                default:
+                    throw new CliException($"'{string.Join(' ', words)}' is not an action", hint: "nothing (the view), stop-all, or stop ROBOT");
+            }
+
+            var caPath = pr.GetValue(ca) ?? (pr.GetValue(pki) is { } dir ? Path.Combine(dir, CertificateAuthority.CertificateFileName) : null)
+                ?? throw new CliException("say which CA the broker's certificate must chain to", hint: "give --ca signing.pem or --pki DIR");
+            FleetIdentity identity;
+            try
+            {
+                var passphrase = KeyPassphrase.FromProcess(pr.GetValue(passphraseFile), null).For(pr.GetValue(key)!);
+                identity = FleetIdentity.Load(pr.GetValue(cert)!, pr.GetValue(key)!, caPath, passphrase);
+            }
+            catch (PkiException e)
+            {
+                throw new CliException(e.Message, e.Hint);
+            }
+
+            using (identity)
+            {
+                FleetWatch watch;
+                try
+                {
+                    watch = await FleetWatch.ConnectAsync(endpoint!, identity, TimeProvider.System, ct).ConfigureAwait(false);
+                }
+                catch (FleetException e)
+                {
+                    throw new CliException(e.Message, "check the address, that Mosquitto runs with alex pki fleet-broker's files, and the certificate (alex pki verify)", AlexCommandLine.ExitFailed);
+                }
+
+                await using (watch.ConfigureAwait(false))
+                {
+                    if (stop)
+                    {
+                        return await StopAsync(watch, target, pr.GetValue(reason)!, pr.GetValue(yes), ct).ConfigureAwait(false);
+                    }
+
+                    var interactive = !Console.IsOutputRedirected && AnsiConsole.Profile.Capabilities.Interactive;
+                    if (pr.GetValue(once) || !interactive)
+                    {
+                        await SettleAsync(watch, ct).ConfigureAwait(false);
+                        Print(watch.Rows(), pr.GetValue(json));
+                        return AlexCommandLine.ExitOk;
+                    }
+
+                    await LiveAsync(watch, endpoint!, ct).ConfigureAwait(false);
+                    return AlexCommandLine.ExitOk;
+                }
+            }
+        });
+        return cmd;
+    }
+
+    private static async Task<int> StopAsync(FleetWatch watch, string? robot, string reason, bool yes, CancellationToken ct)
+    {
+        var what = robot is null ? "every robot on the broker" : $"'{robot}'";
+        if (!yes)
+        {
+            if (Console.IsInputRedirected || Console.IsOutputRedirected || !AnsiConsole.Profile.Capabilities.Interactive)
+            {
+                throw new CliException($"STOP {what}: confirm on a terminal, or pass --yes");
+            }
+
+            await SettleAsync(watch, ct).ConfigureAwait(false);
+            var count = robot is null ? watch.Rows().Count(r => r.State != FleetRowState.Offline) : 1;
+            if (!await AnsiConsole.ConfirmAsync($"STOP {Markup.Escape(what)} ({count} online)?", defaultValue: false, ct).ConfigureAwait(false))
+            {
+                Console.Error.WriteLine("alex fleet: nothing sent");
+                return AlexCommandLine.ExitFailed;
+            }
+        }
+
+        if (!await watch.StopAsync(robot, reason, ct).ConfigureAwait(false))
+        {
+            throw new CliException($"the broker refused the STOP to {what}", "only an instructor certificate may STOP (alex pki issue instructor NAME, then alex pki fleet-broker again)", AlexCommandLine.ExitFailed);
+        }
+
+        Console.WriteLine($"STOP sent to {what}");
+        return AlexCommandLine.ExitOk;
+    }
+
+    // Waits until the retained statuses have come: no new one for SettleQuiet, at most SettleMax.
+    private static async Task SettleAsync(FleetWatch watch, CancellationToken ct)
+    {
+        var last = Environment.TickCount64;
+        watch.StatusReceived += (_, _) => Interlocked.Exchange(ref last, Environment.TickCount64);
+        var started = Environment.TickCount64;
+        while (Environment.TickCount64 - Interlocked.Read(ref last) < SettleQuiet.TotalMilliseconds && Environment.TickCount64 - started < SettleMax.TotalMilliseconds)
+        {
+            await Task.Delay(50, ct).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task LiveAsync(FleetWatch watch, FleetEndpoint endpoint, CancellationToken ct)
+    {
+        var changed = new SemaphoreSlim(0);
+        watch.StatusReceived += (_, _) => changed.Release();
+        await AnsiConsole.Live(Table(watch.Rows(), endpoint)).StartAsync(async live =>
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                try
+                {
+                    // Redrawn on each status, and every second for "last seen" and silent robots.
+                    await changed.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
+                {
+                    return;
+                }
+
+                live.UpdateTarget(Table(watch.Rows(), endpoint));
+            }
+        }).ConfigureAwait(false);
+    }
+
+    private static Table Table(IReadOnlyList<FleetRow> rows, FleetEndpoint endpoint)
+    {
+        var now = DateTimeOffset.UtcNow;
+        var table = new Table().Title($"{rows.Count} robot{(rows.Count == 1 ? "" : "s")} on {Markup.Escape(endpoint.ToString())} (Ctrl+C leaves; alex fleet ... stop-all stops them)")
+            .AddColumns("robot", "state", "driver", "sessions", "odometry", "last seen", "note");
+        foreach (var row in rows)
+        {
+            var s = row.Status;
+            table.AddRow(
+                Markup.Escape(row.Robot),
+                $"[{Colour(row.State)}]{StateName(row.State)}[/]",
+                Markup.Escape(s.Lease ?? "-"),
+                s.Drivers is null ? "-" : $"{s.Drivers}d {s.Watchers}w {s.Admins}a",
+                s.Odometry is { } o ? $"{o.ForwardCm} cm fwd, {o.ReverseCm} cm rev" : "-",
+                Ago(now - row.LastSeen),
+                Markup.Escape(row.Note));
+        }
+
+        return table;
+    }
+
+    private static void Print(IReadOnlyList<FleetRow> rows, bool json)
+    {
+        if (json)
+        {
+            var items = rows.Select(r => new FleetRowJson(r.Robot, StateName(r.State), r.LastSeen, r.Note, r.Status)).ToList();
+            Console.WriteLine(JsonSerializer.Serialize(items, FleetCliJson.Default.ListFleetRowJson));
+            return;
+        }
+
+        var now = DateTimeOffset.UtcNow;
+        Console.WriteLine($"{"ROBOT",-24} {"STATE",-12} {"DRIVER",-16} {"LAST SEEN",-10} NOTE");
+        foreach (var row in rows)
+        {
+            Console.WriteLine($"{row.Robot,-24} {StateName(row.State),-12} {row.Status.Lease ?? "-",-16} {Ago(now - row.LastSeen),-10} {row.Note}");
+        }
+
+        Console.WriteLine($"{rows.Count} robot{(rows.Count == 1 ? "" : "s")}");
+    }
+
+    private static string StateName(FleetRowState state) => state switch
+    {
+        FleetRowState.ArduinoDown => "arduino-down",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+
+    private static string Colour(FleetRowState state) => state switch
+    {
+        FleetRowState.Offline => "red",
+        FleetRowState.Silent => "red",
+        FleetRowState.ArduinoDown => "yellow",
+        FleetRowState.Expiring => "yellow",
+        FleetRowState.Moving => "blue",
+        _ => "green",
+    };
+
+    private static string Ago(TimeSpan t) => t.TotalSeconds < 1 ? "now" : t.TotalMinutes < 1 ? $"{(int)t.TotalSeconds} s ago" : t.TotalHours < 1 ? $"{(int)t.TotalMinutes} min ago" : $"{(int)t.TotalHours} h ago";
+}
+
+/// <summary>One robot in `alex fleet --once --json`.</summary>
+internal sealed record FleetRowJson(string Robot, string State, DateTimeOffset LastSeen, string Note, FleetStatus Status);
+
+[JsonSourceGenerationOptions(WriteIndented = true, PropertyNamingPolicy = JsonKnownNamingPolicy.CamelCase, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(List<FleetRowJson>))]
+internal sealed partial class FleetCliJson : JsonSerializerContext;

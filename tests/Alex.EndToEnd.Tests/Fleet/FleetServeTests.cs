@@ -1,0 +1,241 @@
+using System.Collections.Concurrent;
+using System.Diagnostics;
+using Alex.EndToEnd.Tests.Server;
+using Alex.Fleet;
+using Alex.Pki;
+using Alex.Pki.Fleet;
+using Alex.Protocol.AlexLink;
+using Alex.Protocol.Fleet;
+using Alex.Protocol.Serial;
+using Alex.Robot.Simulation;
+using Alex.Tests.Shared;
+
+namespace Alex.EndToEnd.Tests.Fleet;
+
+/// <summary>The test CA with a fleet certificate for the robot (alex.epp.com), an instructor, and a Mosquitto's files from it.</summary>
+public sealed class FleetTestPki : IDisposable
+{
+    public FleetTestPki()
+    {
+        Ca.Issue(new IssueRequest { Role = CertificateRole.Fleet, Name = TestPki.ServerName }, Pki.Path("alex-fleet.key"), Pki.Path("alex-fleet.crt"), null, force: false);
+        Ca.Issue(new IssueRequest { Role = CertificateRole.Instructor, Name = "teacher" }, Pki.Path("teacher.key"), Pki.Path("teacher.crt"), null, force: false);
+        Port = MosquittoBroker.FreePort();
+        Broker = FleetBroker.Write(Ca, Pki.Path("mosquitto"), new FleetBrokerRequest { Host = "localhost", Bind = "127.0.0.1", Port = Port, RunAs = Environment.UserName });
+    }
+
+    public TestPki Pki { get; } = new();
+
+    public CertificateAuthority Ca => Pki.Ca;
+
+    public int Port { get; }
+
+    public FleetBrokerFiles Broker { get; }
+
+    public FleetEndpoint Endpoint => new("localhost", Port);
+
+    public FleetIdentity Identity(string stem) => FleetIdentity.Load(Pki.Path(stem + ".crt"), Pki.Path(stem + ".key"), Pki.CaPath);
+
+    public void Dispose() => Pki.Dispose();
+}
+
+/// <summary>`alex serve --fleet`'s publisher against a real Mosquitto: status, STOP from the instructor, a broker gone.</summary>
+public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTestPki>
+{
+    // The driver here sends no heartbeats: a long lease keeps the dead-man out of the way (only the fleet STOPs the robot).
+    private static readonly TimeSpan NoDeadMan = TimeSpan.FromMinutes(10);
+
+    private static readonly FleetPublisherOptions Fast = new() { Tick = TimeSpan.FromMilliseconds(50), Backoff = new Alex.Client.Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)) };
+
+    private static FleetPublisher Publish(TestServer server, FleetIdentity identity, FleetEndpoint endpoint, ConcurrentQueue<string> log) =>
+        FleetPublisher.Start(
+            endpoint,
+            identity,
+            () =>
+            {
+                var (counters, at) = server.Host.Hub.LastCounters;
+                return FleetStatus.From(server.Host.Server.Status(), counters, at, DateTimeOffset.UtcNow);
+            },
+            (who, why) => server.Host.Hub.FleetStopAsync(who, why),
+            TimeProvider.System,
+            log.Enqueue,
+            Fast);
+
+    /// <summary>The next status of <paramref name="robot"/> that <paramref name="match"/> accepts (or the current one).</summary>
+    private static Task<FleetStatus> NextStatusAsync(FleetWatch watch, string robot, Func<FleetStatus, bool> match)
+    {
+        var done = new TaskCompletionSource<FleetStatus>(TaskCreationOptions.RunContinuationsAsynchronously);
+        watch.StatusReceived += (r, s) =>
+        {
+            if (r == robot && s is not null && match(s))
+            {
+                done.TrySetResult(s);
+            }
+        };
+        if (watch.Rows().FirstOrDefault(r => r.Robot == robot) is { } row && match(row.Status))
+        {
+            done.TrySetResult(row.Status);
+        }
+
+        return done.Task;
+    }
+
+    [Fact]
+    public async Task Publisher_StatusFollowsTheRobot_InstructorStopStopsItAndTellsItsClients()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var server = await TestServer.StartAsync(fleet.Pki, lease: NoDeadMan);
+        using var robotIdentity = fleet.Identity("alex-fleet");
+        using var teacher = fleet.Identity("teacher");
+        var log = new ConcurrentQueue<string>();
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        var online = NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online && s.Arduino == true);
+        await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, log);
+        var first = await online.Within(TimeSpan.FromSeconds(30), "the robot's first status");
+        Assert.Equal(0, first.Drivers);
+        Assert.NotNull(first.CertificateNotAfter);
+        Assert.NotNull(first.CrlNextUpdate);
+
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+        var driving = NextStatusAsync(watch, TestPki.ServerName, s => s.Moving == true && s.Lease == "laptop" && s.Drivers == 1);
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 80)));
+        await driving.Within(TimeSpan.FromSeconds(30), "the status to show the robot driven by laptop");
+        Assert.Equal(MotionKind.Forward, server.Robot.Alex.Motion);
+
+        var stopped = NextStatusAsync(watch, TestPki.ServerName, s => s.Moving == false);
+        Assert.True(await watch.StopAsync(null, "end of the lab", CancellationToken.None).Within());
+        var told = Assert.IsType<AlexLinkSafetyStop>(await driver.ReadUntilAsync(m => m is AlexLinkSafetyStop { Who: "fleet:teacher" }));
+        Assert.Equal(AlexLinkStopReason.StopRequested, told.Reason);
+        Assert.Equal("fleet:teacher", told.Who);
+        Assert.Equal("STOP from the fleet (alexlink/fleet/stop, by teacher): end of the lab", told.Text);
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        await server.WaitForAuditAsync("fleet-stop").Within();
+        await stopped.Within(TimeSpan.FromSeconds(30), "the status to show the robot still");
+        Assert.Equal(1, publisher.Stops);
+    }
+
+    [Fact]
+    public async Task Publisher_BrokerFrozenThenGone_DrivingUnaffected_OutboxHoldsOne_StatusCatchesUp()
+    {
+        await using var server = await TestServer.StartAsync(fleet.Pki, lease: NoDeadMan);
+        using var robotIdentity = fleet.Identity("alex-fleet");
+        using var teacher = fleet.Identity("teacher");
+        var log = new ConcurrentQueue<string>();
+        var broker = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, log);
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        publisher.StatusPublished += _ => published.TrySetResult();
+        await published.Task.Within(TimeSpan.FromSeconds(30), "the first status");
+
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+        try
+        {
+            // Frozen: the TCP connection stands and nothing answers. The robot's path never waits for it.
+            broker.Pause(true);
+            for (var i = 0; i < 20; i++)
+            {
+                Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 50)));
+                Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+                Assert.True(publisher.Waiting <= 1, $"{publisher.Waiting} statuses waiting");
+            }
+        }
+        finally
+        {
+            broker.Kill();
+            await broker.DisposeAsync();
+        }
+
+        // Gone: the same.
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 60)));
+        Assert.True(publisher.Waiting <= 1);
+        await Bounded.Until(() => !publisher.IsConnected, TimeSpan.FromSeconds(30), "the publisher to notice the broker is gone");
+
+        // Back: the publisher reconnects by itself and the instructor sees the robot as it is now.
+        await using var again = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        await NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online && s.Moving == true && s.Lease == "laptop").Within(TimeSpan.FromSeconds(60), "the status after the broker came back");
+        Assert.Contains(log, l => l.Contains("retrying (the robot is not affected)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Publisher_KilledProcess_LastWillMarksTheRobotOffline()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        using var teacher = fleet.Identity("teacher");
+        var start = AlexCli.StartInfo(["serve", "--cert", fleet.Pki.Path("alex.crt"), "--key", fleet.Pki.Path("alex.key"), "--ca", fleet.Pki.CaPath, "--crl", fleet.Ca.CrlPath, "--allow", "laptop", "--simulate", "--listen", "127.0.0.1:0", "--no-announce", "--quiet",
+            "--fleet", fleet.Endpoint.ToString(), "--fleet-cert", fleet.Pki.Path("alex-fleet.crt"), "--fleet-key", fleet.Pki.Path("alex-fleet.key")]);
+        start.RedirectStandardError = true;
+        start.RedirectStandardOutput = true;
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        var online = NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online);
+        using var serve = Process.Start(start)!;
+        try
+        {
+            await online.Within(TimeSpan.FromSeconds(60), "alex serve --fleet's first status");
+            var offline = NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Offline);
+            serve.Kill();
+            await serve.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "alex serve to die");
+            await offline.Within(TimeSpan.FromSeconds(30), "the Last Will");
+        }
+        finally
+        {
+            if (!serve.HasExited)
+            {
+                serve.Kill();
+            }
+        }
+
+        Assert.Equal(FleetRowState.Offline, watch.Rows().Single(r => r.Robot == TestPki.ServerName).State);
+    }
+
+    [Fact]
+    public async Task FleetCommand_OnceJsonListsTheRobot_StopAllWithYesStopsIt_WatcherAndUnconfirmedRefused()
+    {
+        await using var broker = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var server = await TestServer.StartAsync(fleet.Pki, lease: NoDeadMan);
+        using var robotIdentity = fleet.Identity("alex-fleet");
+        await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, new ConcurrentQueue<string>());
+        var published = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        publisher.StatusPublished += _ => published.TrySetResult();
+        await published.Task.Within(TimeSpan.FromSeconds(30), "the first status");
+        var limit = TimeSpan.FromSeconds(90);
+        string[] Fleet(string who, params string[] more) => ["fleet", fleet.Endpoint.ToString(), "--cert", fleet.Pki.Path(who + ".crt"), "--key", fleet.Pki.Path(who + ".key"), "--ca", fleet.Pki.CaPath, .. more];
+
+        var once = await AlexCli.RunAsync(limit, Fleet("teacher", "--once", "--json"));
+        Assert.True(once.Code == 0, once.Stderr);
+        Assert.Contains("\"robot\": \"alex.epp.com\"", once.Stdout, StringComparison.Ordinal);
+        Assert.Contains("\"state\": \"idle\"", once.Stdout, StringComparison.Ordinal);
+
+        await using var driver = await server.ConnectAlexLinkAsync("laptop");
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 0, 80)));
+
+        var unconfirmed = await AlexCli.RunAsync(limit, Fleet("teacher", "stop-all"));
+        Assert.Equal(2, unconfirmed.Code);
+        Assert.Contains("confirm on a terminal, or pass --yes", unconfirmed.Stderr, StringComparison.Ordinal);
+        var watcher = await AlexCli.RunAsync(limit, Fleet("laptop", "stop-all", "--yes"));
+        Assert.Equal(1, watcher.Code);
+        Assert.StartsWith("alex: the broker refused the STOP to every robot on the broker", watcher.Stderr, StringComparison.Ordinal);
+        Assert.Equal(MotionKind.Forward, server.Robot.Alex.Motion);
+        Assert.Equal(0, publisher.Stops);
+
+        var stopAll = await AlexCli.RunAsync(limit, Fleet("teacher", "stop-all", "--yes", "--reason", "fire drill"));
+        Assert.True(stopAll.Code == 0, stopAll.Stderr);
+        var told = Assert.IsType<AlexLinkSafetyStop>(await driver.ReadUntilAsync(m => m is AlexLinkSafetyStop { Who: "fleet:teacher" }));
+        Assert.Equal("STOP from the fleet (alexlink/fleet/stop, by teacher): fire drill", told.Text);
+        Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
+        Assert.Equal(1, publisher.Stops);
+    }
+
+    [Theory]
+    [InlineData("mqtt://localhost:1883", "plain MQTT")]
+    [InlineData("mqtts://localhost:8883/x", "more than a host")]
+    public async Task Serve_BadFleetAddress_ExitTwoBeforeStarting(string url, string why)
+    {
+        var run = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "serve", "--pki", fleet.Pki.Dir, "--allow-any", "--simulate", "--listen", "127.0.0.1:0", "--no-announce", "--fleet", url);
+        Assert.Equal(2, run.Code);
+        Assert.StartsWith("alex: --fleet ", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains(why, run.Stderr, StringComparison.Ordinal);
+    }
+}
