@@ -56,7 +56,14 @@ public sealed class FleetIdentity : IDisposable
 /// </summary>
 public static class FleetConnection
 {
-    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(5);
+    /// <summary>
+    /// How long one MQTT request (CONNECT, SUBSCRIBE, PUBLISH at QoS 1) may wait for the broker's answer. Generous: a
+    /// cold process on a loaded Pi or laptop takes seconds for its first TLS handshake.
+    /// </summary>
+    public static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(15);
+
+    /// <summary>The bound on connecting and subscribing as a whole.</summary>
+    public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
 
     public static MqttClientOptionsBuilder Options(FleetEndpoint endpoint, FleetIdentity identity, string clientId)
     {
@@ -66,7 +73,7 @@ public static class FleetConnection
             .WithTcpServer(endpoint.Host, endpoint.Port)
             .WithProtocolVersion(MqttProtocolVersion.V500)
             .WithClientId(clientId)
-            .WithTimeout(ConnectTimeout)
+            .WithTimeout(RequestTimeout)
             .WithKeepAlivePeriod(TimeSpan.FromSeconds(15))
             .WithCleanStart()
             .WithTlsOptions(tls => tls

@@ -26,7 +26,7 @@ public sealed record FleetPublisherOptions
     public TimeSpan OdometryInterval { get; init; } = FleetSchedule.DefaultOdometryInterval;
 
     /// <summary>The longest a publish may take before the connection is given up and made again.</summary>
-    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(5);
+    public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
     public Backoff Backoff { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 }
@@ -233,7 +233,7 @@ public sealed class FleetPublisher : IAsyncDisposable
             .WithWillQualityOfServiceLevel(MqttQualityOfServiceLevel.AtLeastOnce)
             .Build();
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(FleetConnection.ConnectTimeout * 2);
+        bounded.CancelAfter(FleetConnection.ConnectTimeout);
         try
         {
             Volatile.Write(ref _disconnected, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
@@ -259,7 +259,7 @@ public sealed class FleetPublisher : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             await DropAsync().ConfigureAwait(false);
-            return $"no answer from the broker {_endpoint} within {(FleetConnection.ConnectTimeout * 2).TotalSeconds:0} s";
+            return $"no answer from the broker {_endpoint} within {FleetConnection.ConnectTimeout.TotalSeconds:0} s";
         }
         catch (OperationCanceledException)
         {

@@ -41,7 +41,7 @@ public sealed class FleetWatch : IAsyncDisposable
         try
         {
             using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-            bounded.CancelAfter(FleetConnection.ConnectTimeout * 2);
+            bounded.CancelAfter(FleetConnection.ConnectTimeout);
             var options = FleetConnection.Options(endpoint, identity, FleetConnection.ClientId(identity.Name)).Build();
             var result = await client.ConnectAsync(options, bounded.Token).ConfigureAwait(false);
             if (result.ResultCode != MqttClientConnectResultCode.Success)
@@ -61,7 +61,7 @@ public sealed class FleetWatch : IAsyncDisposable
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
             client.Dispose();
-            throw new FleetException($"no answer from the broker {endpoint} within {(FleetConnection.ConnectTimeout * 2).TotalSeconds:0} s");
+            throw new FleetException($"no answer from the broker {endpoint} within {FleetConnection.ConnectTimeout.TotalSeconds:0} s");
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException or IOException)
         {
@@ -100,7 +100,7 @@ public sealed class FleetWatch : IAsyncDisposable
             .WithContentType("application/json")
             .Build();
         using var bounded = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        bounded.CancelAfter(FleetConnection.ConnectTimeout * 2);
+        bounded.CancelAfter(FleetConnection.ConnectTimeout);
         var result = await _client.PublishAsync(message, bounded.Token).ConfigureAwait(false);
         return result.IsSuccess;
     }

@@ -87,7 +87,7 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
         using var robotIdentity = fleet.Identity("alex-fleet");
         using var teacher = fleet.Identity("teacher");
         var log = new ConcurrentQueue<string>();
-        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(60), "the instructor to connect");
         var online = NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online && s.Arduino == true);
         await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, log);
         var first = await online.Within(TimeSpan.FromSeconds(30), "the robot's first status");
@@ -153,7 +153,7 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
 
         // Back: the publisher reconnects by itself and the instructor sees the robot as it is now.
         await using var again = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
-        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(60), "the instructor to connect");
         await NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online && s.Moving == true && s.Lease == "laptop").Within(TimeSpan.FromSeconds(60), "the status after the broker came back");
         Assert.Contains(log, l => l.Contains("retrying (the robot is not affected)", StringComparison.Ordinal));
     }
@@ -167,7 +167,7 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
             "--fleet", fleet.Endpoint.ToString(), "--fleet-cert", fleet.Pki.Path("alex-fleet.crt"), "--fleet-key", fleet.Pki.Path("alex-fleet.key")]);
         start.RedirectStandardError = true;
         start.RedirectStandardOutput = true;
-        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(30), "the instructor to connect");
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(60), "the instructor to connect");
         var online = NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online);
         using var serve = Process.Start(start)!;
         try
