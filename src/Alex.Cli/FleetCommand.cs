@@ -11,8 +11,9 @@ namespace Alex.Cli;
 /// <summary>`alex fleet BROKER`: the instructor's view of every robot on the fleet broker, and STOP (docs/fleet.md). Parses and renders; Alex.Fleet connects.</summary>
 internal static class FleetCommand
 {
-    // Retained statuses arrive right after subscribing; --once prints when none came for this long.
-    private static readonly TimeSpan SettleQuiet = TimeSpan.FromMilliseconds(500);
+    // Retained statuses have been received when FleetWatch.ConnectAsync returns (MQTTnet hands them to us from a queue of its
+    // own): --once prints after a quiet spell, by which they have been read.
+    private static readonly TimeSpan SettleQuiet = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SettleMax = TimeSpan.FromSeconds(5);
 
     public static Command Create()

@@ -56,6 +56,9 @@ public sealed class FleetWatch : IAsyncDisposable
                 throw new FleetException($"the broker {endpoint} would not let '{identity.Name}' read the robots' status ({subscribed.Items.First().ResultCode})");
             }
 
+            // The broker sends the retained statuses right after SUBACK, ahead of its answer to anything we send next:
+            // once a PING is answered, every robot's last status has been received.
+            await client.PingAsync(bounded.Token).ConfigureAwait(false);
             return watch;
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
