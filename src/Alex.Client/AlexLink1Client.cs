@@ -199,7 +199,7 @@ internal sealed class AlexLink1Client : AlexLinkClient
             }
             catch (TimeoutException)
             {
-                return CommandReply.Failed(what, AlexLinkErrorCode.Timeout, 0, $"{what}: no reply from {Endpoint} within {Options.ReplyTimeout.TotalSeconds:0.#} s", Time.GetElapsedTime(started));
+                return CommandReply.Failed(what, AlexLinkErrorCode.Timeout, 0, $"no reply from {Endpoint} within {Options.ReplyTimeout.TotalSeconds:0.#} s", Time.GetElapsedTime(started));
             }
 
             var elapsed = Time.GetElapsedTime(started);
@@ -211,7 +211,7 @@ internal sealed class AlexLink1Client : AlexLinkClient
                 AlexLinkServerStatus server => CommandReply.Ok(what, elapsed) with { ServerStatus = server },
                 AlexLinkDeclaredReply declared => CommandReply.Ok(what, elapsed) with { Declared = declared },
                 AlexLinkError error => CommandReply.Failed(what, error.Code, error.Detail, error.Text, elapsed),
-                _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"{what}: unexpected reply {answer.Type}", elapsed),
+                _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"unexpected reply {answer.Type}", elapsed),
             };
         }
         finally

@@ -249,7 +249,7 @@ public abstract class AlexLinkClient : IAsyncDisposable
 
     /// <summary>A request this protocol has no way to say: answered here, nothing is sent.</summary>
     private protected static CommandReply NoSuchRequest(string what, string why) =>
-        CommandReply.Failed(what, AlexLinkErrorCode.UnknownMessage, 0, $"{what}: {why}", TimeSpan.Zero);
+        CommandReply.Failed(what, AlexLinkErrorCode.UnknownMessage, 0, why, TimeSpan.Zero);
 
     // close_notify under the write lock; nothing is written after it (WriteAsync checks _saidGoodbye).
     private async Task SayGoodbyeAsync()

@@ -115,7 +115,7 @@ internal sealed class ClassicClient : AlexLinkClient
         if (!ClassicCommand.TryFrom(command, Options.Extensions, out var message))
         {
             var why = declared is null
-                ? $"{what}: the classic protocol has no letter for command code {(byte)command.Command}"
+                ? $"the classic protocol has no letter for command code {(byte)command.Command}"
                 : "no classic letter is declared for it (add \"letter\" to its declaration, or use AlexLink/1)";
             return CommandReply.Failed(what, AlexLinkErrorCode.UnknownCommand, 0, why, TimeSpan.Zero);
         }
@@ -141,7 +141,7 @@ internal sealed class ClassicClient : AlexLinkClient
             }
             catch (TimeoutException)
             {
-                return CommandReply.Failed(what, AlexLinkErrorCode.Timeout, 0, $"{what}: no reply from {Endpoint} within {Options.ReplyTimeout.TotalSeconds:0.#} s (a course server drops commands it does not know)", Time.GetElapsedTime(started));
+                return CommandReply.Failed(what, AlexLinkErrorCode.Timeout, 0, $"no reply from {Endpoint} within {Options.ReplyTimeout.TotalSeconds:0.#} s (a course server drops commands it does not know)", Time.GetElapsedTime(started));
             }
 
             var elapsed = Time.GetElapsedTime(started);
@@ -155,7 +155,7 @@ internal sealed class ClassicClient : AlexLinkClient
                 ClassicStatus status => CommandReply.Ok(what, elapsed, status.Counters),
                 ClassicResponse { IsOk: true } => CommandReply.Ok(what, elapsed),
                 ClassicResponse error => CommandReply.Failed(what, AlexLinkErrorCode.ArduinoError, error.Code, CommandReply.DescribeArduinoError(error.Code), elapsed),
-                _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"{what}: unexpected reply {answer}", elapsed),
+                _ => CommandReply.Failed(what, AlexLinkErrorCode.Internal, 0, $"unexpected reply {answer}", elapsed),
             };
         }
         finally

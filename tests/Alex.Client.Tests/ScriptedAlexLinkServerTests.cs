@@ -67,6 +67,25 @@ public sealed class ScriptedAlexLinkServerTests : IClassFixture<TestPkiFixture>
     }
 
     [Fact]
+    public async Task Command_ServerNeverAnswers_ReplyNamesTheRequestOnce()
+    {
+        await using var server = await ScriptedServer.StartAsync(_pki, async (ssl, read, ct) =>
+        {
+            await ssl.WriteAsync(AlexLinkWriter.Encode(Welcome), ct);
+            await read(ct); // the command, never answered
+            await read(ct); // wait until the client goes
+        });
+
+        var options = _pki.Options(_pki.Laptop, server.Port) with { ReplyTimeout = TimeSpan.FromSeconds(1) };
+        await using var client = await AlexLinkClient.ConnectAsync(options, CancellationToken.None).Within();
+        var reply = await client.SendAsync(DriveCommand.GetStats, CancellationToken.None).Within();
+
+        Assert.Equal(AlexLinkErrorCode.Timeout, reply.Error);
+        Assert.Equal($"no reply from {client.Endpoint} within 1 s", reply.Text);
+        Assert.Equal($"g: no reply from {client.Endpoint} within 1 s", reply.ToString());
+    }
+
+    [Fact]
     public async Task OversizedFrame_ClientClosesSayingTheServerBrokeTheProtocol()
     {
         await using var server = await ScriptedServer.StartAsync(_pki, async (ssl, read, ct) =>
