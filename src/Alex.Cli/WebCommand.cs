@@ -32,7 +32,7 @@ internal static class WebCommand
         var listen = new Option<string>("--listen") { Description = $"Where the page is served (default 127.0.0.1:{DefaultListenPort}; port 0 picks a free one)" };
         var expose = new Option<bool>("--expose") { Description = "Allow --listen on an address other than loopback (needs --https-cert and --https-key)" };
         var httpsCert = new Option<string>("--https-cert") { Description = "Server certificate for HTTPS (`alex pki issue server NAME`), needed with --expose" };
-        var httpsKey = new Option<string>("--https-key") { Description = "Its private key" };
+        var httpsKey = new Option<string>("--https-key") { Description = "Its private key (may be encrypted: --passphrase-file opens it)" };
         var extensions = ExtensionsOption.Create();
         cmd.Options.Add(robot);
         var connection = ConnectionOptions.AddTo(cmd, protocol: false);
@@ -46,8 +46,9 @@ internal static class WebCommand
             var endpoint = ConnectionOptions.ParseHost(pr.GetValue(robot)!, "--robot");
             _ = connection.TimeoutValue(pr);
             var declared = ExtensionsOption.Load(pr.GetValue(extensions));
-            var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey), declared);
-            using var credentials = connection.LoadCredentials(pr);
+            var source = connection.Source(pr);
+            var options = GatewayOptions(pr.GetValue(listen), pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey), source.Passphrase, declared);
+            using var credentials = ConnectionOptions.Load(source);
             var client = connection.ClientOptions(pr, endpoint, credentials);
             return await RunAsync(options, client, ct).ConfigureAwait(false);
         });
@@ -86,7 +87,8 @@ internal static class WebCommand
         return AlexCommandLine.ExitOk;
     }
 
-    internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey, TeamExtensions extensions)
+    /// <summary>The gateway's options; an encrypted --https-key is opened with <paramref name="passphrase"/>, as the laptop's key is.</summary>
+    internal static WebGatewayOptions GatewayOptions(string? listen, bool expose, string? httpsCert, string? httpsKey, KeyPassphrase passphrase, TeamExtensions extensions)
     {
         var endpoint = new IPEndPoint(IPAddress.Loopback, DefaultListenPort);
         if (listen is not null)
@@ -110,11 +112,11 @@ internal static class WebCommand
         {
             try
             {
-                certificate = PrivateKeyFile.LoadCertificateWithKey(httpsCert, httpsKey!);
+                certificate = passphrase.LoadCertificateWithKey(httpsCert, httpsKey!);
             }
             catch (PkiException e)
             {
-                throw new CliException(e.Message, e.Hint);
+                throw new CliException(e.Message, e.Hint ?? $"--https-key must be the key of --https-cert; an encrypted one opens with --passphrase-file FILE or ${KeyPassphrase.EnvironmentVariable}");
             }
         }
 

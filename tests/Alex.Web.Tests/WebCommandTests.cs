@@ -119,6 +119,66 @@ public sealed partial class WebCommandTests : IClassFixture<RobotRig>
     }
 
     [Fact]
+    public async Task AlexWeb_EncryptedHttpsKeyWithPassphraseFile_ServesHttps()
+    {
+        var (cert, key, passphraseFile) = EncryptedHttpsKey("right", "correct horse battery");
+        var url = new TaskCompletionSource<string>(TaskCreationOptions.RunContinuationsAsynchronously);
+        using var web = _rig.StartAlex(
+            line =>
+            {
+                if (line.TrimStart().StartsWith("open ", StringComparison.Ordinal))
+                {
+                    url.TrySetResult(line.Trim()["open ".Length..].Trim());
+                }
+            },
+            "web", "--robot", $"127.0.0.1:{_rig.Port}", "--name", RobotRig.ServerName, "--pki", _rig.LaptopDir, "--listen", "127.0.0.1:0",
+            "--https-cert", cert, "--https-key", key, "--passphrase-file", passphraseFile);
+        try
+        {
+            var exited = web.WaitForExitAsync();
+            var first = await Task.WhenAny(url.Task, exited).Within(TimeSpan.FromSeconds(60), "alex web to print its URL");
+            Assert.True(first == url.Task, $"alex web exited:\n{_rig.ServerOutput}");
+            Assert.StartsWith("https://127.0.0.1:", await url.Task, StringComparison.Ordinal);
+        }
+        finally
+        {
+            if (!web.HasExited)
+            {
+                web.Kill(entireProcessTree: true);
+                await web.WaitForExitAsync().Within();
+            }
+        }
+    }
+
+    [Fact]
+    public async Task AlexWeb_EncryptedHttpsKeyWrongPassphrase_OneLineUsageErrorTwoWithHint()
+    {
+        var (cert, key, _) = EncryptedHttpsKey("wrong", "correct horse battery");
+        var wrong = Path.Combine(_rig.Dir, "wrong-passphrase.txt");
+        File.WriteAllText(wrong, "not the passphrase\n");
+        var (code, output) = await RunToEndAsync("web", "--robot", "127.0.0.1:1", "--pki", _rig.LaptopDir, "--listen", "127.0.0.1:0",
+            "--https-cert", cert, "--https-key", key, "--passphrase-file", wrong);
+        Assert.Equal(2, code);
+        var lines = output.Trim().Split('\n');
+        Assert.Equal($"alex: {key}: wrong passphrase (cannot decrypt the private key)", lines[0].TrimEnd('\r'));
+        Assert.StartsWith("hint: ", lines[1], StringComparison.Ordinal);
+        Assert.Equal(2, lines.Length);
+    }
+
+    /// <summary>A loopback server certificate whose key is encrypted with <paramref name="passphrase"/>, and a file holding it.</summary>
+    private (string Certificate, string Key, string PassphraseFile) EncryptedHttpsKey(string stem, string passphrase)
+    {
+        var ca = Alex.Pki.CertificateAuthority.Open(Path.Combine(_rig.Dir, "pki"));
+        var dir = Path.Combine(_rig.Dir, "https-" + stem);
+        Directory.CreateDirectory(dir);
+        var (key, cert) = (Path.Combine(dir, "web.key"), Path.Combine(dir, "web.crt"));
+        ca.Issue(new Alex.Pki.IssueRequest { Role = Alex.Pki.CertificateRole.Server, Name = "web-" + stem, IpAddresses = [IPAddress.Loopback] }, key, cert, passphrase, force: false);
+        var file = Path.Combine(dir, "passphrase.txt");
+        File.WriteAllText(file, passphrase + "\n");
+        return (cert, key, file);
+    }
+
+    [Fact]
     public async Task AlexWeb_ListenAddressNotOnThisHost_OneLineUsageErrorTwo()
     {
         var pki = Path.Combine(_rig.Dir, "pki");
