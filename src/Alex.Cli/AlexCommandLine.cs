@@ -37,6 +37,10 @@ internal static class AlexCommandLine
 
         root.Subcommands.Add(ScanCommand.Create());
 
+        root.Subcommands.Add(RecordCommand.Create());
+
+        root.Subcommands.Add(ReplayCommand.Create());
+
         root.Subcommands.Add(WebCommand.Create());
 
         root.Subcommands.Add(ServeCommand.Create());

@@ -31,19 +31,29 @@ public static class McapReader
     /// <summary>Reads and checks a whole file. False with <paramref name="error"/> on the first problem.</summary>
     public static bool TryRead(ReadOnlyMemory<byte> file, out McapContents? contents, out McapReadError? error)
     {
+        var read = Read(file, out error);
+        contents = error is null ? read : null;
+        return error is null;
+    }
+
+    /// <summary>
+    /// Reads a file as far as it is whole: everything before the first problem, and the problem (null when there is
+    /// none). A recording cut off by a crash gives its messages up to the last whole chunk and a "truncated" error.
+    /// </summary>
+    public static McapContents Read(ReadOnlyMemory<byte> file, out McapReadError? error)
+    {
         var state = new ReadState(file);
         try
         {
-            contents = state.Read();
+            state.Read();
             error = null;
-            return true;
         }
         catch (BadFileException e)
         {
-            contents = null;
             error = new McapReadError(e.Offset, e.Message);
-            return false;
         }
+
+        return state.Contents;
     }
 
     private static string Name(byte op) => Enum.IsDefined((McapOpcode)op) ? ((McapOpcode)op).ToString() : $"0x{op:X2}";
@@ -61,7 +71,9 @@ public static class McapReader
         private string _profile = "";
         private string _library = "";
 
-        public McapContents Read()
+        public McapContents Contents => new(_profile, _library, [.. _schemas.Values.OrderBy(s => s.Id)], [.. _channels.Values.OrderBy(c => c.Id)], _messages);
+
+        public void Read()
         {
             var span = file.Span;
             var magic = McapRecords.Magic;
@@ -114,7 +126,7 @@ public static class McapReader
                         break;
                     case McapOpcode.Footer:
                         Footer(at, content);
-                        return new McapContents(_profile, _library, [.. _schemas.Values.OrderBy(s => s.Id)], [.. _channels.Values.OrderBy(c => c.Id)], _messages);
+                        return;
                     case McapOpcode.DataEnd:
                         var expected = new Fields(content, contentStart).U32();
                         if (expected != 0 && Crc32.Compute(span[..(int)at]) is var actual && actual != expected)

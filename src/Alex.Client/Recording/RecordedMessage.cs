@@ -1,0 +1,84 @@
+// A recorded message in words, for `alex replay` (docs/recording.md "Channels"): a scan's returns and nearest point,
+// a pose, a log line. Messages on other topics, or not in the shape their schema says, are shown by size.
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using Alex.Protocol.Recording;
+
+namespace Alex.Client.Recording;
+
+public static class RecordedMessage
+{
+    /// <summary>One line (no time prefix) for a message on <paramref name="topic"/>.</summary>
+    public static string Describe(string topic, ReadOnlyMemory<byte> json)
+    {
+        try
+        {
+            using var doc = JsonDocument.Parse(json);
+            var root = doc.RootElement;
+            return topic switch
+            {
+                RunRecorder.ScanTopic => Scan(root),
+                RunRecorder.PoseTopic => Pose(root.GetProperty("pose")),
+                RunRecorder.LogTopic => Log(root),
+                _ => $"{json.Length} bytes",
+            };
+        }
+        catch (Exception e) when (e is JsonException or KeyNotFoundException or InvalidOperationException or FormatException)
+        {
+            return $"{json.Length} bytes (not the JSON its schema says)";
+        }
+    }
+
+    private static string Scan(JsonElement root)
+    {
+        var ranges = root.GetProperty("ranges");
+        var start = root.GetProperty("start_angle").GetDouble();
+        var end = root.GetProperty("end_angle").GetDouble();
+        var n = ranges.GetArrayLength();
+        var returns = 0;
+        var nearest = double.MaxValue;
+        var nearestAt = 0;
+        var i = 0;
+        foreach (var r in ranges.EnumerateArray())
+        {
+            var metres = r.GetDouble();
+            if (metres > 0)
+            {
+                returns++;
+                if (metres < nearest)
+                {
+                    (nearest, nearestAt) = (metres, i);
+                }
+            }
+
+            i++;
+        }
+
+        var text = new StringBuilder().Append(CultureInfo.InvariantCulture, $"scan: {returns} returns");
+        if (returns > 0)
+        {
+            // Counter-clockwise radians from ahead, shown as the lidar says it: degrees clockwise.
+            var angle = n > 1 ? start + ((end - start) * nearestAt / (n - 1)) : start;
+            var clockwise = ((-angle * 180 / Math.PI) % 360 + 360) % 360;
+            text.Append(CultureInfo.InvariantCulture, $", nearest {nearest:0.00} m at {clockwise:0}°");
+        }
+
+        return text.Append(CultureInfo.InvariantCulture, $" (from {Pose(root.GetProperty("pose"))})").ToString();
+    }
+
+    private static string Pose(JsonElement pose)
+    {
+        var p = pose.GetProperty("position");
+        var q = pose.GetProperty("orientation");
+        var heading = 2 * Math.Atan2(q.GetProperty("z").GetDouble(), q.GetProperty("w").GetDouble()) * 180 / Math.PI;
+        heading = ((heading + 180) % 360 + 360) % 360 - 180;
+        return string.Create(CultureInfo.InvariantCulture, $"pose x {p.GetProperty("x").GetDouble():0.00} m, y {p.GetProperty("y").GetDouble():0.00} m, heading {heading:0}°");
+    }
+
+    private static string Log(JsonElement root)
+    {
+        var level = (FoxgloveLogLevel)root.GetProperty("level").GetInt32();
+        return $"{level.ToString().ToLowerInvariant()} {root.GetProperty("name").GetString()}: {root.GetProperty("message").GetString()}";
+    }
+}
