@@ -23,7 +23,7 @@ rc=$?
 if [ -n "${ALEX_AOT_EXE:-}" ]; then
   classes=(AdminStatusTests ClassBatchTests ConnectingCommandsTests DemoTests DemoWebTests DoctorCommandTests
     DriveLineModeTests DriveTerminalTests GatewayLossTests HostileInputTests LabCommandTests PkiCliTests
-    PrintedCommandTests PtyEndToEndTests RevocationDurabilityTests SendCommandTests ServeCommandTests
+    PrintedCommandTests PtyEndToEndTests RecordCommandTests RevocationDurabilityTests SendCommandTests ServeCommandTests
     ServeInstallCommandTests WebCommandTests BrowserEndToEndTests ServerLidarTests TeamExtensionsTests)
   filter=$(printf 'FullyQualifiedName~.%s.|' "${classes[@]}")
   echo "again against the NativeAOT build $ALEX_AOT_EXE: ${classes[*]}"
