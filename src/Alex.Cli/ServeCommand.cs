@@ -61,8 +61,11 @@ internal static class ServeCommand
         var fleet = new Option<string>("--fleet") { Description = "Publish this robot's status to the fleet broker, and obey its instructors' STOP: mqtts://HOST[:PORT] (docs/fleet.md)" };
         var fleetCert = new Option<string>("--fleet-cert") { Description = "The robot's fleet certificate (alex pki issue fleet NAME; default with --pki: DIR/alex-fleet.crt)" };
         var fleetKey = new Option<string>("--fleet-key") { Description = "Its private key (default with --pki: DIR/alex-fleet.key)" };
+        var record = new Option<string>("--record") { Description = "Record every run to MCAP files in this folder (scans, pose, commands, events; docs/recording.md); never slows the robot: a slow disk loses messages, counted" };
+        var recordMaxSize = new Option<string>("--record-max-size") { Description = "Begin the next recording file past this size (bytes, or with K, M, G; 0: one file per run)", DefaultValueFactory = _ => Defaults.RecordMaxSize };
+        var recordKeep = new Option<int>("--record-keep") { Description = "Recording files kept in the folder (the oldest are deleted)", DefaultValueFactory = _ => Defaults.RecordKeep };
         var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world, fleet, fleetCert, fleetKey })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world, fleet, fleetCert, fleetKey, record, recordMaxSize, recordKeep })
         {
             cmd.Options.Add(o);
         }
@@ -101,6 +104,9 @@ internal static class ServeCommand
                 AuditKeep = pr.GetValue(auditKeep),
                 MaxSessions = pr.GetValue(maxSessions),
                 ExtensionsPath = pr.GetValue(extensions),
+                RecordDir = pr.GetValue(record),
+                RecordMaxSize = pr.GetValue(recordMaxSize)!,
+                RecordKeep = pr.GetValue(recordKeep),
             };
             var lidarSpec = LidarOptions.Resolve(pr.GetValue(lidar), pr.GetValue(lidarBaud), pr.GetValue(world));
             var fleetSpec = FleetSpec.Resolve(pr.GetValue(fleet), pr.GetValue(fleetCert), pr.GetValue(fleetKey), options.PkiDir);
@@ -161,6 +167,20 @@ internal static class ServeCommand
             }
         }
 
+        // Begun once the server stands, finished after it is gone: the last STOP and "server-stopped" are in it. A folder it
+        // cannot write refuses the start, as the audit file does.
+        IAsyncDisposable recording;
+        try
+        {
+            recording = StartRecording(options.Recording, host, time) ?? ServerRecording.None;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            await host.DisposeAsync().ConfigureAwait(false);
+            throw new CliException($"--record {options.RecordDir}: {e.Message}", "give a folder alex serve may write (it is created, owner-only)");
+        }
+
+        await using var recordingScope = recording.ConfigureAwait(false);
         await using (host.ConfigureAwait(false))
         {
             var stop = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -210,6 +230,18 @@ internal static class ServeCommand
         }
 
         return AlexCommandLine.ExitOk;
+    }
+
+    private static ServerRecording? StartRecording(RecordingSpec? spec, RobotHost host, TimeProvider time)
+    {
+        if (spec is null)
+        {
+            return null;
+        }
+
+        var recording = ServerRecording.Start(spec, host, time, w => Console.Error.WriteLine("alex serve: recording " + w));
+        Console.Error.WriteLine($"alex serve: recording to {recording.Path}");
+        return recording;
     }
 
     /// <summary>Starts the mDNS responder (docs/protocol.md §8); a robot that cannot be announced still serves, and says why.</summary>

@@ -35,23 +35,28 @@ public sealed class RecordingFile : IAsyncDisposable
 
     private readonly Func<string> _nextPath;
     private readonly Action<string>? _finished;
+    private readonly Action<string>? _warn;
     private readonly TimeProvider _time;
     private readonly RecordingFileOptions _options;
     private readonly Channel<Item> _queue;
     private readonly ArrayBufferWriter<byte> _bytes = new(256 * 1024);
     private readonly Task _writer;
+    private readonly DeadReckoning _odometry;
     private RunRecorder _recorder;
     private FileStream _file;
     private long _dropped;
     private long _droppedNoted;
+    private int _dropsSaid;
     private string _path;
 
-    private RecordingFile(Func<string> nextPath, TimeProvider time, RecordingFileOptions options, Action<string>? finished)
+    private RecordingFile(Func<string> nextPath, TimeProvider time, RecordingFileOptions options, Action<string>? finished, Action<string>? warn)
     {
         _nextPath = nextPath;
         _time = time;
         _options = options;
         _finished = finished;
+        _warn = warn;
+        _odometry = new DeadReckoning(options.Geometry);
         _queue = Channel.CreateBounded<Item>(new BoundedChannelOptions(options.QueueCapacity) { SingleReader = true, FullMode = BoundedChannelFullMode.Wait });
         _path = nextPath();
         (_file, _recorder) = Begin(_path);
@@ -72,13 +77,14 @@ public sealed class RecordingFile : IAsyncDisposable
 
     /// <summary>
     /// Creates the first file (owner-only) and starts writing. <paramref name="nextPath"/> names each file;
-    /// <paramref name="finished"/> hears each finished file's path. Fails with the I/O error when the file cannot be created.
+    /// <paramref name="finished"/> hears each finished file's path; <paramref name="warn"/> hears, once each, that messages
+    /// are being dropped and that writing failed (the recording stopped). Fails with the I/O error when the file cannot be created.
     /// </summary>
-    public static RecordingFile Start(Func<string> nextPath, TimeProvider time, RecordingFileOptions? options = null, Action<string>? finished = null)
+    public static RecordingFile Start(Func<string> nextPath, TimeProvider time, RecordingFileOptions? options = null, Action<string>? finished = null, Action<string>? warn = null)
     {
         ArgumentNullException.ThrowIfNull(nextPath);
         ArgumentNullException.ThrowIfNull(time);
-        return new RecordingFile(nextPath, time, options ?? new RecordingFileOptions(), finished);
+        return new RecordingFile(nextPath, time, options ?? new RecordingFileOptions(), finished, warn);
     }
 
     /// <summary>Queues a message with the time now; never blocks. False when it was dropped.</summary>
@@ -105,6 +111,12 @@ public sealed class RecordingFile : IAsyncDisposable
         }
 
         Interlocked.Increment(ref _dropped);
+        if (!_writer.IsFaulted && _warn is { } warn && Interlocked.Exchange(ref _dropsSaid, 1) == 0)
+        {
+            // Said off the poster's thread (the robot server's fan-out may be on it).
+            ThreadPool.QueueUserWorkItem(static w => w("is dropping messages: the disk does not keep up (the count goes in the file)"), warn, preferLocal: false);
+        }
+
         return false;
     }
 
@@ -118,7 +130,8 @@ public sealed class RecordingFile : IAsyncDisposable
         }
 
         var file = new FileStream(path, options);
-        var recorder = new RunRecorder(new McapWriter(_bytes, _options.Writer), _options.Geometry);
+        // One odometry for the whole series: the next file's pose goes on from where the last one's ended.
+        var recorder = new RunRecorder(new McapWriter(_bytes, _options.Writer), _odometry);
         return (file, recorder);
     }
 
@@ -170,9 +183,19 @@ public sealed class RecordingFile : IAsyncDisposable
             NoteDrops(_time.GetUtcNow());
             await FinishFileAsync().ConfigureAwait(false);
         }
-        catch
+        catch (Exception e)
         {
-            await _file.DisposeAsync().ConfigureAwait(false);
+            _warn?.Invoke($"stopped: {Path}: {e.Message} (the file holds what was written before)");
+            _queue.Writer.TryComplete();
+            try
+            {
+                await _file.DisposeAsync().ConfigureAwait(false);
+            }
+            catch (IOException)
+            {
+                // The disk that failed the write fails the close too: the file is as the last good write left it.
+            }
+
             throw;
         }
     }
@@ -184,6 +207,7 @@ public sealed class RecordingFile : IAsyncDisposable
         {
             _recorder.Note(at, FoxgloveLogLevel.Warning, $"{dropped - _droppedNoted} messages not recorded: the disk did not keep up");
             _droppedNoted = dropped;
+            Volatile.Write(ref _dropsSaid, 0);
         }
     }
 

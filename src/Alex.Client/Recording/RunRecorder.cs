@@ -33,12 +33,15 @@ public sealed class RunRecorder
     private readonly ushort _log;
     private bool _posed;
 
-    /// <summary>Starts the file: magic, header, the schemas and channels.</summary>
-    public RunRecorder(McapWriter writer, RobotGeometry? geometry = null)
+    /// <summary>
+    /// Starts the file: magic, header, the schemas and channels. <paramref name="odometry"/>: the pose so far, when this
+    /// file continues a run (the next file of a series); null: Alex starts at the origin.
+    /// </summary>
+    public RunRecorder(McapWriter writer, DeadReckoning? odometry = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;
-        _odometry = new DeadReckoning(geometry);
+        _odometry = odometry ?? new DeadReckoning();
         writer.Start();
         _scan = Channel(FoxgloveMessages.LaserScanSchema, ScanTopic);
         _pose = Channel(FoxgloveMessages.PoseInFrameSchema, PoseTopic);

@@ -47,6 +47,9 @@ public sealed class HubOptions
     /// <summary>The team's declared commands (docs/extensions.md): relayed with the same lease, limits and dead-man.</summary>
     public TeamExtensions Extensions { get; init; } = TeamExtensions.None;
 
+    /// <summary>Status polled at least this often for <see cref="RobotHub.Published"/> (a recording's pose), whoever else asks; null: only for clients.</summary>
+    public TimeSpan? ObserverStatusInterval { get; init; }
+
     internal DriveLimits Limits => new(MaxSpeedPercent >= 100 ? 0 : MaxSpeedPercent, MaxDistanceCm ?? 0, MaxAngleDegrees ?? 0);
 }
 
@@ -138,6 +141,13 @@ public sealed class RobotHub : IAsyncDisposable
     public TeamExtensions Extensions => _options.Extensions;
 
     public bool LinkUp => _link.IsUp;
+
+    /// <summary>
+    /// Every broadcast as it is handed to the sessions (each part of a Scan; every status poll): for an observer in this
+    /// process, the server's own recording. Raised on the fan-out task, never on a command's path: a handler must return
+    /// at once (queue, never wait) and must not throw.
+    /// </summary>
+    public event Action<AlexLinkMessage>? Published;
 
     /// <summary>Revolutions published so far (the lidar's, if the server has one).</summary>
     public long ScansPublished => Interlocked.Read(ref _scansPublished);
@@ -426,7 +436,7 @@ public sealed class RobotHub : IAsyncDisposable
 
     private TimeSpan? NextPollInterval()
     {
-        TimeSpan? best = null;
+        var best = _options.ObserverStatusInterval;
         foreach (var (_, wish) in _sessions)
         {
             if (wish.Interval is { } i && (best is null || i < best))
@@ -488,6 +498,14 @@ public sealed class RobotHub : IAsyncDisposable
         var slack = TimeSpan.FromMilliseconds(5);
         await foreach (var broadcast in _broadcasts.Reader.ReadAllAsync().ConfigureAwait(false))
         {
+            if (Published is { } observer)
+            {
+                foreach (var message in broadcast.Parts ?? [broadcast.Message])
+                {
+                    observer(message);
+                }
+            }
+
             foreach (var (session, wish) in _sessions)
             {
                 if (ReferenceEquals(session, broadcast.Except))

@@ -69,6 +69,24 @@ public sealed record ServeOptions
 
     public int AuditKeep { get; init; } = AuditFileOptions.DefaultKeep;
 
+    /// <summary>Record every run to MCAP files in this folder (docs/recording.md "On the robot"); null: no recording.</summary>
+    public string? RecordDir { get; init; }
+
+    /// <summary>A recording file is closed and the next begun past this size: bytes, or with K, M, G; "0": one file per run.</summary>
+    public string RecordMaxSize { get; init; } = "64M";
+
+    /// <summary>Recording files kept in the folder (the oldest are deleted).</summary>
+    public int RecordKeep { get; init; } = 20;
+
+    /// <summary>
+    /// How often the server's recording samples the status (the pose). A poll shares the serial line (a command waits
+    /// behind at most one exchange, docs/protocol.md §3): slower than a watching page's 200 ms.
+    /// </summary>
+    public static readonly TimeSpan RecordStatusInterval = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>The recording asked for, checked (call after <see cref="Resolve"/>, which refuses bad values); null: none.</summary>
+    public RecordingSpec? Recording => RecordDir is null ? null : new RecordingSpec(RecordDir, ParseSize(RecordMaxSize) is > 0 and var max ? max : null, RecordKeep);
+
     public int MaxSessions { get; init; } = RobotServerOptions.DefaultMaxSessions;
 
     /// <summary>The team's declaration file (docs/extensions.md): its commands are relayed; a bad file refuses to start.</summary>
@@ -211,6 +229,16 @@ public sealed record ServeOptions
             throw new ServeOptionsException($"--audit-max-size {AuditMaxSize}: not a size", "e.g. --audit-max-size 16M (K, M and G are powers of 1024; 0 never rotates)");
         }
 
+        if (RecordKeep is < 1 or > 10_000)
+        {
+            throw new ServeOptionsException($"--record-keep {RecordKeep}: must be between 1 and 10000", hint: null);
+        }
+
+        if (ParseSize(RecordMaxSize) is not { } recordMax || recordMax is > 0 and < 64 * 1024)
+        {
+            throw new ServeOptionsException($"--record-max-size {RecordMaxSize}: not a size of 64K or more", "e.g. --record-max-size 64M (K, M and G are powers of 1024; 0: one file per run)");
+        }
+
         var extensions = ExtensionsPath is { } declarations ? LoadExtensions(declarations) : TeamExtensions.None;
         var host = new RobotHostOptions
         {
@@ -227,6 +255,7 @@ public sealed record ServeOptions
                 MaxDistanceCm = MaxDistance is { } d ? (uint)d : null,
                 MaxAngleDegrees = MaxAngle is { } a ? (uint)a : null,
                 Extensions = extensions,
+                ObserverStatusInterval = RecordDir is null ? null : RecordStatusInterval,
             },
             HandshakeTimeout = TimeSpan.FromMilliseconds(HandshakeTimeoutMs),
             AuditPath = AuditPath,
@@ -346,3 +375,6 @@ public sealed class ServeOptionsException : Exception
 
     public string? Hint { get; }
 }
+
+/// <summary>Where and how `alex serve --record` records: the folder, the size past which the next file begins (null: one file per run), the files kept.</summary>
+public sealed record RecordingSpec(string Dir, long? MaxFileBytes, int Keep);

@@ -15,6 +15,7 @@ namespace Alex.EndToEnd.Tests.Server;
 /// `alex record` against the simulated Alex with its lidar over real TLS (certificates minted per run), the file read
 /// back by the reference reader (docs/recording.md); `alex replay` of that file and of broken ones.
 /// </summary>
+[System.Runtime.Versioning.SupportedOSPlatform("linux")]
 public sealed class RecordCommandTests : IClassFixture<TestPki>
 {
     private static readonly TimeSpan ProcessLimit = TimeSpan.FromSeconds(120);
@@ -46,19 +47,11 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         var stderr = record.StandardError.ReadToEndAsync();
         try
         {
-            // Once the recorder follows the audit log, a driver drives: a move, a GET_STATS, a STOP.
+            // Once the recorder follows the audit log, a driver drives.
             await following.Within(ProcessLimit, "alex record to follow the audit log");
             await using var driver = await server.ConnectAlexLinkAsync("laptop");
             await driver.ReadAsync();
-            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 50)));
-            // The move done (the recorder samples the pose meanwhile), then a STOP.
-            var deadline = DateTime.UtcNow + ProcessLimit;
-            while (Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0))).Counters.ForwardDistanceCm < 10)
-            {
-                Assert.True(DateTime.UtcNow < deadline, "the simulated Alex did not move 10 cm");
-            }
-
-            Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+            await DriveTenCentimetresAsync(driver);
             await record.WaitForExitAsync().Within(ProcessLimit, "alex record --duration 10 to end");
         }
         finally
@@ -74,6 +67,23 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         Assert.Contains($"recorded ", said, StringComparison.Ordinal);
         return path;
     }
+
+    // A move of 10 cm, GET_STATS until the odometry shows it (the recorder samples the pose meanwhile), then a STOP.
+    private static async Task DriveTenCentimetresAsync(AlexLinkTestClient driver)
+    {
+        var before = Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0))).Counters.ForwardDistanceCm;
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 50)));
+        var deadline = DateTime.UtcNow + ProcessLimit;
+        while (Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0))).Counters.ForwardDistanceCm < before + 10)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the simulated Alex did not move 10 cm");
+        }
+
+        Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
+    }
+
+    private string[] ServeArgs(string audit, params string[] more) =>
+        ["serve", "--pki", _pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", "--simulate", "--lidar", "simulated", .. more];
 
     private static Task<AuditRecord> AuditEvent(TestServer server, string name)
     {
@@ -166,6 +176,56 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         Assert.True(salvaged.Code == 0, salvaged.Stderr);
         Assert.Contains(" /alex/scan scan: ", salvaged.Stdout, StringComparison.Ordinal);
         Assert.Contains("played the ", salvaged.Stderr, StringComparison.Ordinal);
+    }
+
+    [McapReferenceFact]
+    public async Task ServeRecord_RunRecordedByTheServer_OneFileReadBackWhole()
+    {
+        var dir = Path.Combine(Directory.CreateTempSubdirectory("alex-serve-record-").FullName, "runs");
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeCommandTests.ServeProcess.StartWithAsync(_pki, ServeArgs(audit, "--record", dir));
+        Assert.Contains(serve.Preamble, l => l.StartsWith("alex serve: recording to " + dir, StringComparison.Ordinal));
+        await using (var driver = await ServeCommandTests.ConnectAsync(serve))
+        {
+            Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+            await DriveTenCentimetresAsync(driver);
+        }
+
+        serve.Signal("INT");
+        Assert.Equal(0, await serve.WaitForExitAsync());
+
+        var file = Assert.Single(Directory.GetFiles(dir));
+        Assert.Matches(@"/run-\d{8}T\d{6}Z-001\.mcap$", file);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(file));
+        var read = await McapReferenceReader.ReadAsync(file);
+        var streamed = read.GetProperty("messages").GetProperty("streamed");
+        Assert.Equal(streamed.GetRawText(), read.GetProperty("messages").GetProperty("indexed").GetRawText());
+        Assert.InRange(streamed.GetProperty(RunRecorder.ScanTopic).GetInt32(), 1, 10_000);
+        Assert.InRange(streamed.GetProperty(RunRecorder.PoseTopic).GetInt32(), 2, 10_000);
+
+        Assert.True(McapReader.TryRead(await File.ReadAllBytesAsync(file), out var contents, out var error), error?.ToString());
+        var logs = contents!.Messages.Where(m => contents.Channels.Single(c => c.Id == m.ChannelId).Topic == RunRecorder.LogTopic)
+            .Select(m => RecordedMessage.Describe(RunRecorder.LogTopic, m.Data)).ToList();
+        Assert.Contains(logs, l => l.StartsWith("info laptop: connected (drive, alexlink/1)", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("info laptop: f 10 50 -> ok", StringComparison.Ordinal));
+        Assert.Contains(logs, l => l.StartsWith("info laptop: s -> ok", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task ServeRecord_DiskFull_RecordingStopsTheRobotServes()
+    {
+        using var disk = new Tmpfs("256k");
+        var audit = _pki.Path($"serve-{Guid.NewGuid():N}.jsonl");
+        await using var serve = await ServeCommandTests.ServeProcess.StartWithAsync(_pki, ServeArgs(audit, "--record", disk.Dir));
+        Tmpfs.Fill(disk.Path("filler"));
+
+        // The first chunk cannot be written (2 s of scans and poses): the recording stops, said once; the robot goes on.
+        await using var driver = await ServeCommandTests.ConnectAsync(serve);
+        Assert.IsType<AlexLinkWelcome>(await driver.ReadAsync());
+        await DriveTenCentimetresAsync(driver);
+        await Bounded.Until(() => serve.Stderr.Any(l => l.StartsWith("alex serve: recording stopped: ", StringComparison.Ordinal)), ProcessLimit, "the recording to say it stopped");
+        Assert.Single(serve.Stderr, l => l.StartsWith("alex serve: recording stopped: ", StringComparison.Ordinal));
+        await DriveTenCentimetresAsync(driver);
     }
 
     [Fact]

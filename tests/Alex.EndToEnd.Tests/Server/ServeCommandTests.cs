@@ -290,7 +290,7 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         Assert.Equal(MotionKind.Stopped, pty.Alex.Motion);
     }
 
-    private static async Task<AlexLinkTestClient> ConnectAsync(ServeProcess serve)
+    internal static async Task<AlexLinkTestClient> ConnectAsync(ServeProcess serve)
     {
         var tcp = new System.Net.Sockets.TcpClient();
         await tcp.ConnectAsync(System.Net.IPAddress.Loopback, serve.Port).Within();
@@ -336,6 +336,9 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
         /// <summary>What alex serve wrote to standard error before "listening".</summary>
         public List<string> Preamble { get; } = [];
 
+        /// <summary>What alex serve wrote to standard error after "listening", so far.</summary>
+        public System.Collections.Concurrent.ConcurrentQueue<string> Stderr { get; } = new();
+
         public static Task<ServeProcess> StartAsync(TestPki pki, string audit, params string[] robot) =>
             StartWithAsync(pki, ["serve", "--pki", pki.Dir, "--allow", "laptop", "--listen", "127.0.0.1:0", "--audit", audit, "--quiet", .. robot]);
 
@@ -368,9 +371,15 @@ public sealed partial class ServeCommandTests : IClassFixture<TestPki>
                 throw;
             }
 
-            _ = process.StandardError.BaseStream.CopyToAsync(Stream.Null);
             var serve = new ServeProcess(process, pki, port);
             serve.Preamble.AddRange(preamble);
+            _ = Task.Run(async () =>
+            {
+                while (await process.StandardError.ReadLineAsync() is { } line)
+                {
+                    serve.Stderr.Enqueue(line);
+                }
+            });
             return serve;
         }
 
