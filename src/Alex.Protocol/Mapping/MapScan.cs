@@ -35,8 +35,11 @@ public readonly record struct MapPose(double X, double Y, double Theta)
     }
 }
 
-/// <summary>One ray in the robot frame, cm: its end point, and whether something was hit there.</summary>
-public readonly record struct MapRay(double X, double Y, bool Hit);
+/// <summary>
+/// One ray in the robot frame, cm: its end point, whether something was hit there, and when in the revolution it was
+/// measured (0 at its start, 1 at its end; the device's angle over 360°).
+/// </summary>
+public readonly record struct MapRay(double X, double Y, bool Hit, double Phase = 1);
 
 /// <summary>One revolution's rays.</summary>
 public sealed class MapScan
@@ -56,6 +59,31 @@ public sealed class MapScan
 
     public int Hits => Rays.Count(r => r.Hit);
 
+    /// <summary>
+    /// The scan as if measured all at its end: a robot that moved by <paramref name="motion"/> (in the frame of where it
+    /// was at the start) during the revolution saw each ray from part of the way along, by the ray's phase. The motion
+    /// is taken as even over the turn.
+    /// </summary>
+    public MapScan Deskew(MapPose motion)
+    {
+        if (motion == default)
+        {
+            return this;
+        }
+
+        var rays = new MapRay[Rays.Count];
+        for (var i = 0; i < rays.Length; i++)
+        {
+            var r = Rays[i];
+            var f = r.Phase;
+            var seenFrom = motion.StepTo(new MapPose(motion.X * f, motion.Y * f, motion.Theta * f));
+            var end = seenFrom.Compose(new MapPose(r.X, r.Y, 0));
+            rays[i] = r with { X = end.X, Y = end.Y };
+        }
+
+        return new MapScan(rays);
+    }
+
     /// <summary>From AlexLink scan points: no return (0 mm) and too near are left out; too far frees up to the range.</summary>
     public static MapScan FromPoints(IEnumerable<ScanPoint> points, double minRangeCm = DefaultMinRangeCm, double maxRangeCm = DefaultMaxRangeCm)
     {
@@ -71,7 +99,7 @@ public sealed class MapScan
 
             var (sin, cos) = Math.SinCos(-p.AngleDegrees * Math.PI / 180);
             var range = Math.Min(cm, maxRangeCm);
-            rays.Add(new MapRay(cos * range, sin * range, cm <= maxRangeCm));
+            rays.Add(new MapRay(cos * range, sin * range, cm <= maxRangeCm, p.Angle / 65536.0));
         }
 
         return new MapScan(rays);

@@ -22,14 +22,20 @@ public sealed record MapperSettings
     /// <summary>Off: the map is built at the odometry pose (for comparison).</summary>
     public bool Matching { get; init; } = true;
 
+    /// <summary>
+    /// Undo the motion within a revolution: each ray is moved to where the robot was when it was measured, by the
+    /// odometry's motion since the last scan (MapScan.Deskew). Right when scans arrive one revolution apart.
+    /// </summary>
+    public bool Deskew { get; init; } = true;
+
     /// <summary>Pull towards the odometry prediction, in hits' worth (ScanMatcher.Match).</summary>
-    public double PriorWeight { get; init; } = 2;
+    public double PriorWeight { get; init; } = 8;
 
     /// <summary>Insert the scan once the robot moved this far since the last insertion (cm)…</summary>
-    public double InsertDistanceCm { get; init; } = 5;
+    public double InsertDistanceCm { get; init; } = 10;
 
     /// <summary>…or turned this much (degrees).</summary>
-    public double InsertTurnDegrees { get; init; } = 3;
+    public double InsertTurnDegrees { get; init; } = 5;
 
     /// <summary>Scans with fewer hits are not matched or inserted (a covered or failing lidar).</summary>
     public int MinHits { get; init; } = 20;
@@ -79,14 +85,28 @@ public sealed class Mapper
     /// <summary>Bytes held by every grid's cells.</summary>
     public long CellBytes => _levels.Sum(l => l.CellBytes);
 
-    /// <summary>Takes the odometry pose at the scan and the scan; returns the corrected pose.</summary>
+    /// <summary>Takes the odometry pose at the scan's end and the scan; returns the corrected pose. The first scan only sets the odometry's start.</summary>
     public MapUpdate Add(MapPose odometry, MapScan scan)
     {
         ArgumentNullException.ThrowIfNull(scan);
-        var predicted = _lastOdometry is { } last ? Pose.Compose(last.StepTo(odometry)) : odometry;
+        Scans++;
+        if (_lastOdometry is not { } last)
+        {
+            // The first scan: how the robot moved while taking it is unknown, so it only sets where odometry starts.
+            _lastOdometry = odometry;
+            Pose = odometry;
+            return new MapUpdate(Pose, false, false);
+        }
+
+        var step = last.StepTo(odometry);
+        var predicted = Pose.Compose(step);
+        if (Settings.Deskew)
+        {
+            scan = scan.Deskew(step);
+        }
+
         _lastOdometry = odometry;
         Pose = predicted;
-        Scans++;
         if (scan.Hits < Settings.MinHits)
         {
             return new MapUpdate(Pose, false, false);
@@ -105,9 +125,9 @@ public sealed class Mapper
             matched = true;
         }
 
-        var step = _lastInserted.StepTo(Pose);
-        var moved = !_inserted || Math.Sqrt((step.X * step.X) + (step.Y * step.Y)) >= Settings.InsertDistanceCm
-            || Math.Abs(step.HeadingDegrees) >= Settings.InsertTurnDegrees;
+        var sinceInsert = _lastInserted.StepTo(Pose);
+        var moved = !_inserted || Math.Sqrt((sinceInsert.X * sinceInsert.X) + (sinceInsert.Y * sinceInsert.Y)) >= Settings.InsertDistanceCm
+            || Math.Abs(sinceInsert.HeadingDegrees) >= Settings.InsertTurnDegrees;
         if (moved)
         {
             foreach (var grid in _levels)

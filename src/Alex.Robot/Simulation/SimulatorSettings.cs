@@ -59,6 +59,24 @@ public sealed record SimulatorSettings
     /// </summary>
     public double TicksPerSecondAtFullSpeed { get; init; } = 390;
 
+    /// <summary>
+    /// Share of the counted straight motion the body does not make (wheels spinning on the floor): 0.03 moves 97 cm
+    /// while the encoders count 100. Only where the lidar sees Alex from (SimulatedBody); the counters stay exact.
+    /// </summary>
+    public double WheelSlip { get; init; }
+
+    /// <summary>Share of the counted turn the body does not make (skid steering slips more turning than driving).</summary>
+    public double TurnSlip { get; init; }
+
+    /// <summary>
+    /// Encoder noise: the body's true ticks differ from the counted ones by a normal error of this standard
+    /// deviation times √(counted ticks), so the error grows like a random walk with the distance.
+    /// </summary>
+    public double EncoderNoise { get; init; }
+
+    /// <summary>Seed of the slip and encoder noise (the same seed, the same run).</summary>
+    public int NoiseSeed { get; init; }
+
     public GetStatsReplyOrder GetStatsReplyOrder { get; init; } = GetStatsReplyOrder.OkThenStatus;
 
     public HelloReply HelloReply { get; init; } = HelloReply.None;
@@ -127,6 +145,11 @@ public sealed record SimulatorSettings
         if (!(WheelCircumferenceCm > 0) || !(BodyLengthCm > 0) || !(BodyBreadthCm > 0))
         {
             throw new ArgumentOutOfRangeException(nameof(WheelCircumferenceCm), "wheel and body sizes must be positive");
+        }
+
+        if (WheelSlip is < 0 or >= 1 || TurnSlip is < 0 or >= 1 || EncoderNoise is < 0 or > 10 || double.IsNaN(WheelSlip + TurnSlip + EncoderNoise))
+        {
+            throw new ArgumentOutOfRangeException(nameof(WheelSlip), "slip is 0 to under 1, encoder noise 0 to 10");
         }
 
         if (!(TicksPerSecondAtFullSpeed > 0))

@@ -7,15 +7,19 @@ public sealed class ScanMatcherTests
 {
     private static readonly SyntheticRoom Room = SyntheticRoom.Default;
 
-    private static Mapper MapFrom(params MapPose[] poses)
+    // Scans taken standing still: nothing to deskew. The odometry here is off on purpose, by more than a real step's
+    // error: a light prior, so the test is of the matching (the default prior suits odometry errors of a scan's step).
+    private static readonly MapperSettings Standing = new() { Deskew = false, PriorWeight = 0.5 };
+
+    private static OccupancyGrid MapFrom(params MapPose[] poses)
     {
-        var mapper = new Mapper(new MapperSettings { Matching = false });
+        var grid = new OccupancyGrid(5);
         foreach (var p in poses)
         {
-            mapper.Add(p, Room.Scan(p));
+            grid.Insert(p, Room.Scan(p));
         }
 
-        return mapper;
+        return grid;
     }
 
     // The map holds a wall at its cell's centre, so even a perfect guess settles up to half a cell from the truth
@@ -24,13 +28,15 @@ public sealed class ScanMatcherTests
     [InlineData(6, -4, 3)]
     [InlineData(-10, 8, -5)]
     [InlineData(12, -8, 4)]
+    [InlineData(-18, 10, 2)]
+    [InlineData(-15, -15, -4)]
     public void Mapper_OdometryOffByAKnownStep_MatchingRecoversTheTruePose(double dx, double dy, double dDeg)
     {
         var truth = new MapPose(40, 20, 0.2);
         var odometry = new MapPose(truth.X + dx, truth.Y + dy, truth.Theta + (dDeg * Math.PI / 180));
 
-        var exact = SecondScan(new MapperSettings(), truth, truth);
-        var update = SecondScan(new MapperSettings(), odometry, truth);
+        var exact = SecondScan(Standing, truth, truth);
+        var update = SecondScan(Standing, odometry, truth);
 
         Assert.True(update.Matched);
         Assert.True(Distance(update.Pose, exact.Pose) < 0.5, $"position {update.Pose} vs {exact.Pose}");
@@ -42,10 +48,10 @@ public sealed class ScanMatcherTests
     public void Mapper_FinestGridOnly_LosesAnOffsetTheCoarseGridsRecover()
     {
         var truth = new MapPose(40, 20, 0.2);
-        var odometry = new MapPose(truth.X - 10, truth.Y + 8, truth.Theta - (5 * Math.PI / 180));
+        var odometry = new MapPose(truth.X - 15, truth.Y - 15, truth.Theta - (4 * Math.PI / 180));
 
-        var single = SecondScan(new MapperSettings { Levels = 1 }, odometry, truth);
-        var multi = SecondScan(new MapperSettings { Levels = 3 }, odometry, truth);
+        var single = SecondScan(Standing with { Levels = 1 }, odometry, truth);
+        var multi = SecondScan(Standing with { Levels = 3 }, odometry, truth);
 
         Assert.True(Distance(single.Pose, truth) > 5, $"{single.Pose}");
         Assert.True(Distance(multi.Pose, truth) < 2.5, $"{multi.Pose}");
@@ -55,14 +61,15 @@ public sealed class ScanMatcherTests
     {
         var start = new MapPose(0, 0, 0);
         var mapper = new Mapper(settings);
-        mapper.Add(start, Room.Scan(start));
+        Assert.False(mapper.Add(start, Room.Scan(start)).Inserted); // the first scan sets odometry's start
+        Assert.True(mapper.Add(start, Room.Scan(start)).Inserted);
         return mapper.Add(odometry, Room.Scan(truth));
     }
 
     [Fact]
     public void Match_FinestGridOnly_PullsAnOffsetOfACellBack()
     {
-        var map = MapFrom(new MapPose(0, 0, 0), new MapPose(80, 50, 1)).Map;
+        var map = MapFrom(new MapPose(0, 0, 0), new MapPose(80, 50, 1));
         var truth = new MapPose(30, 10, 0.1);
         var guess = new MapPose(33, 7, 0.13);
 
@@ -98,6 +105,7 @@ public sealed class ScanMatcherTests
     {
         var mapper = new Mapper();
 
+        mapper.Add(new MapPose(1, 2, 0), new MapScan([new MapRay(100, 0, true)]));
         var update = mapper.Add(new MapPose(1, 2, 0), new MapScan([new MapRay(100, 0, true)]));
 
         Assert.False(update.Inserted);
@@ -111,9 +119,26 @@ public sealed class ScanMatcherTests
         var mapper = new Mapper();
         var pose = new MapPose(0, 0, 0);
 
+        Assert.False(mapper.Add(pose, Room.Scan(pose)).Inserted);
         Assert.True(mapper.Add(pose, Room.Scan(pose)).Inserted);
         Assert.False(mapper.Add(pose, Room.Scan(pose)).Inserted);
         Assert.Equal(1, mapper.Map.Scans);
+    }
+
+    [Fact]
+    public void Deskew_TurningWhileScanning_EachRayFromWhereItWasSeen()
+    {
+        // Turning left 10° over the revolution: a ray measured at its start was seen 10° back (clockwise) from the end pose.
+        var scan = new MapScan([new MapRay(100, 0, true, 0), new MapRay(100, 0, true, 0.5), new MapRay(100, 0, true, 1)]);
+
+        var deskewed = scan.Deskew(new MapPose(0, 0, 10 * Math.PI / 180));
+
+        Assert.Equal(-10, Math.Atan2(deskewed.Rays[0].Y, deskewed.Rays[0].X) * 180 / Math.PI, 6);
+        Assert.Equal(-5, Math.Atan2(deskewed.Rays[1].Y, deskewed.Rays[1].X) * 180 / Math.PI, 6);
+        Assert.Equal(100, deskewed.Rays[2].X, 6);
+
+        // Driving 10 cm ahead: a wall 100 cm ahead at the start is 90 cm ahead at the end.
+        Assert.Equal(90, scan.Deskew(new MapPose(10, 0, 0)).Rays[0].X, 6);
     }
 
     private static double Distance(MapPose a, MapPose b) => Math.Sqrt(((a.X - b.X) * (a.X - b.X)) + ((a.Y - b.Y) * (a.Y - b.Y)));
