@@ -50,6 +50,7 @@ public enum AlexLinkMessageType : byte
     ServerStatus = 0x17,
     AuditLine = 0x18,
     Scan = 0x19,
+    MapTiles = 0x1A,
     DeclaredReply = 0x1C,
     Command = 0x20,
     Stop = 0x21,
@@ -167,6 +168,9 @@ public enum AlexLinkTopics : uint
 
     /// <summary>Lidar revolutions (Scan), when the server has a lidar.</summary>
     Lidar = 32,
+
+    /// <summary>The map's changed tiles and the corrected pose (MapTiles), when the server maps.</summary>
+    Map = 64,
 
     /// <summary>What a client gets before it subscribes.</summary>
     Default = Lease | Link | Safety,

@@ -46,6 +46,7 @@ public abstract record AlexLinkMessage
             AlexLinkMessageType.GetServerStatus => new AlexLinkGetServerStatus(),
             AlexLinkMessageType.FollowAudit => AlexLinkFollowAudit.Read(ref r),
             AlexLinkMessageType.Scan => AlexLinkScan.Read(ref r),
+            AlexLinkMessageType.MapTiles => AlexLinkMapTiles.Read(ref r),
             _ => null,
         };
         if (message is null)

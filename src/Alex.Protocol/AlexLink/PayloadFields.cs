@@ -44,6 +44,19 @@ internal ref struct PayloadReader
         return true;
     }
 
+    public bool TryReadBytes(int count, out ReadOnlySpan<byte> value)
+    {
+        if (Remaining < count)
+        {
+            value = default;
+            return false;
+        }
+
+        value = _payload.Slice(_offset, count);
+        _offset += count;
+        return true;
+    }
+
     public bool TryReadUInt32(out uint value)
     {
         if (Remaining < 4)
@@ -136,6 +149,12 @@ internal ref struct PayloadWriter
     {
         BinaryPrimitives.WriteInt64LittleEndian(_payload[_offset..], value);
         _offset += 8;
+    }
+
+    public void WriteBytes(ReadOnlySpan<byte> value)
+    {
+        value.CopyTo(_payload[_offset..]);
+        _offset += value.Length;
     }
 
     public void WriteString(string value) => WriteString(value, AlexLinkFrame.MaxStringBytes);

@@ -42,6 +42,7 @@ public sealed partial class AlexLinkCodecTests
         ["command_colour"] = new AlexLinkCommand(new DriveCommand((CommandCode)7)) { RequestId = 13 },
         ["declared_reply"] = new AlexLinkDeclaredReply(7, PacketType.Response, 6, ServerTime + 500, [310, 120, 95], "") { RequestId = 13 },
         ["scan"] = new AlexLinkScan(42, ServerTime + 3000, 0, 1, [new(0, 400), new(16384, 1250), new(32768, 0)]),
+        ["map_tiles"] = new AlexLinkMapTiles(5, ServerTime + 3500, 1234, -560, 16384, 50, [new MapTile(0, -1, Enumerable.Range(0, MapTile.CellCount).Select(i => i switch { >= 1000 and < 1003 => (sbyte)-13, 1003 => (sbyte)27, _ => (sbyte)0 }).ToArray())]),
         ["audit_line"] = new AlexLinkAuditLine("{\"time\":\"2025-11-27T12:07:09.000Z\",\"event\":\"connection-accepted\",\"name\":\"tutor\"}"),
     };
 
