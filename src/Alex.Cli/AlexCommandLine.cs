@@ -36,6 +36,7 @@ internal static class AlexCommandLine
         root.Subcommands.Add(SendCommand.Create());
 
         root.Subcommands.Add(ScanCommand.Create());
+        root.Subcommands.Add(MapCommand.Create());
 
         root.Subcommands.Add(RecordCommand.Create());
 

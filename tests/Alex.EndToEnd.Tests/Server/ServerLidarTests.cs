@@ -243,6 +243,47 @@ public sealed class ServerLidarTests : IClassFixture<TestPki>
     }
 
     [Fact]
+    public async Task MapCommand_PngAndPgmWithYaml_FromTheSimulatedLidar()
+    {
+        await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60));
+        await using var lidar = await StartLidarAsync(server);
+        var dir = Directory.CreateTempSubdirectory("alex-map-").FullName;
+        string[] laptop = ["map", $"127.0.0.1:{server.EndPoint.Port}", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--seconds", "1"];
+
+        var png = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), [.. laptop, "-o", Path.Combine(dir, "map.png")]);
+        var pgm = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), [.. laptop, "-o", Path.Combine(dir, "room.pgm")]);
+
+        Assert.True(png.Code == 0, png.Stderr);
+        Assert.StartsWith("saved ", png.Stdout, StringComparison.Ordinal);
+        var bytes = await File.ReadAllBytesAsync(Path.Combine(dir, "map.png"));
+        Assert.Equal(new byte[] { 0x89, (byte)'P', (byte)'N', (byte)'G' }, bytes[..4]);
+        Assert.True(pgm.Code == 0, pgm.Stderr);
+        Assert.StartsWith("P5\n", await File.ReadAllTextAsync(Path.Combine(dir, "room.pgm")), StringComparison.Ordinal);
+        var yaml = await File.ReadAllTextAsync(Path.Combine(dir, "room.yaml"));
+        Assert.StartsWith("image: room.pgm\nresolution: 0.05\norigin: [", yaml, StringComparison.Ordinal);
+        Assert.Contains(MapImageOccupied, await File.ReadAllBytesAsync(Path.Combine(dir, "room.pgm")));
+    }
+
+    private const byte MapImageOccupied = 0;
+
+    [Fact]
+    public async Task MapCommand_ServerWithoutLidar_OneLineErrorExit1AndNoFile()
+    {
+        await using var server = await TestServer.StartAsync(_pki, handshakeTimeout: TimeSpan.FromSeconds(60));
+        var dir = Directory.CreateTempSubdirectory("alex-map-").FullName;
+
+        var run = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "map", $"127.0.0.1:{server.EndPoint.Port}", "--cert", _pki.Path("laptop.crt"), "--key", _pki.Path("laptop.key"), "--ca", _pki.CaPath, "--name", TestPki.ServerName, "--timeout", "5", "-o", Path.Combine(dir, "map.png"));
+        var badName = await AlexCli.RunAsync(TimeSpan.FromSeconds(90), "map", "127.0.0.1:1", "-o", "map.jpg");
+
+        Assert.Equal(1, run.Code);
+        Assert.StartsWith($"alex: no lidar scan from 127.0.0.1:{server.EndPoint.Port} within 5 s: nothing to map", run.Stderr, StringComparison.Ordinal);
+        Assert.Contains("hint: is the server started with --lidar PATH", run.Stderr, StringComparison.Ordinal);
+        Assert.False(File.Exists(Path.Combine(dir, "map.png")));
+        Assert.Equal(2, badName.Code);
+        Assert.StartsWith("alex: -o map.jpg: the map is saved as .png or .pgm", badName.Stderr, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task Serve_BadWorldOrLidarBaud_OneLineErrorExit2()
     {
         var dir = Directory.CreateTempSubdirectory("alex-world-").FullName;
