@@ -22,11 +22,9 @@ internal static class AlexCommandLine
             "AlexLink: secure remote control for Alex, the course robot.\n\n" +
             "Examples:\n" +
             "  alex demo                       everything on one machine with a simulated Alex\n" +
-            "  alex sim --pty --link /tmp/alex a simulated Arduino on a pseudo-terminal\n" +
             "  alex pki init --dir pki         become a CA\n" +
             "  alex serve --pki pki --allow laptop --simulate\n" +
-            "  alex send 127.0.0.1:5000 --pki pki f 50 75\n" +
-            "  alex discover                   the robots announced on this network");
+            "  alex send 127.0.0.1:5000 --pki pki f 50 75");
 
         // Feature commands, one line each (keep a blank line between them: fewer merge conflicts).
         root.Subcommands.Add(DemoCommand.Create());
