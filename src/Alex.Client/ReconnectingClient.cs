@@ -121,11 +121,12 @@ public sealed class ReconnectingClient : IAsyncDisposable
                 retry = 0;
                 failure = await ServeAsync(client, cancellationToken).ConfigureAwait(false);
             }
-            catch (AlexConnectException e) when (!cancellationToken.IsCancellationRequested)
+            catch (AlexConnectException e)
             {
                 failure = e;
             }
 
+            // Cancelled meanwhile: the run ends cancelled, whatever the attempt failed with.
             cancellationToken.ThrowIfCancellationRequested();
             last = failure;
             if (_policy.Decide(failure, everConnected, retry++, _random()) is not { } delay)
