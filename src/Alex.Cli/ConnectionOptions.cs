@@ -150,4 +150,29 @@ internal sealed class ConnectionOptions
 
         yield return Timeout;
     }
+
+    /// <summary>
+    /// Connects for a command that needs AlexLink/1 (the lidar, telemetry): a failure to connect, or a server speaking the
+    /// classic protocol (which has no <paramref name="lacks"/>), is a one-line error, exit 1.
+    /// </summary>
+    public static async Task<AlexLinkClient> ConnectAlexLink1Async(AlexClientOptions options, string lacks, string hint, CancellationToken ct)
+    {
+        AlexLinkClient client;
+        try
+        {
+            client = await AlexLinkClient.ConnectAsync(options, ct).ConfigureAwait(false);
+        }
+        catch (AlexConnectException e)
+        {
+            throw new CliException(e.Message, e.Hint, AlexCommandLine.ExitFailed);
+        }
+
+        if (client.Protocol == AlexProtocol.AlexLink1)
+        {
+            return client;
+        }
+
+        await client.DisposeAsync().ConfigureAwait(false);
+        throw new CliException($"{client.Endpoint} speaks the classic protocol, which has {lacks}", hint, AlexCommandLine.ExitFailed);
+    }
 }

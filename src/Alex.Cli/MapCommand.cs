@@ -74,23 +74,9 @@ internal static class MapCommand
     // and the map holds something (the first revolution only sets where odometry starts).
     private static async Task<Mapper> ListenAsync(AlexClientOptions options, TimeSpan timeout, TimeSpan listen, CancellationToken ct)
     {
-        AlexLinkClient client;
-        try
-        {
-            client = await AlexLinkClient.ConnectAsync(options, ct).ConfigureAwait(false);
-        }
-        catch (AlexConnectException e)
-        {
-            throw new CliException(e.Message, e.Hint, AlexCommandLine.ExitFailed);
-        }
-
+        var client = await ConnectionOptions.ConnectAlexLink1Async(options, "no lidar", "map with a server started with alex serve", ct).ConfigureAwait(false);
         await using (client.ConfigureAwait(false))
         {
-            if (client.Protocol != AlexProtocol.AlexLink1)
-            {
-                throw new CliException($"{client.Endpoint} speaks the classic protocol, which has no lidar", "map with a server started with alex serve", AlexCommandLine.ExitFailed);
-            }
-
             var mapper = new Mapper();
             var odometry = new DeadReckoning();
             try

@@ -53,23 +53,9 @@ internal static class RecordCommand
             var endpoint = ConnectionOptions.ParseHost(pr.GetValue(target)!);
             using var credentials = connection.LoadCredentials(pr);
             var options = connection.ClientOptions(pr, endpoint, credentials);
-            AlexLinkClient client;
-            try
-            {
-                client = await AlexLinkClient.ConnectAsync(options, ct).ConfigureAwait(false);
-            }
-            catch (AlexConnectException e)
-            {
-                throw new CliException(e.Message, e.Hint, AlexCommandLine.ExitFailed);
-            }
-
+            var client = await ConnectionOptions.ConnectAlexLink1Async(options, "no telemetry to record", "record a server started with alex serve", ct).ConfigureAwait(false);
             await using (client.ConfigureAwait(false))
             {
-                if (client.Protocol != AlexProtocol.AlexLink1)
-                {
-                    throw new CliException($"{client.Endpoint} speaks the classic protocol, which has no telemetry to record", "record a server started with alex serve", AlexCommandLine.ExitFailed);
-                }
-
                 return await RecordAsync(client, path, pr.GetValue(duration), ct).ConfigureAwait(false);
             }
         });

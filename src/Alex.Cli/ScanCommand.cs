@@ -61,23 +61,9 @@ internal static class ScanCommand
 
     private static async Task<ScanRevolution> ReceiveAsync(AlexClientOptions options, TimeSpan timeout, CancellationToken ct)
     {
-        AlexLinkClient client;
-        try
-        {
-            client = await AlexLinkClient.ConnectAsync(options, ct).ConfigureAwait(false);
-        }
-        catch (AlexConnectException e)
-        {
-            throw new CliException(e.Message, e.Hint, AlexCommandLine.ExitFailed);
-        }
-
+        var client = await ConnectionOptions.ConnectAlexLink1Async(options, "no lidar", "scan a server started with alex serve", ct).ConfigureAwait(false);
         await using (client.ConfigureAwait(false))
         {
-            if (client.Protocol != AlexProtocol.AlexLink1)
-            {
-                throw new CliException($"{client.Endpoint} speaks the classic protocol, which has no lidar", "scan a server started with alex serve", AlexCommandLine.ExitFailed);
-            }
-
             try
             {
                 var subscribed = await client.SubscribeAsync(AlexLinkTopics.Lidar, TimeSpan.Zero, ct).ConfigureAwait(false);
