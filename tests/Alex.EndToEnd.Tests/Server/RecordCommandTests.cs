@@ -68,15 +68,20 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         return path;
     }
 
-    // A move of 10 cm, GET_STATS until the odometry shows it (the recorder samples the pose meanwhile), then a STOP.
+    // A move of 10 cm, GET_STATS every 50 ms until the odometry shows it (the recorder samples the pose meanwhile), then
+    // a STOP. The polls are paced as a page's are: each is an audit record the recorder follows, and a loop without
+    // pause makes thousands a second, more than a recorder slowed by a loaded machine reads, so the server rightly
+    // disconnects it as not reading.
     private static async Task DriveTenCentimetresAsync(AlexLinkTestClient driver)
     {
         var before = Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0))).Counters.ForwardDistanceCm;
         Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.Forward, 10, 50)));
         var deadline = DateTime.UtcNow + ProcessLimit;
+        using var pace = new PeriodicTimer(TimeSpan.FromMilliseconds(50));
         while (Assert.IsType<AlexLinkStatus>(await driver.RequestAsync(new AlexLinkCommand(CommandCode.GetStats, 0, 0))).Counters.ForwardDistanceCm < before + 10)
         {
             Assert.True(DateTime.UtcNow < deadline, "the simulated Alex did not move 10 cm");
+            await pace.WaitForNextTickAsync();
         }
 
         Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
