@@ -25,6 +25,12 @@ internal static class FleetBenchmark
 
     public static async Task<int> RunAsync(string[] args)
     {
+        if (!(Environment.GetEnvironmentVariable("PATH") ?? "").Split(':').Any(d => File.Exists(Path.Combine(d, "mosquitto"))))
+        {
+            Console.Error.WriteLine("fleet: needs Mosquitto on the PATH (Debian: apt-get install mosquitto)");
+            return 2;
+        }
+
         var robots = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 40;
         var rounds = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 5;
         const int RoundTrips = 200;
