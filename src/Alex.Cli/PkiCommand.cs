@@ -114,6 +114,7 @@ internal static class PkiCommand
             "  alex pki issue client laptop                            pki/laptop.key, pki/laptop.crt\n" +
             "  alex pki issue client mallory                           pki/mallory.key, pki/mallory.crt\n" +
             "  alex pki issue --batch teams.csv --dir class            class/teams/TEAM/ for every team of the class\n" +
+            "  alex pki issue --batch teams.csv --dir class --fleet    ... and each robot's fleet identity (TEAM/alex-fleet.*)\n" +
             "  alex pki issue client \"Team 7 Laptop\" --out team7        pki/team7.key, pki/team7.crt\n" +
             "  alex pki issue fleet alex.epp.com                       pki/alex-fleet.*: the robot on the fleet broker (docs/fleet.md)\n" +
             "  alex pki issue instructor teacher                       may STOP every robot through the fleet broker\n" +
@@ -125,9 +126,11 @@ internal static class PkiCommand
         var batch = new Option<string?>("--batch") { Description = "A class list, one team a line: team,robot,laptop,ip (only the team is required); makes OUT/TEAM/ for each team" };
         var dir = DirOption();
         var outDir = new Option<string?>("--out-dir") { Description = "Where the team folders go (default: DIR/teams)" };
+        var fleet = new Option<bool>("--fleet") { Description = "With --batch: also each robot's identity on the fleet broker, TEAM/alex-fleet.key and .crt (as alex pki issue fleet ROBOT; docs/fleet.md)" };
         var caPassFile = CaPassphraseFileOption();
         var force = ForceOption();
         issue.Options.Add(batch);
+        issue.Options.Add(fleet);
         issue.Options.Add(dir);
         issue.Options.Add(outDir);
         issue.Options.Add(caPassFile);
@@ -136,19 +139,24 @@ internal static class PkiCommand
         {
             if (pr.GetValue(batch) is not { } file)
             {
-                throw new CliException("say what to issue: server NAME, client NAME, or --batch teams.csv", hint: "alex pki issue --help");
+                throw new CliException(pr.GetValue(fleet) ? "--fleet goes with --batch teams.csv (one robot: alex pki issue fleet NAME)" : "say what to issue: server NAME, client NAME, or --batch teams.csv", hint: "alex pki issue --help");
             }
 
+            var withFleet = pr.GetValue(fleet);
             var directory = pr.GetValue(dir)!;
             var ca = OpenCa(directory, pr.GetValue(caPassFile));
             var teams = ClassRoster.Parse(System.Text.Encoding.UTF8.GetString(PkiFile.ReadAll(file, "class list")), file);
-            var folders = ClassBatch.Issue(ca, teams, pr.GetValue(outDir) ?? Path.Combine(directory, "teams"), pr.GetValue(force));
+            var folders = ClassBatch.Issue(ca, teams, pr.GetValue(outDir) ?? Path.Combine(directory, "teams"), pr.GetValue(force), withFleet);
             foreach (var folder in folders)
             {
-                Say($"[green]issued[/] {Esc(folder.Team.Team)}: robot '{Esc(folder.Team.RobotName)}', laptop '{Esc(folder.Team.LaptopName)}' in {Esc(folder.Folder)}");
+                Say($"[green]issued[/] {Esc(folder.Team.Team)}: robot '{Esc(folder.Team.RobotName)}'{(withFleet ? " (and its fleet identity)" : "")}, laptop '{Esc(folder.Team.LaptopName)}' in {Esc(folder.Folder)}");
             }
 
-            Say($"{folders.Count} teams, {2 * folders.Count} certificates; each folder's {ClassBatch.ReadmeFileName} says what goes where");
+            Say($"{folders.Count} teams, {(withFleet ? 3 : 2) * folders.Count} certificates; each folder's {ClassBatch.ReadmeFileName} says what goes where");
+            if (withFleet)
+            {
+                Say($"next: alex pki issue instructor NAME --dir {Esc(Quote(directory))}, then alex pki fleet-broker --dir {Esc(Quote(directory))} --host BROKER (docs/fleet.md)");
+            }
             return AlexCommandLine.ExitOk;
         }));
         return issue;

@@ -98,24 +98,32 @@ public static class ClassRoster
         return teams;
     }
 
-    /// <summary>The README put in each team's folder: what goes where, and the commands to run.</summary>
-    public static string Readme(TeamCredentials team)
+    /// <summary>The README put in each team's folder: what goes where, and the commands to run (with <paramref name="fleet"/>: the robot's fleet identity too).</summary>
+    public static string Readme(TeamCredentials team, bool fleet = false)
     {
         ArgumentNullException.ThrowIfNull(team);
         var host = team.RobotAddresses.Count > 0 ? team.RobotAddresses[0].ToString() : team.RobotName;
         var laptop = team.LaptopName.Contains(' ', StringComparison.Ordinal) ? $"\"{team.LaptopName}\"" : team.LaptopName;
+        var robotFiles = fleet ? "alex.key, alex.crt, alex-fleet.key, alex-fleet.crt, signing.pem, crl.pem" : "alex.key, alex.crt, signing.pem, crl.pem";
+        var serve = fleet
+            ? $"alex serve --pki FOLDER --allow {laptop}=drive --serial /dev/ttyUSB0 --fleet mqtts://BROKER:8883"
+            : $"alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow {laptop}=drive --serial /dev/ttyUSB0";
+        var fleetLine = fleet
+            ? $"\n  on the class's fleet broker: '{team.RobotName}' (alex-fleet.crt), publishing its status, obeying the instructor's STOP\n  (FOLDER holds these files; BROKER is the broker the teaching team runs, docs/fleet.md)"
+            : string.Empty;
+        var keys = fleet ? "alex.key, alex-fleet.key and laptop.key are" : "alex.key and laptop.key are";
         return $"""
             Credentials for team {team.Team}, from the class CA.
 
-            On the robot (the Raspberry Pi), copy: alex.key, alex.crt, signing.pem, crl.pem
+            On the robot (the Raspberry Pi), copy: {robotFiles}
               robot name: {team.RobotName}{(team.RobotAddresses.Count > 0 ? $" (also {string.Join(", ", team.RobotAddresses)})" : string.Empty)}
-              alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow {laptop}=drive --serial /dev/ttyUSB0
+              {serve}{fleetLine}
 
             On the team's laptop, copy: laptop.key, laptop.crt, signing.pem
               laptop name: {team.LaptopName} (the name the robot's --allow lets in)
               alex drive {host} --pki FOLDER{(team.RobotAddresses.Count > 0 ? string.Empty : "   (FOLDER holds these three files)")}
 
-            alex.key and laptop.key are private keys: copy each only to its own machine, keep them owner-only
+            {keys} private keys: copy each only to its own machine, keep them owner-only
             (chmod 600), never send them by mail or chat. Each new crl.pem from the CA goes to the robot.
 
             """;
