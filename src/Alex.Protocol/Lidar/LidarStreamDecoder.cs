@@ -56,54 +56,19 @@ public sealed class LidarStreamDecoder
     /// <summary>A long run of noise is reported in pieces of this size so counters move while the line is garbage.</summary>
     public const int NoiseReportBytes = 64;
 
-    private byte[] _buffer = new byte[512];
-    private int _start;
-    private int _end;
+    private readonly HeldBytes _held = new(512);
     private int _noise;
     private LidarDescriptor? _response;
 
     /// <summary>Bytes held that are not yet a whole result.</summary>
-    public int Buffered => _end - _start;
+    public int Buffered => _held.Count;
 
     /// <summary>The response being received (null while waiting for a descriptor).</summary>
     public LidarDescriptor? Response => _response;
 
-    public void Append(ReadOnlySpan<byte> chunk)
-    {
-        if (chunk.IsEmpty)
-        {
-            return;
-        }
+    public void Append(ReadOnlySpan<byte> chunk) => _held.Append(chunk);
 
-        if (_end + chunk.Length > _buffer.Length)
-        {
-            var held = _end - _start;
-            if (held + chunk.Length > _buffer.Length)
-            {
-                var bigger = new byte[Math.Max(_buffer.Length * 2, held + chunk.Length)];
-                _buffer.AsSpan(_start, held).CopyTo(bigger);
-                _buffer = bigger;
-            }
-            else
-            {
-                _buffer.AsSpan(_start, held).CopyTo(_buffer);
-            }
-
-            _start = 0;
-            _end = held;
-        }
-
-        chunk.CopyTo(_buffer.AsSpan(_end));
-        _end += chunk.Length;
-    }
-
-    public void Append(in ReadOnlySequence<byte> chunk)
-    {
-        foreach (var segment in chunk)
-        {
-            Append(segment.Span);
-        }
-    }
+    public void Append(in ReadOnlySequence<byte> chunk) => _held.Append(chunk);
 
     /// <summary>A request was written: what follows is its descriptor; anything before that is noise.</summary>
     public void ExpectResponse() => _response = null;
@@ -111,7 +76,8 @@ public sealed class LidarStreamDecoder
     /// <summary>Forgets everything held (the port was reopened).</summary>
     public void Reset()
     {
-        _start = _end = _noise = 0;
+        _held.Clear();
+        _noise = 0;
         _response = null;
     }
 
@@ -120,7 +86,7 @@ public sealed class LidarStreamDecoder
     {
         while (true)
         {
-            var span = _buffer.AsSpan(_start, _end - _start);
+            var span = _held.Span;
             if (_noise >= NoiseReportBytes)
             {
                 result = TakeNoise();
@@ -164,7 +130,7 @@ public sealed class LidarStreamDecoder
                     return true;
                 }
 
-                _start += LidarDescriptor.Size;
+                _held.Consume(LidarDescriptor.Size);
                 _response = descriptor;
                 result = new LidarReadResult(LidarReadKind.Descriptor, LidarDescriptor.Size, Descriptor: descriptor);
                 return true;
@@ -199,7 +165,7 @@ public sealed class LidarStreamDecoder
                     return true;
                 }
 
-                _start += LidarScanNode.Size;
+                _held.Consume(LidarScanNode.Size);
                 result = new LidarReadResult(LidarReadKind.Node, LidarScanNode.Size, Node: node);
                 return true;
             }
@@ -217,7 +183,7 @@ public sealed class LidarStreamDecoder
             }
 
             var packet = span[..response.Length];
-            _start += response.Length;
+            _held.Consume(response.Length);
             if (response.Mode == LidarSendMode.OneResponse)
             {
                 _response = null;
@@ -238,9 +204,9 @@ public sealed class LidarStreamDecoder
     /// <summary>Reports noise skipped so far, and bytes held that cannot complete (the line went idle).</summary>
     public bool FlushNoise(out LidarReadResult result)
     {
-        if (_response is null && _end - _start is > 0 and < LidarDescriptor.Size)
+        if (_response is null && _held.Count is > 0 and < LidarDescriptor.Size)
         {
-            Skip(_end - _start);
+            Skip(_held.Count);
         }
 
         if (_noise == 0)
@@ -258,7 +224,7 @@ public sealed class LidarStreamDecoder
 
     private void Skip(int count)
     {
-        _start += count;
+        _held.Consume(count);
         _noise += count;
     }
 
@@ -266,10 +232,6 @@ public sealed class LidarStreamDecoder
     {
         var n = Math.Min(_noise, NoiseReportBytes);
         _noise -= n;
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
 
         return new LidarReadResult(LidarReadKind.Noise, n);
     }

@@ -44,67 +44,32 @@ public readonly record struct SerialReadResult(SerialReadKind Kind, SerialPacket
 /// </summary>
 public sealed class SerialFrameDecoder
 {
-    private byte[] _buffer = new byte[SerialFrame.Size * 4];
-    private int _start;
-    private int _end;
+    private readonly HeldBytes _held = new(SerialFrame.Size * 4);
     private int _noise;
 
     /// <summary>Bytes held that are not yet a whole frame.</summary>
-    public int Buffered => _end - _start;
+    public int Buffered => _held.Count;
 
     /// <summary>Noise bytes skipped but not reported yet.</summary>
     public int PendingNoise => _noise;
 
-    public void Append(ReadOnlySpan<byte> chunk)
-    {
-        if (chunk.IsEmpty)
-        {
-            return;
-        }
+    public void Append(ReadOnlySpan<byte> chunk) => _held.Append(chunk);
 
-        if (_end + chunk.Length > _buffer.Length)
-        {
-            var held = _end - _start;
-            if (held + chunk.Length > _buffer.Length)
-            {
-                var bigger = new byte[Math.Max(_buffer.Length * 2, held + chunk.Length)];
-                _buffer.AsSpan(_start, held).CopyTo(bigger);
-                _buffer = bigger;
-            }
-            else
-            {
-                _buffer.AsSpan(_start, held).CopyTo(_buffer);
-            }
-
-            _start = 0;
-            _end = held;
-        }
-
-        chunk.CopyTo(_buffer.AsSpan(_end));
-        _end += chunk.Length;
-    }
-
-    public void Append(in ReadOnlySequence<byte> chunk)
-    {
-        foreach (var segment in chunk)
-        {
-            Append(segment.Span);
-        }
-    }
+    public void Append(in ReadOnlySequence<byte> chunk) => _held.Append(chunk);
 
     /// <summary>Takes the next result, if the bytes so far make one.</summary>
     public bool TryRead(out SerialReadResult result)
     {
         while (true)
         {
-            var span = _buffer.AsSpan(_start, _end - _start);
+            var span = _held.Span;
             var magicAt = span.IndexOf(SerialFrame.MagicBytes);
             if (magicAt != 0)
             {
                 // Skip to the magic, or all but a tail that could still be the start of one.
                 var skip = magicAt > 0 ? magicAt : span.Length - PartialMagicSuffix(span);
                 skip = Math.Min(skip, SerialFrame.Size - _noise);
-                _start += skip;
+                _held.Consume(skip);
                 _noise += skip;
                 if (_noise >= SerialFrame.Size || (_noise > 0 && magicAt > 0 && skip == magicAt))
                 {
@@ -138,7 +103,7 @@ public sealed class SerialFrameDecoder
             {
                 case FrameStatus.Ok:
                     var length = FrameLength(span);
-                    _start += length;
+                    _held.Consume(length);
                     result = new SerialReadResult(SerialReadKind.Frame, packet, length);
                     return true;
                 case FrameStatus.BadChecksum:
@@ -148,19 +113,19 @@ public sealed class SerialFrameDecoder
                     if (next >= 0 && next + SerialFrame.MagicBytes.Length < SerialFrame.Size)
                     {
                         var cut = next + SerialFrame.MagicBytes.Length;
-                        _start += cut;
+                        _held.Consume(cut);
                         _noise += cut;
                         result = TakeNoise();
                         return true;
                     }
 
                     var consumed = FrameLength(span);
-                    _start += consumed;
+                    _held.Consume(consumed);
                     result = new SerialReadResult(SerialReadKind.BadChecksum, null, consumed);
                     return true;
                 default:
                     // A magic with a nonsense size field: not a frame; skip the magic and rescan.
-                    _start += SerialFrame.MagicBytes.Length;
+                    _held.Consume(SerialFrame.MagicBytes.Length);
                     _noise += SerialFrame.MagicBytes.Length;
                     continue;
             }
@@ -171,11 +136,11 @@ public sealed class SerialFrameDecoder
     public bool FlushNoise(out SerialReadResult result)
     {
         // Bytes held back as a possible magic prefix are noise too once the line is idle.
-        var span = _buffer.AsSpan(_start, _end - _start);
+        var span = _held.Span;
         if (span.Length > 0 && span.Length < SerialFrame.MagicBytes.Length && SerialFrame.MagicBytes.StartsWith(span))
         {
             _noise += span.Length;
-            _start = _end;
+            _held.Clear();
         }
 
         if (_noise == 0)
@@ -191,17 +156,14 @@ public sealed class SerialFrameDecoder
     /// <summary>Forgets everything held (e.g. after the port was reopened).</summary>
     public void Reset()
     {
-        _start = _end = _noise = 0;
+        _held.Clear();
+        _noise = 0;
     }
 
     private SerialReadResult TakeNoise()
     {
         var n = _noise;
         _noise = 0;
-        if (_start == _end)
-        {
-            _start = _end = 0;
-        }
 
         return SerialReadResult.NoiseOf(n);
     }
