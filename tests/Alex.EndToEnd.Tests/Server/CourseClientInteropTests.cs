@@ -23,7 +23,7 @@ public sealed class CourseClientInteropTests : IClassFixture<TestPki>, IClassFix
     public async Task CourseClient_V1Certificate_DrivesAndReadsStatus()
     {
         await using var server = await TestServer.StartAsync(_pki, legacy: true);
-        var run = await RunAsync(server, "f\n10 60\ng\ns\nc\nq\n");
+        var run = await _client.RunAsync(_pki, server.Host.LocalEndPoint.Port, "f\n10 60\ng\ns\nc\nq\n");
 
         Assert.True(run.Code == 0, $"course client failed ({run.Code}):\n{run.Stdout}\n{run.Stderr}");
         var lines = run.Stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries);
@@ -52,7 +52,7 @@ public sealed class CourseClientInteropTests : IClassFixture<TestPki>, IClassFix
     public async Task CourseClient_WithoutLegacyOption_RefusedAtTheHandshake()
     {
         await using var server = await TestServer.StartAsync(_pki, legacy: false);
-        var run = await RunAsync(server, "s\nq\n");
+        var run = await _client.RunAsync(_pki, server.Host.LocalEndPoint.Port, "s\nq\n");
 
         Assert.NotEqual(0, run.Code);
         Assert.DoesNotContain("record 0000", run.Stdout, StringComparison.Ordinal);
@@ -61,55 +61,62 @@ public sealed class CourseClientInteropTests : IClassFixture<TestPki>, IClassFix
         Assert.Contains("accepted only in legacy mode", refused.Field("reason"), StringComparison.Ordinal);
     }
 
-    // Runs the C client in a directory holding the course's file names: laptop.crt / laptop.key (the v1 "course"
-    // certificate) and signing.pem.
-    private async Task<(int Code, string Stdout, string Stderr)> RunAsync(TestServer server, string input)
-    {
-        var dir = Directory.CreateTempSubdirectory("alex-course-client-").FullName;
-        try
-        {
-            File.Copy(_pki.Path("course.crt"), Path.Combine(dir, "laptop.crt"));
-            File.Copy(_pki.Path("course.key"), Path.Combine(dir, "laptop.key"));
-            File.Copy(_pki.CaPath, Path.Combine(dir, "signing.pem"));
-            var start = new ProcessStartInfo(_client.Program.Path)
-            {
-                WorkingDirectory = dir,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add("127.0.0.1");
-            start.ArgumentList.Add(server.Host.LocalEndPoint.Port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-            try
-            {
-                await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "the course client to finish");
-            }
-            finally
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                }
-            }
-
-            return (process.ExitCode, await stdout, await stderr);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
-    }
-
     /// <summary>course_client.c, compiled once for the test class.</summary>
     public sealed class Binary : IDisposable
     {
         public CProgram Program { get; } = new(Path.Combine("CourseClient", "course_client.c"));
+
+        /// <summary>
+        /// Runs the C client against 127.0.0.1:<paramref name="port"/> with <paramref name="input"/> on its stdin, in a
+        /// directory holding the course's file names: laptop.crt / laptop.key (the v1 "course" certificate) and signing.pem.
+        /// </summary>
+        public async Task<(int Code, string Stdout, string Stderr)> RunAsync(TestPki pki, int port, string input, params string[] more)
+        {
+            var dir = Directory.CreateTempSubdirectory("alex-course-client-").FullName;
+            try
+            {
+                File.Copy(pki.Path("course.crt"), Path.Combine(dir, "laptop.crt"));
+                File.Copy(pki.Path("course.key"), Path.Combine(dir, "laptop.key"));
+                File.Copy(pki.CaPath, Path.Combine(dir, "signing.pem"));
+                var start = new ProcessStartInfo(Program.Path)
+                {
+                    WorkingDirectory = dir,
+                    RedirectStandardInput = true,
+                    RedirectStandardOutput = true,
+                    RedirectStandardError = true,
+                    UseShellExecute = false,
+                };
+                start.ArgumentList.Add("127.0.0.1");
+                start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
+                foreach (var arg in more)
+                {
+                    start.ArgumentList.Add(arg);
+                }
+
+                using var process = Process.Start(start)!;
+                var stdout = process.StandardOutput.ReadToEndAsync();
+                var stderr = process.StandardError.ReadToEndAsync();
+                await process.StandardInput.WriteAsync(input);
+                process.StandardInput.Close();
+                try
+                {
+                    await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "the course client to finish");
+                }
+                finally
+                {
+                    if (!process.HasExited)
+                    {
+                        process.Kill();
+                    }
+                }
+
+                return (process.ExitCode, await stdout, await stderr);
+            }
+            finally
+            {
+                Directory.Delete(dir, recursive: true);
+            }
+        }
 
         public void Dispose() => Program.Dispose();
     }

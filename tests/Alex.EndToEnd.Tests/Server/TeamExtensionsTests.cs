@@ -56,7 +56,7 @@ public sealed class TeamExtensionsTests : IClassFixture<TestPki>, IClassFixture<
         await hello.Task.Within(TimeSpan.FromSeconds(15), "the server's HELLO on the pty");
 
         // 'o' is the colour sensor's letter; 'O' the same in upper case; 'f' still the course's forward.
-        var run = await RunCourseClientAsync(serve.Port, "o\no\nf\n10 60\nq\n", "o");
+        var run = await _client.RunAsync(_pki, serve.Port, "o\no\nf\n10 60\nq\n", "o");
 
         // On failure: what the simulated Arduino saw, when, and what the server recorded.
         string Trace() => $"\n--- the simulator's line:\n{string.Join('\n', line)}\n--- the server's audit:\n{(File.Exists(audit) ? File.ReadAllText(audit) : "(none)")}";
@@ -225,49 +225,5 @@ public sealed class TeamExtensionsTests : IClassFixture<TestPki>, IClassFixture<
         var run = await AlexCli.RunAsync(TimeSpan.FromSeconds(30), "sim", "--pty", "--extensions", ColourFile, "--answer", "colour=1,2");
         Assert.Equal(2, run.Code);
         Assert.StartsWith("alex: --answer colour=1,2: colour answers 3 whole number(s) (red, green, blue), got '1,2'", run.Stderr, StringComparison.Ordinal);
-    }
-
-    private async Task<(int Code, string Stdout, string Stderr)> RunCourseClientAsync(int port, string input, string teamLetters)
-    {
-        var dir = Directory.CreateTempSubdirectory("alex-team-client-").FullName;
-        try
-        {
-            File.Copy(_pki.Path("course.crt"), Path.Combine(dir, "laptop.crt"));
-            File.Copy(_pki.Path("course.key"), Path.Combine(dir, "laptop.key"));
-            File.Copy(_pki.CaPath, Path.Combine(dir, "signing.pem"));
-            var start = new ProcessStartInfo(_client.Program.Path)
-            {
-                WorkingDirectory = dir,
-                RedirectStandardInput = true,
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            start.ArgumentList.Add("127.0.0.1");
-            start.ArgumentList.Add(port.ToString(System.Globalization.CultureInfo.InvariantCulture));
-            start.ArgumentList.Add(teamLetters);
-            using var process = Process.Start(start)!;
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            await process.StandardInput.WriteAsync(input);
-            process.StandardInput.Close();
-            try
-            {
-                await process.WaitForExitAsync().Within(TimeSpan.FromSeconds(30), "the course client to finish");
-            }
-            finally
-            {
-                if (!process.HasExited)
-                {
-                    process.Kill();
-                }
-            }
-
-            return (process.ExitCode, await stdout, await stderr);
-        }
-        finally
-        {
-            Directory.Delete(dir, recursive: true);
-        }
     }
 }
