@@ -1,5 +1,5 @@
 // Dead reckoning from the firmware's odometry (docs/course-protocol.md §1 STATUS params, §3 odometry),
-// shared by the drive console and the web gateway:
+// shared by the drive console, the web gateway, recordings and the server's mapper:
 //
 // | counter (STATUS param)            | what moved                                        |
 // |-----------------------------------|---------------------------------------------------|
@@ -12,7 +12,7 @@
 // Like the firmware's distance, turns are counted on the left wheel.
 using Alex.Protocol.Serial;
 
-namespace Alex.Client;
+namespace Alex.Protocol.Odometry;
 
 /// <summary>The robot's size and wheels, for turning tick counts into degrees (simulator defaults).</summary>
 public sealed record RobotGeometry(double CountsPerRev = 195, double WheelCircumferenceCm = 20.4, double LengthCm = 26, double BreadthCm = 16)
