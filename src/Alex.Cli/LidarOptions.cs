@@ -33,6 +33,26 @@ internal static class LidarOptions
         return new LidarSpec(simulate ? null : path, baud, simulate, worldPath is null ? null : LoadWorld(worldPath));
     }
 
+    /// <summary>
+    /// Whether `alex serve` maps: asked with --map (a lidar needed), refused with --no-map, and by default only with the
+    /// simulated lidar, where trying things out on a laptop should show the map; on a Pi the mapper's CPU is opted into.
+    /// </summary>
+    public static bool ResolveMap(bool map, bool noMap, LidarSpec lidar)
+    {
+        ArgumentNullException.ThrowIfNull(lidar);
+        if (map && noMap)
+        {
+            throw new CliException("--map and --no-map: pick one", "--map builds the map on the server, --no-map leaves it to the laptops (alex map)");
+        }
+
+        if (map && !lidar.Any)
+        {
+            throw new CliException("--map needs a lidar: the map is built from its scans", $"add --lidar /dev/ttyUSB0 (or --lidar {Simulated})");
+        }
+
+        return !noMap && (map || lidar.Simulate);
+    }
+
     public static LidarWorld LoadWorld(string path)
     {
         try

@@ -20,13 +20,16 @@ internal static class ServeCommand
             "  alex serve --pki pki --allow laptop --simulate\n" +
             "  alex serve --pki pki --allow laptop=drive --allow tutor=watch --serial /dev/ttyACM0\n" +
             "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --lidar /dev/ttyUSB0      with an RPLidar A1/A2\n" +
-            "  alex serve --pki pki --allow laptop --simulate --lidar simulated                   the simulated Alex and lidar\n" +
+            "  alex serve --pki pki --allow laptop --simulate --lidar simulated                   the simulated Alex and lidar, mapping\n" +
+            "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --lidar /dev/ttyUSB0 --map   the Pi maps for every client\n" +
             "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --extensions alex-extensions.json   the team's own commands\n" +
             "  alex serve --cert alex.crt --key alex.key --ca signing.pem --crl crl.pem --allow-file allowed.txt --serial /dev/ttyUSB0 --baud 57600\n" +
             "  alex serve --pki pki --allow laptop --serial /dev/ttyACM0 --fleet mqtts://broker.lab:8883     status to the class's broker\n" +
             "  alex serve --pki pki --allow-any --simulate --listen 127.0.0.1:5001 --lease-ms 1000 --max-speed 60 --max-distance 300 --max-angle 180 --audit audit.jsonl\n\n" +
             "The CRL and the allow file are re-read when they change, and on SIGHUP; a connected client that is\n" +
-            "no longer allowed is disconnected (and the robot stopped if it was driving).");
+            "no longer allowed is disconnected (and the robot stopped if it was driving).\n" +
+            "With a lidar the server can build the map (--map; on by default with --lidar simulated, off with --no-map):\n" +
+            "clients subscribed to the map get its tiles (alex map, alex web), never at the cost of a command or a STOP.");
 
         var pki = new Option<string>("--pki") { Description = "Directory with alex.crt, alex.key, signing.pem and crl.pem" };
         var cert = new Option<string>("--cert") { Description = "The robot's certificate (alex.crt)" };
@@ -64,8 +67,10 @@ internal static class ServeCommand
         var record = new Option<string>("--record") { Description = "Record every run to MCAP files in this folder (scans, pose, commands, events; docs/recording.md); never slows the robot: a slow disk loses messages, counted" };
         var recordMaxSize = new Option<string>("--record-max-size") { Description = "Begin the next recording file past this size (bytes, or with K, M, G; 0: one file per run)", DefaultValueFactory = _ => Defaults.RecordMaxSize };
         var recordKeep = new Option<int>("--record-keep") { Description = "Recording files kept in the folder (the oldest are deleted)", DefaultValueFactory = _ => Defaults.RecordKeep };
+        var map = new Option<bool>("--map") { Description = "Build the map of the room on the server from the lidar and the odometry, for every client (docs/mapping.md); needs --lidar. On by default with --lidar simulated" };
+        var noMap = new Option<bool>("--no-map") { Description = "Do not build the map on the server (laptops may still: alex map builds it locally)" };
         var extensions = new Option<string>("--extensions") { Description = "The team's declaration file (alex-extensions.json, docs/extensions.md): its commands are relayed to the Arduino" };
-        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world, fleet, fleetCert, fleetKey, record, recordMaxSize, recordKeep })
+        foreach (var o in new Option[] { pki, cert, key, passphraseFile, ca, crl, noCrl, allow, allowFile, allowAny, serial, baud, simulate, listen, leaseMs, classicSilenceMs, maxSpeed, maxDistance, maxAngle, audit, legacy, handshakeMs, quiet, auditMaxSize, auditKeep, maxSessions, extensions, noAnnounce, lidar, lidarBaud, world, fleet, fleetCert, fleetKey, record, recordMaxSize, recordKeep, map, noMap })
         {
             cmd.Options.Add(o);
         }
@@ -109,6 +114,7 @@ internal static class ServeCommand
                 RecordKeep = pr.GetValue(recordKeep),
             };
             var lidarSpec = LidarOptions.Resolve(pr.GetValue(lidar), pr.GetValue(lidarBaud), pr.GetValue(world));
+            options = options with { Map = LidarOptions.ResolveMap(pr.GetValue(map), pr.GetValue(noMap), lidarSpec) };
             var fleetSpec = FleetSpec.Resolve(pr.GetValue(fleet), pr.GetValue(fleetCert), pr.GetValue(fleetKey), options.PkiDir);
             return await RunAsync(options, lidarSpec, fleetSpec, pr.GetValue(quiet), pr.GetValue(noAnnounce), ct).ConfigureAwait(false);
         });
@@ -202,7 +208,8 @@ internal static class ServeCommand
             using var cancel = cancellationToken.Register(() => stop.TrySetResult());
             // Stopped before the host: the lidar's STOP and motor off go out while the server still stands.
             var lidarHost = LidarHost.Start(lidarSpec, host.Hub, (link as SimulatedRobot)?.Alex, time, line => Console.Error.WriteLine("alex serve: " + line));
-            var lidarText = lidarSpec.Path is { } lidarPath ? $", lidar on {lidarPath}" : lidarSpec.Simulate ? ", simulated lidar" : "";
+            var mapper = options.Map ? ServerMapper.Start(host.Hub) : null;
+            var lidarText = (lidarSpec.Path is { } lidarPath ? $", lidar on {lidarPath}" : lidarSpec.Simulate ? ", simulated lidar" : "") + (mapper is null ? "" : ", mapping");
             Console.Error.WriteLine($"alex serve: listening on {host.LocalEndPoint} ({(settings.Link.Simulate ? "simulated Alex" : settings.Link.SerialPath)}{lidarText}); Ctrl+C stops");
             var announcer = RobotAdverts.ShouldAnnounce(host.LocalEndPoint, noAnnounce) ? Announce(host, settings.Host.Policy.CaPath, time) : null;
             var fleetPublisher = fleetSpec is not null && fleetIdentity is not null ? FleetSpec.Start(fleetSpec, fleetIdentity, host, time) : null;
@@ -225,6 +232,11 @@ internal static class ServeCommand
                 if (lidarHost is not null)
                 {
                     await lidarHost.DisposeAsync().ConfigureAwait(false);
+                }
+
+                if (mapper is not null)
+                {
+                    await mapper.DisposeAsync().ConfigureAwait(false);
                 }
             }
         }

@@ -4,7 +4,8 @@
 //   2. the simulated Alex on a pseudo-terminal (DIR/ttyALEX links to it), opened by the server as a
 //      serial port through ArduinoLink (TtyStream) exactly as a real Arduino would be, paced at
 //      the course's 9600 baud;
-//   3. the robot server on 127.0.0.1, a free port, admitting only "laptop" as a driver.
+//   3. the robot server on 127.0.0.1, a free port, admitting only "laptop" as a driver, mapping the simulated
+//      lidar's room for its clients.
 // Disposing stops the server, then the simulator, then deletes the temp dir, each step even if one
 // before it failed, so Ctrl-C or an exception leaves nothing behind.
 using System.Net;
@@ -43,6 +44,9 @@ internal sealed class DemoRig : IAsyncDisposable
     public RobotHost Host { get; private set; } = null!;
 
     public IPEndPoint EndPoint => Host.LocalEndPoint;
+
+    /// <summary>The server's map, pushed to clients subscribed to it (the web page).</summary>
+    public ServerMapper Mapper { get; private set; } = null!;
 
     /// <summary>The symlink to the simulator's pty, inside <see cref="Directory"/>.</summary>
     public string SerialPath { get; private set; } = string.Empty;
@@ -103,10 +107,15 @@ internal sealed class DemoRig : IAsyncDisposable
                     Policy = new PolicySources(ca.CertificatePath, ca.CrlPath, [$"{ClientName}=drive", $"{WebClientName}=drive"], AllowFilePath: null, AllowAny: false, Legacy: false),
                     Listen = new IPEndPoint(IPAddress.Loopback, 0),
                     AuditPath = rig.File("audit.jsonl"),
+                    Hub = new HubOptions { ObserverStatusInterval = ServerMapper.StatusInterval },
                 },
                 robot,
                 time);
             rig._undo.Add(rig.Host.DisposeAsync);
+
+            // The server maps the room as the simulated Alex drives (as `alex serve --lidar simulated` does by default).
+            rig.Mapper = ServerMapper.Start(rig.Host.Hub);
+            rig._undo.Add(rig.Mapper.DisposeAsync);
 
             // The simulated RPLidar rides on the simulated Alex in the course arena, on its own pseudo-terminal that
             // the server's lidar driver opens as a serial port (as `alex serve --lidar` would a real one).
@@ -117,7 +126,7 @@ internal sealed class DemoRig : IAsyncDisposable
             var lidar = LidarHost.Start(new LidarSpec(lidarPty.LinkPath), rig.Host.Hub, alex: null, time, log: _ => { })!;
             rig._undo.Add(lidar.DisposeAsync);
             say($"robot server listening on {rig.EndPoint} (mutual TLS, allow-list: {ClientName}, {WebClientName})");
-            say($"started the simulated lidar (RPLidar A1) on {lidarPty.DevicePath} ({lidarPty.LinkPath}) in the course arena");
+            say($"started the simulated lidar (RPLidar A1) on {lidarPty.DevicePath} ({lidarPty.LinkPath}) in the course arena; the server maps it");
             return rig;
         }
         catch

@@ -10,8 +10,12 @@
 // - Lidar revolutions (Scan) are not queued at all: each session keeps only the newest one not yet written,
 //   so a slow reader skips revolutions (the sequence numbers show the gap) and a command's reply waits behind
 //   at most one revolution's write. Skipping scans never counts as "not reading".
+// - Map tiles are not queued either: the server's map (ServerMapper) keeps what each subscribed session is owed
+//   (the newest copy of each tile changed since it was last sent); the writer takes a few frames at a time when
+//   woken, so a slow reader is owed at most the whole map and a reply waits behind at most a few frames.
 using System.Net.Security;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Mapping;
 using Alex.Protocol.Safety;
 using System.Security.Cryptography.X509Certificates;
 using System.Threading.Channels;
@@ -49,6 +53,10 @@ internal abstract class ClientSession : IDisposable
     // The newest revolution not yet written (boxed so it can be swapped atomically), and how many were replaced unsent.
     private ScanBytes? _latestScan;
     private long _scansSkipped;
+
+    // The map this session follows (subscribed to Map while the server maps), and its place on the map's board.
+    private (ServerMapper Map, MapTileReader Reader)? _map;
+    private readonly Lock _mapGate = new();
 
     private readonly CancellationTokenSource _closing = new();
     private string? _closeReason;
@@ -145,6 +153,7 @@ internal abstract class ClientSession : IDisposable
         finally
         {
             Close(_closeReason ?? "client closed the connection");
+            FollowMap(false);
             Hub.Detach(this, CloseReason);
             _commands.Writer.TryComplete();
             await commands.WaitAsync(TimeSpan.FromSeconds(2), Time, CancellationToken.None).ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
@@ -229,6 +238,35 @@ internal abstract class ClientSession : IDisposable
         }
     }
 
+    /// <summary>
+    /// Starts or stops sending this client the server's map (when the server maps): a session that starts is owed every
+    /// tile the map holds, then each change.
+    /// </summary>
+    internal void FollowMap(bool follow)
+    {
+        lock (_mapGate)
+        {
+            if (follow && _map is null && Hub.Mapper is { } map)
+            {
+                _map = (map, map.Join(this));
+            }
+            else if (!follow && _map is { } following)
+            {
+                following.Map.Leave(this, following.Reader);
+                _map = null;
+            }
+        }
+    }
+
+    /// <summary>The map owes this client something: the writer takes it when it reaches the push marker.</summary>
+    internal void WakeForMap()
+    {
+        if (Interlocked.Exchange(ref _pushPending, 1) == 0)
+        {
+            Send(PushMarker);
+        }
+    }
+
     /// <summary>Lidar revolutions replaced by a newer one before this client's writer got to them.</summary>
     internal long ScansSkipped => Interlocked.Read(ref _scansSkipped);
 
@@ -287,6 +325,32 @@ internal abstract class ClientSession : IDisposable
         }
     }
 
+    // A few frames of what the map owes this client; woken again when it owes more, so replies queued meanwhile go first.
+    private async Task WriteMapAsync()
+    {
+        (ServerMapper Map, MapTileReader Reader)? following;
+        lock (_mapGate)
+        {
+            following = _map;
+        }
+
+        if (following is not { } f)
+        {
+            return;
+        }
+
+        var (frames, more) = f.Map.Take(f.Reader);
+        foreach (var frame in frames)
+        {
+            await Stream.WriteAsync(AlexLinkWriter.Encode(frame), CancellationToken.None).ConfigureAwait(false);
+        }
+
+        if (more)
+        {
+            WakeForMap();
+        }
+    }
+
     private async Task WriteLoopAsync()
     {
         try
@@ -309,6 +373,8 @@ internal abstract class ClientSession : IDisposable
                         {
                             await Stream.WriteAsync(scan.Bytes, CancellationToken.None).ConfigureAwait(false);
                         }
+
+                        await WriteMapAsync().ConfigureAwait(false);
 
                         continue;
                     }

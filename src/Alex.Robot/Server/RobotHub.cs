@@ -100,6 +100,7 @@ public sealed class RobotHub : IAsyncDisposable
     private readonly Task _broadcastLoop;
     private StatusCounters? _lastCounters;
     private long _scansPublished;
+    private ServerMapper? _mapper;
     private DateTimeOffset _lastCountersAt;
 
     // The last STOP exchange whose OK was told to the other clients: STOPs asked for together share one exchange (one
@@ -148,6 +149,13 @@ public sealed class RobotHub : IAsyncDisposable
     /// at once (queue, never wait) and must not throw.
     /// </summary>
     public event Action<AlexLinkMessage>? Published;
+
+    /// <summary>The server's map, while it maps (alex serve --map): clients subscribed to Map are sent its tiles.</summary>
+    public ServerMapper? Mapper
+    {
+        get => Volatile.Read(ref _mapper);
+        internal set => Volatile.Write(ref _mapper, value);
+    }
 
     /// <summary>Revolutions published so far (the lidar's, if the server has one).</summary>
     public long ScansPublished => Interlocked.Read(ref _scansPublished);

@@ -89,6 +89,9 @@ public sealed record ServeOptions
 
     public int MaxSessions { get; init; } = RobotServerOptions.DefaultMaxSessions;
 
+    /// <summary>The server builds the map from its lidar (ServerMapper, docs/mapping.md §4): the status is polled for the odometry.</summary>
+    public bool Map { get; init; }
+
     /// <summary>The team's declaration file (docs/extensions.md): its commands are relayed; a bad file refuses to start.</summary>
     public string? ExtensionsPath { get; init; }
 
@@ -255,7 +258,7 @@ public sealed record ServeOptions
                 MaxDistanceCm = MaxDistance is { } d ? (uint)d : null,
                 MaxAngleDegrees = MaxAngle is { } a ? (uint)a : null,
                 Extensions = extensions,
-                ObserverStatusInterval = RecordDir is null ? null : RecordStatusInterval,
+                ObserverStatusInterval = Map ? ServerMapper.StatusInterval : RecordDir is null ? null : RecordStatusInterval,
             },
             HandshakeTimeout = TimeSpan.FromMilliseconds(HandshakeTimeoutMs),
             AuditPath = AuditPath,

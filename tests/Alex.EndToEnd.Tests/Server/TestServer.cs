@@ -57,7 +57,8 @@ public sealed class TestServer : IAsyncDisposable
         uint? maxAngle = null,
         TimeSpan? classicSilence = null,
         IPAddress? listen = null,
-        Alex.Protocol.Extensions.TeamExtensions? extensions = null)
+        Alex.Protocol.Extensions.TeamExtensions? extensions = null,
+        TimeSpan? observerStatus = null)
     {
         var settings = new SimulatorSettings { Extensions = extensions ?? Alex.Protocol.Extensions.TeamExtensions.None };
         var robot = await SimulatedRobot.StartAsync(settings, pacing, TimeProvider.System, CancellationToken.None).Within();
@@ -77,6 +78,7 @@ public sealed class TestServer : IAsyncDisposable
                 MaxDistanceCm = maxDistance,
                 MaxAngleDegrees = maxAngle,
                 Extensions = settings.Extensions,
+                ObserverStatusInterval = observerStatus,
             },
             HandshakeTimeout = handshakeTimeout ?? TimeSpan.FromSeconds(5),
             MaxUnauthenticated = maxUnauthenticated,
