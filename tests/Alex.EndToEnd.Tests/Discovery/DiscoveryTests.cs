@@ -271,7 +271,17 @@ public sealed class NamespacedProcess : IAsyncDisposable
         }
 
         var exited = _process.WaitForExitAsync();
-        if (await Task.WhenAny(task, exited).Within(limit, what) != task)
+        Task first;
+        try
+        {
+            first = await Task.WhenAny(task, exited).Within(limit, what);
+        }
+        catch (TimeoutException e)
+        {
+            throw new TimeoutException($"{e.Message}; the program said so far:\n{Output}", e);
+        }
+
+        if (first != task)
         {
             await _readers.Within(what: "the output to end");
             lock (_gate)
