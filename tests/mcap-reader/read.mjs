@@ -4,7 +4,7 @@
 //     through the index (chunk CRCs checked);
 //   - McapStreamReader: every record front to back (chunk CRCs checked), and the Data End CRC checked here;
 // and prints one JSON object: header, schemas, channels, record counts, message counts per topic both ways, the first
-// message of each topic parsed. Exits 1 with the reader's error on stderr when the file is not valid.
+// and last message of each topic parsed. Exits 1 with the reader's error on stderr when the file is not valid.
 // Usage: node read.mjs FILE [--records]   (--records: also every record, one JSON line each, on stderr)
 import { readFile } from "node:fs/promises";
 import { crc32 } from "@foxglove/crc";
@@ -49,6 +49,7 @@ try {
   const records = {};
   const streamCounts = {};
   const first = {};
+  const last = {};
   const channels = new Map();
   let header;
   for (let record; (record = stream.nextRecord()); ) {
@@ -66,6 +67,7 @@ try {
       const text = new TextDecoder("utf-8", { fatal: true }).decode(record.data);
       const parsed = channel.messageEncoding === "json" ? JSON.parse(text) : text;
       first[channel.topic] ??= parsed;
+      last[channel.topic] = parsed;
     }
   }
   if (!stream.done()) {
@@ -84,6 +86,7 @@ try {
     statistics: stats && { messageCount: Number(stats.messageCount), channelCount: stats.channelCount, chunkCount: stats.chunkCount },
     messages: { indexed: indexedCounts, streamed: streamCounts },
     first,
+    last,
   }, jsonSafe));
 } catch (error) {
   console.error(`mcap: ${error.message}`);

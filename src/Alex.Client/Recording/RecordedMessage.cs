@@ -1,5 +1,5 @@
 // A recorded message in words, for `alex replay` (docs/recording.md "Channels"): a scan's returns and nearest point,
-// a pose, a log line. Messages on other topics, or not in the shape their schema says, are shown by size.
+// a pose, a log line, the map's size and how much of it is known. Messages on other topics, or not in the shape their schema says, are shown by size.
 using System.Globalization;
 using System.Text;
 using System.Text.Json;
@@ -21,6 +21,7 @@ public static class RecordedMessage
                 RunRecorder.ScanTopic => Scan(root),
                 RunRecorder.PoseTopic => Pose(root.GetProperty("pose")),
                 RunRecorder.LogTopic => Log(root),
+                RunRecorder.MapTopic => Map(root),
                 _ => $"{json.Length} bytes",
             };
         }
@@ -65,6 +66,31 @@ public static class RecordedMessage
         }
 
         return text.Append(CultureInfo.InvariantCulture, $" (from {Pose(root.GetProperty("pose"))})").ToString();
+    }
+
+    private static string Map(JsonElement root)
+    {
+        var columns = root.GetProperty("column_count").GetInt32();
+        var stride = root.GetProperty("row_stride").GetInt32();
+        var cells = root.GetProperty("data").GetBytesFromBase64();
+        if (columns <= 0 || stride < columns || cells.Length % stride != 0)
+        {
+            throw new FormatException("the grid's size does not match its data");
+        }
+
+        var rows = cells.Length / stride;
+        int occupied = 0, free = 0;
+        for (var row = 0; row < rows; row++)
+        {
+            foreach (var cell in cells.AsSpan(row * stride, columns))
+            {
+                occupied += cell is > 50 and <= 100 ? 1 : 0;
+                free += cell < 50 ? 1 : 0;
+            }
+        }
+
+        var cm = root.GetProperty("cell_size").GetProperty("x").GetDouble() * 100;
+        return string.Create(CultureInfo.InvariantCulture, $"map: {columns} × {rows} cells of {cm:0.#} cm, {occupied} occupied, {free} free");
     }
 
     private static string Pose(JsonElement pose)

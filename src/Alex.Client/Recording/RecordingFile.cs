@@ -7,6 +7,7 @@
 using System.Buffers;
 using System.Threading.Channels;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Mapping;
 using Alex.Protocol.Mcap;
 using Alex.Protocol.Recording;
 
@@ -42,6 +43,7 @@ public sealed class RecordingFile : IAsyncDisposable
     private readonly ArrayBufferWriter<byte> _bytes = new(256 * 1024);
     private readonly Task _writer;
     private readonly DeadReckoning _odometry;
+    private readonly Mapper _mapper = new();
     private RunRecorder _recorder;
     private FileStream _file;
     private long _dropped;
@@ -130,8 +132,8 @@ public sealed class RecordingFile : IAsyncDisposable
         }
 
         var file = new FileStream(path, options);
-        // One odometry for the whole series: the next file's pose goes on from where the last one's ended.
-        var recorder = new RunRecorder(new McapWriter(_bytes, _options.Writer), _odometry);
+        // One odometry and one map for the whole series: the next file's pose and map go on from where the last one's ended.
+        var recorder = new RunRecorder(new McapWriter(_bytes, _options.Writer), _odometry, _mapper);
         return (file, recorder);
     }
 
@@ -227,7 +229,7 @@ public sealed class RecordingFile : IAsyncDisposable
 
     private async Task FinishFileAsync()
     {
-        _recorder.Finish();
+        _recorder.Finish(_time.GetUtcNow());
         await DrainAsync().ConfigureAwait(false);
         await _file.DisposeAsync().ConfigureAwait(false);
         _finished?.Invoke(_path);

@@ -5,6 +5,8 @@
 // | what comes in (AlexLink/1, docs/protocol.md §4)     | what is recorded                                            |
 // |-----------------------------------------------------|-------------------------------------------------------------|
 // | Scan parts                                          | /alex/scan LaserScan per whole revolution, at Alex's pose   |
+// |   ... and the same revolution, mapped (Mapper)      | /alex/map Grid, at most every MapInterval and at the end,   |
+// |                                                     | only when the map changed                                   |
 // | Status (telemetry or a GET_STATS reply)             | /alex/pose PoseInFrame when the dead-reckoned pose moved    |
 // | LeaseState, LinkState, ArduinoText, SafetyStop,     | /alex/log Log                                               |
 // | Error pushed with request id 0                      |                                                             |
@@ -12,6 +14,7 @@
 // |                                                     | GET_STATS only reads: its answer is the pose, not a line)   |
 using System.Text.Json;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Mapping;
 using Alex.Protocol.Mcap;
 using Alex.Protocol.Recording;
 
@@ -23,30 +26,45 @@ public sealed class RunRecorder
     public const string ScanTopic = "/alex/scan";
     public const string PoseTopic = "/alex/pose";
     public const string LogTopic = "/alex/log";
+    public const string MapTopic = "/alex/map";
     public const string Frame = "odom";
+
+    /// <summary>The map is written at most this often (a grid is the whole map, tens of KiB), and at the end.</summary>
+    public static readonly TimeSpan MapInterval = TimeSpan.FromSeconds(2);
 
     private readonly McapWriter _writer;
     private readonly DeadReckoning _odometry;
+    private readonly Mapper _mapper;
     private readonly AlexLinkScanAssembler _scans = new();
     private readonly ushort _scan;
     private readonly ushort _pose;
     private readonly ushort _log;
+    private readonly ushort _map;
     private bool _posed;
+    private bool _mapChanged;
+    private DateTimeOffset? _mapWritten;
 
     /// <summary>
-    /// Starts the file: magic, header, the schemas and channels. <paramref name="odometry"/>: the pose so far, when this
-    /// file continues a run (the next file of a series); null: Alex starts at the origin.
+    /// Starts the file: magic, header, the schemas and channels. <paramref name="odometry"/> and <paramref name="mapper"/>:
+    /// the pose and the map so far, when this file continues a run (the next file of a series; its first map is
+    /// written with its first scan); null: Alex starts at the origin with an empty map.
     /// </summary>
-    public RunRecorder(McapWriter writer, DeadReckoning? odometry = null)
+    public RunRecorder(McapWriter writer, DeadReckoning? odometry = null, Mapper? mapper = null)
     {
         ArgumentNullException.ThrowIfNull(writer);
         _writer = writer;
         _odometry = odometry ?? new DeadReckoning();
+        _mapper = mapper ?? new Mapper();
+        _mapChanged = _mapper.Map.Scans > 0;
         writer.Start();
         _scan = Channel(FoxgloveMessages.LaserScanSchema, ScanTopic);
         _pose = Channel(FoxgloveMessages.PoseInFrameSchema, PoseTopic);
         _log = Channel(FoxgloveMessages.LogSchema, LogTopic);
+        _map = Channel(FoxgloveMessages.GridSchema, MapTopic);
     }
+
+    /// <summary>The map built from the scans recorded so far (the laptop-side mapping, docs/mapping.md).</summary>
+    public OccupancyGrid Map => _mapper.Map;
 
     public ulong MessageCount => _writer.MessageCount;
 
@@ -69,7 +87,15 @@ public sealed class RunRecorder
         {
             case AlexLinkScan part when _scans.Offer(part) is { } revolution:
                 var stamp = FoxgloveMessages.NanosFromUnixMs(revolution.CompletedUnixMs);
-                return _writer.AddMessage(_scan, now, FoxgloveMessages.LaserScan(stamp == 0 ? now : stamp, Frame, Pose, revolution.Points));
+                var closed = _writer.AddMessage(_scan, now, FoxgloveMessages.LaserScan(stamp == 0 ? now : stamp, Frame, Pose, revolution.Points));
+                var odometry = _odometry.Current;
+                _mapChanged |= _mapper.Add(new MapPose(odometry.X, odometry.Y, odometry.HeadingDeg * Math.PI / 180), MapScan.FromPoints(revolution.Points)).Inserted;
+                if (_mapWritten is not { } written || at - written >= MapInterval)
+                {
+                    closed |= WriteMap(at);
+                }
+
+                return closed;
             case AlexLinkStatus status:
                 // The first status places Alex at the origin; later ones only when it moved.
                 if (!_odometry.Update(status.Counters) && _posed)
@@ -152,8 +178,26 @@ public sealed class RunRecorder
     /// <summary>Writes the open chunk out (returns whether there was one): nothing new came for a while.</summary>
     public bool CloseChunk() => _writer.CloseChunk();
 
-    /// <summary>Ends the file: the last chunk, the summary, the footer.</summary>
-    public void Finish() => _writer.Finish();
+    /// <summary>Ends the file: the map if it changed since it was last written, the last chunk, the summary, the footer.</summary>
+    public void Finish(DateTimeOffset at)
+    {
+        WriteMap(at);
+        _writer.Finish();
+    }
+
+    // The whole grid, when it changed since it was last written.
+    private bool WriteMap(DateTimeOffset at)
+    {
+        if (!_mapChanged)
+        {
+            return false;
+        }
+
+        var now = FoxgloveMessages.Nanos(at);
+        _mapChanged = false;
+        _mapWritten = at;
+        return FoxgloveMessages.Grid(now, Frame, _mapper.Map) is { } grid && _writer.AddMessage(_map, now, grid);
+    }
 
     private bool Log(ulong now, FoxgloveLogLevel level, string name, string text) =>
         _writer.AddMessage(_log, now, FoxgloveMessages.Log(now, level, name, text));

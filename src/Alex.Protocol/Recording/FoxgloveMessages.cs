@@ -4,6 +4,7 @@
 using System.Buffers;
 using System.Text.Json;
 using Alex.Protocol.AlexLink;
+using Alex.Protocol.Mapping;
 
 namespace Alex.Protocol.Recording;
 
@@ -109,6 +110,70 @@ public static class FoxgloveMessages
         json.WriteNumber("line", 0);
         json.WriteEndObject();
     });
+
+    /// <summary>A cell nothing has been seen in: ROS's −1 (nav_msgs/OccupancyGrid) read as uint8.</summary>
+    public const byte GridUnknown = 255;
+
+    /// <summary>foxglove.NumericType UINT8.</summary>
+    private const int NumericTypeUInt8 = 1;
+
+    /// <summary>
+    /// foxglove.Grid: the map's tiles' bounding rectangle (OccupancyGrid.Bounds) in <paramref name="frameId"/>, one
+    /// byte a cell in field "occupancy": the probability that it is occupied in percent, 0 (free) to 100 (occupied),
+    /// <see cref="GridUnknown"/> where nothing was seen (log-odds 0), as ROS's occupancy grids and RViz's "map"
+    /// palette read them. Rows from the grid's bottom (lowest y) up, cells left (lowest x) to right; <c>pose</c> is the
+    /// bottom-left cell's corner. Null for a grid that has seen nothing.
+    /// </summary>
+    public static byte[]? Grid(ulong timeNs, string frameId, OccupancyGrid grid)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        var (x0, y0, width, height) = grid.Bounds();
+        if (width == 0)
+        {
+            return null;
+        }
+
+        var cells = new byte[width * height];
+        for (var row = 0; row < height; row++)
+        {
+            for (var column = 0; column < width; column++)
+            {
+                cells[(row * width) + column] = Occupancy(grid, x0 + column, y0 + row);
+            }
+        }
+
+        var metres = grid.CellCm / 100;
+        return Json(json =>
+        {
+            json.WriteStartObject();
+            Timestamp(json, timeNs);
+            json.WriteString("frame_id", frameId);
+            Pose(json, "pose", new PlanarPose(x0 * metres, y0 * metres, 0));
+            json.WriteNumber("column_count", width);
+            json.WriteStartObject("cell_size");
+            json.WriteNumber("x", metres);
+            json.WriteNumber("y", metres);
+            json.WriteEndObject();
+            json.WriteNumber("row_stride", width);
+            json.WriteNumber("cell_stride", 1);
+            json.WriteStartArray("fields");
+            json.WriteStartObject();
+            json.WriteString("name", "occupancy");
+            json.WriteNumber("offset", 0);
+            json.WriteNumber("type", NumericTypeUInt8);
+            json.WriteEndObject();
+            json.WriteEndArray();
+            json.WriteBase64String("data", cells);
+            json.WriteEndObject();
+        });
+    }
+
+    /// <summary>A cell as <see cref="Grid"/> writes it: 0–100 % occupied, or <see cref="GridUnknown"/>.</summary>
+    public static byte Occupancy(OccupancyGrid grid, int x, int y)
+    {
+        ArgumentNullException.ThrowIfNull(grid);
+        return grid.LogOdds(x, y) == 0 ? GridUnknown : (byte)Math.Round(grid.Probability(x, y) * 100);
+    }
 
     /// <summary>Nanoseconds since the Unix epoch from Unix milliseconds (negative: 0).</summary>
     public static ulong NanosFromUnixMs(long unixMs) => unixMs <= 0 ? 0 : (ulong)unixMs * 1_000_000;

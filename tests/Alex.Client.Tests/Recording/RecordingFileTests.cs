@@ -44,7 +44,7 @@ public sealed class RecordingFileTests
         recorder.RecordAudit("""{"time":"x","event":"command","name":"laptop","command":"g","result":"ok+status"}""", T0.AddSeconds(2));
         recorder.RecordAudit("""{"time":"x","event":"command","name":"tutor","command":"f 10 10","result":"refused (Forbidden): watchers may not drive"}""", T0.AddSeconds(2));
         recorder.RecordAudit("not json", T0.AddSeconds(3));
-        recorder.Finish();
+        recorder.Finish(T0.AddSeconds(3));
 
         var contents = McapReader.Read(output.WrittenMemory, out var error);
         Assert.Null(error);
@@ -64,6 +64,77 @@ public sealed class RecordingFileTests
         using var json = JsonDocument.Parse(scan.Data);
         Assert.Equal(500_000_000, json.RootElement.GetProperty("timestamp").GetProperty("nsec").GetInt64());
         Assert.Equal(FoxgloveMessages.Nanos(T0.AddMilliseconds(500)), scan.LogTime);
+    }
+
+    // One revolution of the default arena's walls, a point a degree clockwise from ahead, seen by Alex facing +x at y cm
+    // in the world while it drives from x = fromX to toX (as evenly as the mapper's deskew takes it).
+    private static AlexLinkScan ArenaScan(uint seq, DateTimeOffset at, double fromX, double toX, double y)
+    {
+        var world = Alex.Robot.Simulation.Lidar.LidarWorld.DefaultArena;
+        var points = new List<ScanPoint>();
+        for (var degree = 0; degree < 360; degree++)
+        {
+            var cm = world.Cast(fromX + ((toX - fromX) * degree / 360.0), y, -degree) ?? 0;
+            points.Add(new ScanPoint((ushort)(degree * 65536 / 360), (ushort)Math.Round(cm * 10)));
+        }
+
+        return new AlexLinkScan(seq, at.ToUnixTimeMilliseconds(), 0, 1, points);
+    }
+
+    // The cell of a foxglove.Grid at (x, y) metres in its frame; -1 outside it.
+    internal static int GridCell(JsonElement grid, double x, double y)
+    {
+        var data = Convert.FromBase64String(grid.GetProperty("data").GetString()!);
+        var stride = grid.GetProperty("row_stride").GetInt32();
+        var columns = grid.GetProperty("column_count").GetInt32();
+        var size = grid.GetProperty("cell_size").GetProperty("x").GetDouble();
+        var origin = grid.GetProperty("pose").GetProperty("position");
+        var column = (int)Math.Floor((x - origin.GetProperty("x").GetDouble()) / size);
+        var row = (int)Math.Floor((y - origin.GetProperty("y").GetDouble()) / size);
+        return column < 0 || column >= columns || row < 0 || row >= data.Length / stride ? -1 : data[(row * stride) + column];
+    }
+
+    [Fact]
+    public void Record_ScansWhileDriving_MapAtMostEvery2sAndAtTheEnd_WallsOccupied()
+    {
+        // Alex starts at the arena's (40, 40) cm facing +x: odometry's origin. The wall x = 90 is 50 cm ahead, the
+        // bottom wall 40 cm to the right.
+        var output = new ArrayBufferWriter<byte>();
+        var recorder = new RunRecorder(new McapWriter(output));
+        var still = new StatusCounters();
+        recorder.Record(new AlexLinkStatus(T0.ToUnixTimeMilliseconds(), still), T0);
+        recorder.Record(ArenaScan(1, T0, 40, 40, 40), T0); // sets where the odometry starts: no map yet
+        recorder.Record(ArenaScan(2, T0.AddSeconds(0.5), 40, 40, 40), T0.AddSeconds(0.5)); // the first map
+        recorder.Record(ArenaScan(3, T0.AddSeconds(1), 40, 40, 40), T0.AddSeconds(1)); // nothing new: not inserted
+        recorder.Record(new AlexLinkStatus(T0.ToUnixTimeMilliseconds() + 1200, still with { ForwardDistanceCm = 20 }), T0.AddSeconds(1.2));
+        recorder.Record(ArenaScan(4, T0.AddSeconds(1.5), 40, 60, 40), T0.AddSeconds(1.5)); // moved 20 cm meanwhile: changed, 1 s after the last: held back
+        recorder.Record(ArenaScan(5, T0.AddSeconds(2), 60, 60, 40), T0.AddSeconds(2));
+        recorder.Finish(T0.AddSeconds(3)); // the held-back change
+
+        var contents = McapReader.Read(output.WrittenMemory, out var error);
+        Assert.Null(error);
+        var channel = contents.Channels.Single(c => c.Topic == RunRecorder.MapTopic);
+        Assert.Equal("json", channel.MessageEncoding);
+        Assert.Equal("foxglove.Grid", contents.Schemas.Single(s => s.Id == channel.SchemaId).Name);
+        var maps = contents.Messages.Where(m => m.ChannelId == channel.Id).ToList();
+        Assert.Equal([FoxgloveMessages.Nanos(T0.AddSeconds(0.5)), FoxgloveMessages.Nanos(T0.AddSeconds(3))], maps.Select(m => m.LogTime));
+
+        using var doc = JsonDocument.Parse(maps[^1].Data);
+        var grid = doc.RootElement;
+        Assert.Equal("odom", grid.GetProperty("frame_id").GetString());
+        Assert.Equal(0.05, grid.GetProperty("cell_size").GetProperty("x").GetDouble());
+        Assert.Equal(1, grid.GetProperty("cell_stride").GetInt32());
+        var field = Assert.Single(grid.GetProperty("fields").EnumerateArray());
+        Assert.Equal("occupancy", field.GetProperty("name").GetString());
+        Assert.Equal(1, field.GetProperty("type").GetInt32()); // UINT8
+        var columns = grid.GetProperty("column_count").GetInt32();
+        Assert.Equal(columns, grid.GetProperty("row_stride").GetInt32());
+        Assert.Equal(0, Convert.FromBase64String(grid.GetProperty("data").GetString()!).Length % columns);
+        Assert.InRange(Math.Max(GridCell(grid, 0.49, 0), GridCell(grid, 0.51, 0)), 66, 100); // the wall ahead
+        Assert.InRange(Math.Max(GridCell(grid, 0, -0.39), GridCell(grid, 0, -0.41)), 66, 100); // the bottom wall
+        Assert.InRange(GridCell(grid, 0.25, 0), 0, 40); // between Alex and the wall: free
+        Assert.Equal(FoxgloveMessages.GridUnknown, GridCell(grid, 0.70, 0)); // behind the wall: never seen
+        Assert.Equal("map: " + columns, RecordedMessage.Describe(RunRecorder.MapTopic, maps[^1].Data)[..(5 + columns.ToString(System.Globalization.CultureInfo.InvariantCulture).Length)]);
     }
 
     [Fact]

@@ -103,6 +103,34 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         return seen.Task;
     }
 
+    // A foxglove.Grid of the default arena seen from Alex's start (its (40, 40) cm, facing +x: the odometry's origin):
+    // the wall x = 90 cm is 50 cm ahead, the bottom wall 40 cm to the right, free floor between.
+    private static void AssertArenaMap(JsonElement grid)
+    {
+        Assert.Equal("odom", grid.GetProperty("frame_id").GetString());
+        var data = Convert.FromBase64String(grid.GetProperty("data").GetString()!);
+        var stride = grid.GetProperty("row_stride").GetInt32();
+        Assert.Equal(grid.GetProperty("column_count").GetInt32(), stride);
+        Assert.Equal(1, grid.GetProperty("cell_stride").GetInt32());
+        Assert.Equal(0, data.Length % stride);
+        Assert.Equal(data.Length, stride * (data.Length / stride));
+        var field = Assert.Single(grid.GetProperty("fields").EnumerateArray());
+        Assert.Equal(("occupancy", 0, 1), (field.GetProperty("name").GetString(), field.GetProperty("offset").GetInt32(), field.GetProperty("type").GetInt32()));
+
+        int Cell(double x, double y)
+        {
+            var size = grid.GetProperty("cell_size").GetProperty("x").GetDouble();
+            var origin = grid.GetProperty("pose").GetProperty("position");
+            var column = (int)Math.Floor((x - origin.GetProperty("x").GetDouble()) / size);
+            var row = (int)Math.Floor((y - origin.GetProperty("y").GetDouble()) / size);
+            return data[(row * stride) + column];
+        }
+
+        Assert.InRange(Math.Max(Cell(0.49, 0), Cell(0.51, 0)), 66, 100);
+        Assert.InRange(Math.Max(Cell(0, -0.39), Cell(0, -0.41)), 66, 100);
+        Assert.InRange(Cell(0.25, 0), 0, 49);
+    }
+
     [McapReferenceFact]
     public async Task RecordThenReplay_DrivenRunWithLidar_ReferenceReaderReadsEveryRecord()
     {
@@ -111,7 +139,7 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         var read = await McapReferenceReader.ReadAsync(path);
         Assert.Equal("checked", read.GetProperty("summaryCrc").GetString());
         Assert.Equal("checked", read.GetProperty("dataSectionCrc").GetString());
-        Assert.Equal(["foxglove.LaserScan", "foxglove.PoseInFrame", "foxglove.Log"], read.GetProperty("schemas").EnumerateArray().Select(s => s.GetProperty("title").GetString()));
+        Assert.Equal(["foxglove.LaserScan", "foxglove.PoseInFrame", "foxglove.Log", "foxglove.Grid"], read.GetProperty("schemas").EnumerateArray().Select(s => s.GetProperty("title").GetString()));
         var indexed = read.GetProperty("messages").GetProperty("indexed");
         var streamed = read.GetProperty("messages").GetProperty("streamed");
         Assert.Equal(indexed.GetRawText(), streamed.GetRawText());
@@ -127,6 +155,10 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         var ranges = scan.GetProperty("ranges").EnumerateArray().Select(r => r.GetDouble()).ToArray();
         Assert.Equal(720, ranges.Length);
         Assert.InRange(ranges[180], 0.35, 0.45);
+
+        // The map (at most every 2 s, and at the end): the walls of the arena around Alex's start.
+        Assert.InRange(streamed.GetProperty(RunRecorder.MapTopic).GetInt32(), 1, 100); // written only when it changed
+        AssertArenaMap(read.GetProperty("last").GetProperty(RunRecorder.MapTopic));
 
         // The log has the driver's commands with their replies, from the audit log (the recorder is an admin).
         Assert.True(McapReader.TryRead(await File.ReadAllBytesAsync(path), out var contents, out var error), error?.ToString());
@@ -146,6 +178,7 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         Assert.Contains(lines, l => l.Contains(" /alex/scan scan: ", StringComparison.Ordinal) && l.Contains(" returns, nearest ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(" /alex/pose pose x ", StringComparison.Ordinal));
         Assert.Contains(lines, l => l.Contains(" /alex/log info laptop: f 10 50 -> ", StringComparison.Ordinal));
+        Assert.Contains(lines, l => l.Contains(" /alex/map map: ", StringComparison.Ordinal) && l.Contains(" occupied, ", StringComparison.Ordinal));
         var times = lines.Select(l => double.Parse(l.AsSpan(0, 8), System.Globalization.CultureInfo.InvariantCulture)).ToList();
         Assert.Equal(times.Order(), times);
         Assert.StartsWith($"played {lines.Length} messages", run.Stderr, StringComparison.Ordinal);
@@ -207,6 +240,8 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         Assert.Equal(streamed.GetRawText(), read.GetProperty("messages").GetProperty("indexed").GetRawText());
         Assert.InRange(streamed.GetProperty(RunRecorder.ScanTopic).GetInt32(), 1, 10_000);
         Assert.InRange(streamed.GetProperty(RunRecorder.PoseTopic).GetInt32(), 2, 10_000);
+        Assert.Contains(read.GetProperty("schemas").EnumerateArray(), s => s.GetProperty("title").GetString() == "foxglove.Grid");
+        AssertArenaMap(read.GetProperty("last").GetProperty(RunRecorder.MapTopic));
 
         Assert.True(McapReader.TryRead(await File.ReadAllBytesAsync(file), out var contents, out var error), error?.ToString());
         var logs = contents!.Messages.Where(m => contents.Channels.Single(c => c.Id == m.ChannelId).Topic == RunRecorder.LogTopic)
@@ -265,7 +300,7 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         var bytes = output.WrittenSpan.ToArray();
         if (kind == "crc")
         {
-            recorder.Finish();
+            recorder.Finish(at);
             bytes = output.WrittenSpan.ToArray();
             bytes[chunkAt + 9 + 40 + 30] ^= 0x01; // past the chunk's own fields, inside its first message
         }
