@@ -95,7 +95,8 @@ internal static class DriveScreen
             : (text, $"[bold]{Markup.Escape(text)}[/]");
     }
 
-    // On a narrow terminal the connection line leaves out the protocol and TLS version, so it stays one line.
+    // On a narrow terminal the connection line leaves out the protocol and TLS version, and the latency line whether
+    // the figure is the last command's round trip, so each stays one line.
     private static Markup StatusLines(DriveModel model, DateTimeOffset now, bool detailed)
     {
         var connection = model.Phase switch
@@ -106,7 +107,7 @@ internal static class DriveScreen
             ConnectionPhase.Reconnecting => $"[yellow]◌ reconnecting… (attempt {model.Attempt})[/] [grey]{Markup.Escape(model.PhaseDetail)}[/]",
             _ => $"[red]✗ not connected:[/] {Markup.Escape(model.PhaseDetail)}",
         };
-        var latency = model.Latency is { } l ? $"{l.TotalMilliseconds:0.0} ms" : model.LastCommandRoundTrip is { } c ? $"{c.TotalMilliseconds:0.0} ms (last command)" : "–";
+        var latency = model.Latency is { } l ? $"{l.TotalMilliseconds:0.0} ms" : model.LastCommandRoundTrip is { } c ? $"{c.TotalMilliseconds:0.0} ms{(detailed ? " (last command)" : string.Empty)}" : "–";
         var arduino = model.ArduinoUp switch
         {
             true => "[green]up[/]",

@@ -77,6 +77,22 @@ public sealed class DriveScreenTests
     }
 
     [Theory]
+    [InlineData(80, false)]
+    [InlineData(120, true)]
+    public void Render_LastCommandsRoundTrip_LatencyLineStaysOneRow(int width, bool saysWhichFigure)
+    {
+        var model = Connected();
+        model.Apply(new CommandFinishedEvent(new CommandReply("s", true, null, 0, "OK", null, TimeSpan.FromMilliseconds(12.3))), T0);
+
+        var rows = Draw(model, width, 40);
+
+        var latency = Assert.Single(rows, r => r.Contains("latency", StringComparison.Ordinal));
+        Assert.Contains("12.3 ms", latency, StringComparison.Ordinal);
+        Assert.Contains("reconnects 0", latency, StringComparison.Ordinal);
+        Assert.Equal(saysWhichFigure, latency.Contains("(last command)", StringComparison.Ordinal));
+    }
+
+    [Theory]
     [InlineData(-0.4)]
     [InlineData(-0.0)]
     [InlineData(-0.49)]
