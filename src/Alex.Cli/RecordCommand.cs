@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Globalization;
+using System.Runtime.InteropServices;
 using Alex.Client;
 using Alex.Client.Recording;
 using Alex.Protocol.AlexLink;
@@ -82,6 +83,16 @@ internal static class RecordCommand
             {
                 stop.CancelAfter(TimeSpan.FromSeconds(s));
             }
+
+            // Ctrl+C and `kill` end the recording, not the process: the file still gets its last chunk, summary and footer.
+            void End(PosixSignalContext c)
+            {
+                c.Cancel = true;
+                stop.Cancel();
+            }
+
+            using var interrupt = PosixSignalRegistration.Create(PosixSignal.SIGINT, End);
+            using var term = PosixSignalRegistration.Create(PosixSignal.SIGTERM, End);
 
             try
             {

@@ -219,6 +219,53 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
     }
 
     [McapReferenceFact]
+    public async Task Record_CtrlC_Exit0_FileFinishedAndReadWholeWithCrcs()
+    {
+        await using var server = await TestServer.StartAsync(_pki, Allow, handshakeTimeout: TimeSpan.FromSeconds(60));
+        await using var lidar = LidarHost.Start(new LidarSpec(Path: null, Simulate: true), server.Host.Hub, server.Robot.Alex, TimeProvider.System, _ => { })!;
+        var path = NewPath("ctrl-c.mcap");
+        var start = AlexCli.StartInfo(["record", .. Tutor(server), "-o", path]);
+        start.RedirectStandardError = true;
+        using var record = Process.Start(AlexCli.WithDefaultSigint(start))!;
+        var stderr = record.StandardError.ReadToEndAsync();
+        try
+        {
+            // A chunk of scans on disk (past the header, schemas and channels), then Ctrl+C as a terminal sends it.
+            await Bounded.Until(() => File.Exists(path) && new FileInfo(path).Length > 20_000, ProcessLimit, "a chunk on disk");
+            using (var kill = Process.Start(new ProcessStartInfo("kill", ["-INT", record.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)]) { UseShellExecute = false })!)
+            {
+                await kill.WaitForExitAsync().Within();
+            }
+
+            await record.WaitForExitAsync().Within(ProcessLimit, "alex record to finish the file after SIGINT");
+        }
+        finally
+        {
+            if (!record.HasExited)
+            {
+                record.Kill(entireProcessTree: true);
+            }
+        }
+
+        var said = await stderr.Within();
+        Assert.True(record.ExitCode == 0, $"exit {record.ExitCode}: {said}");
+        var recorded = System.Text.RegularExpressions.Regex.Match(said, $@"^recorded (\d+) messages to {System.Text.RegularExpressions.Regex.Escape(path)}$", System.Text.RegularExpressions.RegexOptions.Multiline);
+        Assert.True(recorded.Success, said);
+        Assert.DoesNotContain("alex:", said, StringComparison.Ordinal);
+
+        var read = await McapReferenceReader.ReadAsync(path);
+        Assert.Equal("checked", read.GetProperty("summaryCrc").GetString());
+        Assert.Equal("checked", read.GetProperty("dataSectionCrc").GetString());
+        var streamed = read.GetProperty("messages").GetProperty("streamed");
+        Assert.Equal(streamed.GetRawText(), read.GetProperty("messages").GetProperty("indexed").GetRawText());
+        var total = streamed.EnumerateObject().Sum(p => p.Value.GetInt32());
+        Assert.Equal(int.Parse(recorded.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture), total);
+        Assert.Equal(total, read.GetProperty("statistics").GetProperty("messageCount").GetInt32());
+        Assert.InRange(streamed.GetProperty(RunRecorder.ScanTopic).GetInt32(), 2, 100_000);
+        Assert.InRange(streamed.GetProperty(RunRecorder.MapTopic).GetInt32(), 1, 100_000);
+    }
+
+    [McapReferenceFact]
     public async Task ServeRecord_RunRecordedByTheServer_OneFileReadBackWhole()
     {
         var dir = Path.Combine(Directory.CreateTempSubdirectory("alex-serve-record-").FullName, "runs");
