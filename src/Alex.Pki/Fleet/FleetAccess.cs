@@ -20,6 +20,12 @@ public sealed record FleetGrant(string Name, FleetRole Role, IReadOnlyList<strin
 public sealed record FleetAccessPlan(IReadOnlyList<FleetGrant> Grants, IReadOnlyList<string> WatcherRead, IReadOnlyList<string> Problems);
 
 /// <summary>
+/// Whether an identity may STOP robots through the fleet broker, as far as the CA's ledger tells: <see cref="Checked"/>
+/// is false when the ledger could not tell (none at hand, or the certificate is not in it), and then the broker decides.
+/// </summary>
+public sealed record FleetStopRight(bool Allowed, bool Checked, string Why);
+
+/// <summary>
 /// Who may do what on the fleet broker, decided from the CA's ledger (docs/fleet.md "Who may do what").
 /// The broker authenticates by certificate and takes its CN as the user name; this decides the rights
 /// of each name: a robot (role <see cref="CertificateRole.Fleet"/>) publishes only under
@@ -74,5 +80,53 @@ public static class FleetAccess
         }
 
         return new FleetAccessPlan(grants, [FleetTopics.AllStatus], problems);
+    }
+
+    /// <summary>
+    /// May the certificate <paramref name="sha256Fingerprint"/> (CN <paramref name="name"/>) STOP robots? By the same rule as
+    /// the broker's ACL (<see cref="Decide"/>): only a live instructor certificate whose name the ACL grants. A view uses it to
+    /// offer STOP or say why not before asking the broker, which stays the judge (its ACL may be older than the ledger).
+    /// Without a ledger (<paramref name="ledger"/> null), or for a certificate the ledger does not hold, it cannot tell:
+    /// allowed, unchecked, and the broker decides.
+    /// </summary>
+    public static FleetStopRight StopRight(IReadOnlyList<LedgerEntry>? ledger, string name, string sha256Fingerprint, DateTimeOffset now)
+    {
+        ArgumentNullException.ThrowIfNull(name);
+        ArgumentNullException.ThrowIfNull(sha256Fingerprint);
+        if (ledger is null)
+        {
+            return new FleetStopRight(true, false, $"'{name}': no CA ledger here to check its role; the broker decides");
+        }
+
+        var entry = ledger.FirstOrDefault(e => string.Equals(e.Sha256Fingerprint, sha256Fingerprint, StringComparison.OrdinalIgnoreCase));
+        if (entry is null)
+        {
+            return new FleetStopRight(true, false, $"'{name}' is not in this CA's ledger; the broker decides");
+        }
+
+        if (entry.Role != CertificateRole.Instructor)
+        {
+            var role = entry.Role.ToString().ToLowerInvariant();
+            return new FleetStopRight(false, true, $"'{name}' is a {role} certificate: on the fleet broker it may look, not STOP (STOP needs alex pki issue instructor NAME)");
+        }
+
+        if (entry.IsRevoked)
+        {
+            return new FleetStopRight(false, true, $"'{name}': this instructor certificate is revoked");
+        }
+
+        if (now > entry.NotAfter)
+        {
+            return new FleetStopRight(false, true, $"'{name}': this instructor certificate expired {entry.NotAfter:yyyy-MM-dd}");
+        }
+
+        var plan = Decide(ledger, now);
+        if (!plan.Grants.Any(g => g.Role == FleetRole.Instructor && string.Equals(g.Name, entry.Name, StringComparison.OrdinalIgnoreCase)))
+        {
+            var problem = plan.Problems.FirstOrDefault(p => p.StartsWith($"'{entry.Name}'", StringComparison.OrdinalIgnoreCase));
+            return new FleetStopRight(false, true, problem ?? $"'{name}' has no instructor grant in the broker's ACL");
+        }
+
+        return new FleetStopRight(true, true, $"'{name}' is an instructor: may STOP one robot or all");
     }
 }

@@ -22,6 +22,16 @@ public enum FleetRowState
     Idle,
 }
 
+/// <summary>The states' names, as every view shows them (the console table, --json, the web page's colours).</summary>
+public static class FleetRowStates
+{
+    public static string Name(FleetRowState state) => state switch
+    {
+        FleetRowState.ArduinoDown => "arduino-down",
+        _ => state.ToString().ToLowerInvariant(),
+    };
+}
+
 /// <summary>One robot on the board: its last status, when it came, and how it looks now.</summary>
 public sealed record FleetRow(string Robot, FleetStatus Status, DateTimeOffset LastSeen, FleetRowState State, string Note);
 

@@ -6,7 +6,7 @@ public sealed class FleetAccessTests
 {
     private static readonly DateTimeOffset Now = new(2026, 12, 2, 6, 0, 0, TimeSpan.Zero);
 
-    private static LedgerEntry Entry(string name, CertificateRole role, bool revoked = false, int daysLeft = 100) => new()
+    private static LedgerEntry Entry(string name, CertificateRole role, bool revoked = false, int daysLeft = 100, string fingerprint = "00") => new()
     {
         Serial = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(8)),
         Name = name,
@@ -14,7 +14,7 @@ public sealed class FleetAccessTests
         Subject = "CN=" + name,
         NotBefore = Now.AddDays(-1),
         NotAfter = Now.AddDays(daysLeft),
-        Sha256Fingerprint = "00",
+        Sha256Fingerprint = fingerprint,
         RevokedAt = revoked ? Now.AddHours(-1) : null,
     };
 
@@ -72,5 +72,43 @@ public sealed class FleetAccessTests
         var acl = MosquittoFiles.Acl(FleetAccess.Decide([Entry("Alex Robot", CertificateRole.Fleet)], Now));
         Assert.Contains("pattern read alexlink/+/status\n", acl, StringComparison.Ordinal);
         Assert.Contains("user Alex Robot\ntopic write alexlink/Alex Robot/#\n", acl, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StopRight_LiveInstructor_Allowed_Checked()
+    {
+        var right = FleetAccess.StopRight([Entry("teacher", CertificateRole.Instructor, fingerprint: "AB12"), Entry("laptop", CertificateRole.Client, fingerprint: "CD34")], "teacher", "ab12", Now);
+        Assert.Equal(new FleetStopRight(true, true, "'teacher' is an instructor: may STOP one robot or all"), right);
+    }
+
+    [Theory]
+    [InlineData(CertificateRole.Client, false, 100, "'laptop' is a client certificate: on the fleet broker it may look, not STOP")]
+    [InlineData(CertificateRole.Fleet, false, 100, "'laptop' is a fleet certificate")]
+    [InlineData(CertificateRole.Instructor, true, 100, "is revoked")]
+    [InlineData(CertificateRole.Instructor, false, -1, "expired")]
+    public void StopRight_NotALiveInstructor_RefusedWithTheReason(CertificateRole role, bool revoked, int daysLeft, string why)
+    {
+        var right = FleetAccess.StopRight([Entry("laptop", role, revoked, daysLeft, fingerprint: "CD34")], "laptop", "CD34", Now);
+        Assert.False(right.Allowed);
+        Assert.True(right.Checked);
+        Assert.Contains(why, right.Why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StopRight_InstructorNameAlsoHeldByALaptop_RefusedAsTheAclLeavesItOut()
+    {
+        var right = FleetAccess.StopRight([Entry("teacher", CertificateRole.Instructor, fingerprint: "AB12"), Entry("Teacher", CertificateRole.Client, fingerprint: "CD34")], "teacher", "AB12", Now);
+        Assert.False(right.Allowed);
+        Assert.Contains("held by certificates of several roles", right.Why, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void StopRight_NoLedgerOrNotInIt_AllowedUnchecked_TheBrokerDecides()
+    {
+        Assert.Equal(new FleetStopRight(true, false, "'teacher': no CA ledger here to check its role; the broker decides"), FleetAccess.StopRight(null, "teacher", "AB12", Now));
+        var stranger = FleetAccess.StopRight([Entry("teacher", CertificateRole.Instructor, fingerprint: "AB12")], "someone", "EF56", Now);
+        Assert.True(stranger.Allowed);
+        Assert.False(stranger.Checked);
+        Assert.Contains("not in this CA's ledger", stranger.Why, StringComparison.Ordinal);
     }
 }
