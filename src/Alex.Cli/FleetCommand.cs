@@ -3,7 +3,11 @@ using System.Text.Json;
 using System.Text.Json.Serialization;
 using Alex.Fleet;
 using Alex.Pki;
+using Alex.Pki.Fleet;
+using Alex.Protocol.Extensions;
 using Alex.Protocol.Fleet;
+using Alex.Web;
+using Alex.Web.Fleet;
 using Spectre.Console;
 
 namespace Alex.Cli;
@@ -15,6 +19,9 @@ internal static class FleetCommand
     // own): --once prints after a quiet spell, by which they have been read.
     private static readonly TimeSpan SettleQuiet = TimeSpan.FromSeconds(1);
     private static readonly TimeSpan SettleMax = TimeSpan.FromSeconds(5);
+
+    /// <summary>Where --web serves by default: beside `alex web`'s 8080, so both pages can run on one laptop.</summary>
+    public const int DefaultWebPort = 8081;
 
     public static Command Create()
     {
@@ -29,16 +36,26 @@ internal static class FleetCommand
         var json = new Option<bool>("--json") { Description = "With --once: JSON, one object per robot" };
         var yes = new Option<bool>("--yes", "-y") { Description = "STOP without asking first" };
         var reason = new Option<string>("--reason") { Description = "Why, told to every robot's clients", DefaultValueFactory = _ => "stopped by the instructor" };
+        var web = new Option<bool>("--web") { Description = "Serve the view as a web page on this laptop instead of the table: live rows, STOP all (confirmed) and STOP per robot" };
+        var listen = new Option<string>("--listen") { Description = $"With --web: where the page is served (default 127.0.0.1:{DefaultWebPort}; port 0 picks a free one)" };
+        var expose = new Option<bool>("--expose") { Description = "With --web: allow --listen on an address other than loopback (needs --https-cert and --https-key)" };
+        var httpsCert = new Option<string>("--https-cert") { Description = "With --web --expose: the page's HTTPS server certificate (alex pki issue server NAME)" };
+        var httpsKey = new Option<string>("--https-key") { Description = "Its private key" };
         var cmd = new Command("fleet",
             "The instructor's view of the class's robots on the fleet broker, and STOP for one or all (docs/fleet.md).\n\n" +
             "Examples:\n" +
             "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki        live table\n" +
+            "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki --web  the same as a web page\n" +
             "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki --once --json\n" +
             "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki stop-all\n" +
             "  alex fleet mqtts://broker.lab:8883 --cert teacher.crt --key teacher.key --pki pki stop alex7 --yes\n\n" +
+            "--web prints a URL with a secret token for this run (the same guard as alex web's page); open it in a browser\n" +
+            "on this laptop. It is part of alex fleet, not alex web: the page is this view of the broker, with this\n" +
+            "certificate and its right to STOP (an instructor's, told from the CA's ledger in --pki DIR; a watcher's page\n" +
+            "shows STOP disabled and why), while alex web is one robot's page over AlexLink with the laptop's certificate.\n\n" +
             "Exit codes: 0 done, 1 the broker could not be used or refused the STOP, 2 bad usage, 130 interrupted.")
         {
-            broker, action, cert, key, ca, pki, passphraseFile, once, json, yes, reason,
+            broker, action, cert, key, ca, pki, passphraseFile, once, json, yes, reason, web, listen, expose, httpsCert, httpsKey,
         };
         cmd.SetAction(async (ParseResult pr, CancellationToken ct) =>
         {
@@ -70,6 +87,22 @@ internal static class FleetCommand
                     throw new CliException($"'{string.Join(' ', words)}' is not an action", hint: "nothing (the view), stop-all, or stop ROBOT");
             }
 
+            var serveWeb = pr.GetValue(web);
+            if (serveWeb && (stop || pr.GetValue(once) || pr.GetValue(json)))
+            {
+                throw new CliException("--web is the live view as a page: it goes without stop-all, stop ROBOT, --once and --json", hint: "the page has STOP all and STOP per robot itself");
+            }
+
+            var webOnly = pr.GetValue(listen) is not null || pr.GetValue(expose) || pr.GetValue(httpsCert) is not null || pr.GetValue(httpsKey) is not null;
+            if (!serveWeb && webOnly)
+            {
+                throw new CliException("--listen, --expose, --https-cert and --https-key go with --web", hint: "add --web to serve the page");
+            }
+
+            var webOptions = serveWeb
+                ? WebCommand.GatewayOptions(pr.GetValue(listen) ?? $"127.0.0.1:{DefaultWebPort}", pr.GetValue(expose), pr.GetValue(httpsCert), pr.GetValue(httpsKey), KeyPassphrase.FromProcess(pr.GetValue(passphraseFile), null), TeamExtensions.None)
+                : null;
+
             var caPath = pr.GetValue(ca) ?? (pr.GetValue(pki) is { } dir ? Path.Combine(dir, CertificateAuthority.CertificateFileName) : null)
                 ?? throw new CliException("say which CA the broker's certificate must chain to", hint: "give --ca signing.pem or --pki DIR");
             FleetIdentity identity;
@@ -97,6 +130,12 @@ internal static class FleetCommand
 
                 await using (watch.ConfigureAwait(false))
                 {
+                    if (webOptions is not null)
+                    {
+                        var facts = new FleetPageFacts(endpoint!.ToString(), identity.Name, StopRight(identity, pr.GetValue(pki)));
+                        return await WebAsync(webOptions, watch, facts, ct).ConfigureAwait(false);
+                    }
+
                     if (stop)
                     {
                         return await StopAsync(watch, target, pr.GetValue(reason)!, pr.GetValue(yes), ct).ConfigureAwait(false);
@@ -116,6 +155,59 @@ internal static class FleetCommand
             }
         });
         return cmd;
+    }
+
+    // Whether this certificate may STOP, by the ACL's rule over the CA's ledger when --pki DIR holds one (FleetAccess.StopRight).
+    private static FleetStopRight StopRight(FleetIdentity identity, string? pkiDir)
+    {
+        IReadOnlyList<LedgerEntry>? ledger = null;
+        if (pkiDir is not null && File.Exists(Path.Combine(pkiDir, CertificateLedger.FileName)))
+        {
+            try
+            {
+                ledger = CertificateLedger.Read(pkiDir).Certificates;
+            }
+            catch (PkiException e)
+            {
+                Console.Error.WriteLine($"alex fleet: warning: {e.Message}; the page cannot tell whether you may STOP, the broker decides");
+            }
+        }
+
+        return FleetAccess.StopRight(ledger, identity.Name, CertificateFacts.Fingerprint(identity.Certificate.RawData), DateTimeOffset.UtcNow);
+    }
+
+    private static async Task<int> WebAsync(WebGatewayOptions options, FleetWatch watch, FleetPageFacts facts, CancellationToken ct)
+    {
+        RunningFleetGateway gateway;
+        try
+        {
+            gateway = await FleetGateway.StartAsync(options, watch, facts, ct).ConfigureAwait(false);
+        }
+        catch (WebGatewayListenException e)
+        {
+            throw new CliException(e.Message, e.Hint);
+        }
+
+        await using (gateway.ConfigureAwait(false))
+        {
+            Console.Out.WriteLine($"alex fleet: the fleet page for {facts.Broker}, as '{facts.You}' ({(facts.Right.Allowed ? "may STOP" : "watch only")}: {facts.Right.Why})");
+            Console.Out.WriteLine();
+            Console.Out.WriteLine($"  open  {gateway.Url}");
+            Console.Out.WriteLine();
+            Console.Out.WriteLine(facts.Right.Allowed
+                ? "The URL carries a secret for this run: anyone with it can STOP the class's robots. Ctrl+C stops the gateway."
+                : "The URL carries a secret for this run: anyone with it sees the class's robots. Ctrl+C stops the gateway.");
+            try
+            {
+                await gateway.Completion.WaitAsync(ct).ConfigureAwait(false);
+            }
+            catch (OperationCanceledException)
+            {
+                // Ctrl+C: stop the gateway and exit cleanly.
+            }
+        }
+
+        return AlexCommandLine.ExitOk;
     }
 
     private static async Task<int> StopAsync(FleetWatch watch, string? robot, string reason, bool yes, CancellationToken ct)
@@ -191,7 +283,7 @@ internal static class FleetCommand
             var s = row.Status;
             table.AddRow(
                 Markup.Escape(row.Robot),
-                $"[{Colour(row.State)}]{StateName(row.State)}[/]",
+                $"[{Colour(row.State)}]{FleetRowStates.Name(row.State)}[/]",
                 Markup.Escape(s.Lease ?? "-"),
                 s.Drivers is null ? "-" : $"{s.Drivers}d {s.Watchers}w {s.Admins}a",
                 s.Odometry is { } o ? $"{o.ForwardCm} cm fwd, {o.ReverseCm} cm rev" : "-",
@@ -206,7 +298,7 @@ internal static class FleetCommand
     {
         if (json)
         {
-            var items = rows.Select(r => new FleetRowJson(r.Robot, StateName(r.State), r.LastSeen, r.Note, r.Status)).ToList();
+            var items = rows.Select(r => new FleetRowJson(r.Robot, FleetRowStates.Name(r.State), r.LastSeen, r.Note, r.Status)).ToList();
             Console.WriteLine(JsonSerializer.Serialize(items, FleetCliJson.Default.ListFleetRowJson));
             return;
         }
@@ -215,17 +307,11 @@ internal static class FleetCommand
         Console.WriteLine($"{"ROBOT",-24} {"STATE",-12} {"DRIVER",-16} {"LAST SEEN",-10} NOTE");
         foreach (var row in rows)
         {
-            Console.WriteLine($"{row.Robot,-24} {StateName(row.State),-12} {row.Status.Lease ?? "-",-16} {Ago(now - row.LastSeen),-10} {row.Note}");
+            Console.WriteLine($"{row.Robot,-24} {FleetRowStates.Name(row.State),-12} {row.Status.Lease ?? "-",-16} {Ago(now - row.LastSeen),-10} {row.Note}");
         }
 
         Console.WriteLine($"{rows.Count} robot{(rows.Count == 1 ? "" : "s")}");
     }
-
-    private static string StateName(FleetRowState state) => state switch
-    {
-        FleetRowState.ArduinoDown => "arduino-down",
-        _ => state.ToString().ToLowerInvariant(),
-    };
 
     private static string Colour(FleetRowState state) => state switch
     {

@@ -197,19 +197,32 @@ public static class WebGateway
     /// <summary>Starts the gateway for a robot reached through <paramref name="robot"/>; returns once it listens.</summary>
     internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, ReconnectingClient robot, CancellationToken cancellationToken)
     {
+        var (app, address, token, hub) = Build(options, robot, builder => ConfigureKestrel(builder, options));
+        var url = await ListenAsync(options, app, address, token, hub.DisposeAsync, cancellationToken).ConfigureAwait(false);
+        return new RunningWebGateway(app, hub, url);
+    }
+
+    /// <summary>
+    /// Starts <paramref name="app"/> (built by <see cref="NewApp"/>) where <paramref name="options"/> say and returns the URL to
+    /// open, with the token; when it cannot listen, <paramref name="release"/> runs and the app is disposed. Shared by the robot's
+    /// page and the fleet page (Fleet/FleetGateway.cs).
+    /// </summary>
+    internal static async Task<Uri> ListenAsync(WebGatewayOptions options, WebApplication app, GatewayAddress address, AccessToken token, Func<ValueTask> release, CancellationToken cancellationToken)
+    {
         if ((Validate(options) ?? ValidateHttpsCertificate(options.HttpsCertificate)) is { } problem)
         {
+            await release().ConfigureAwait(false);
+            await app.DisposeAsync().ConfigureAwait(false);
             throw new InvalidOperationException(problem);
         }
 
-        var (app, address, token, hub) = Build(options, robot, builder => ConfigureKestrel(builder, options));
         try
         {
             await app.StartAsync(cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or InvalidOperationException)
         {
-            await hub.DisposeAsync().ConfigureAwait(false);
+            await release().ConfigureAwait(false);
             await app.DisposeAsync().ConfigureAwait(false);
             throw WebGatewayListenException.From(options.Listen, e);
         }
@@ -218,11 +231,10 @@ public static class WebGateway
             .Features.Get<IServerAddressesFeature>()?.Addresses.FirstOrDefault()
             ?? throw new InvalidOperationException("the gateway did not report its address");
         address.Bind(new Uri(bound));
-        var url = new Uri(address.BaseUri, $"?{GatewayGuard.TokenQueryName}={token.Value}");
-        return new RunningWebGateway(app, hub, url);
+        return new Uri(address.BaseUri, $"?{GatewayGuard.TokenQueryName}={token.Value}");
     }
 
-    private static void ConfigureKestrel(WebApplicationBuilder builder, WebGatewayOptions options)
+    internal static void ConfigureKestrel(WebApplicationBuilder builder, WebGatewayOptions options)
     {
         builder.WebHost.ConfigureKestrel(k =>
         {
@@ -244,11 +256,11 @@ public static class WebGateway
     }
 
     /// <summary>
-    /// The app without a server choice: Kestrel for real, TestServer in tests. The address is bound
-    /// by the caller once the port is known; until then every request is refused.
+    /// A gateway app before its routes: the logging asked for, the server <paramref name="configure"/> chooses, the
+    /// per-run token and the guard (Host, token, Origin, security headers) in front of everything. The address is bound
+    /// once the port is known; until then every request is refused.
     /// </summary>
-    internal static (WebApplication App, GatewayAddress Address, AccessToken Token, RobotHub Hub) Build(
-        WebGatewayOptions options, ReconnectingClient robot, Action<WebApplicationBuilder> configure)
+    internal static (WebApplication App, GatewayAddress Address, AccessToken Token) NewApp(WebGatewayOptions options, Action<WebApplicationBuilder> configure)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(configure);
@@ -264,12 +276,21 @@ public static class WebGateway
         var app = builder.Build();
         var token = options.Token ?? AccessToken.Create();
         var address = new GatewayAddress();
-        var guard = new GatewayGuard(token, address);
+        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
+        app.Use(new GatewayGuard(token, address).InvokeAsync);
+        return (app, address, token);
+    }
+
+    /// <summary>
+    /// The app without a server choice: Kestrel for real, TestServer in tests. The address is bound
+    /// by the caller once the port is known; until then every request is refused.
+    /// </summary>
+    internal static (WebApplication App, GatewayAddress Address, AccessToken Token, RobotHub Hub) Build(
+        WebGatewayOptions options, ReconnectingClient robot, Action<WebApplicationBuilder> configure)
+    {
+        var (app, address, token) = NewApp(options, configure);
         var hub = new RobotHub(robot, options.Geometry, options.Version, options.Extensions, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
         var stopping = app.Lifetime.ApplicationStopping;
-
-        app.UseWebSockets(new WebSocketOptions { KeepAliveInterval = KeepAliveInterval, KeepAliveTimeout = KeepAliveTimeout });
-        app.Use(guard.InvokeAsync);
         app.Run(async context =>
         {
             var path = context.Request.Path.Value ?? "/";

@@ -212,8 +212,20 @@ public sealed class GatewayGuardTests : IAsyncLifetime
         foreach (var name in Alex.Web.Page.PageAssets.Names)
         {
             using var response = await client.SendAsync(Get("/" + name, cookie: _gw.Token.Value)).Within();
-            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
-            var text = await response.Content.ReadAsStringAsync().Within();
+            string text;
+            if (name.StartsWith(Alex.Web.Page.PageAssets.FleetPrefix, StringComparison.Ordinal))
+            {
+                // The fleet page's files are the fleet gateway's (alex fleet --web), not the robot page's.
+                Assert.Equal(HttpStatusCode.NotFound, response.StatusCode);
+                Assert.True(Alex.Web.Page.PageAssets.TryGetFleet("/" + name, out var fleetAsset));
+                text = Encoding.UTF8.GetString(fleetAsset.Content);
+            }
+            else
+            {
+                Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+                text = await response.Content.ReadAsStringAsync().Within();
+            }
+
             // The only URL allowed is the SVG namespace, which is a name, not a fetch.
             var withoutSvgNamespace = text.Replace("http://www.w3.org/2000/svg", "", StringComparison.Ordinal);
             Assert.DoesNotContain("http://", withoutSvgNamespace, StringComparison.Ordinal);
@@ -226,6 +238,13 @@ public sealed class GatewayGuardTests : IAsyncLifetime
         Assert.Matches("<script type=\"module\" src=\"app.js\"></script>", html);
         Assert.Single(System.Text.RegularExpressions.Regex.Matches(html, "<script"));
         Assert.DoesNotMatch(@"\son[a-z]+\s*=", html); // no inline event handlers either
+
+        Assert.True(Alex.Web.Page.PageAssets.TryGetFleet("/", out var fleetIndex));
+        var fleetHtml = Encoding.UTF8.GetString(fleetIndex.Content);
+        Assert.Matches("<script type=\"module\" src=\"fleet.js\"></script>", fleetHtml);
+        Assert.Single(System.Text.RegularExpressions.Regex.Matches(fleetHtml, "<script"));
+        Assert.DoesNotMatch(@"\son[a-z]+\s*=", fleetHtml);
+        Assert.False(Alex.Web.Page.PageAssets.TryGetFleet("/app.js", out _), "the fleet gateway serves only the fleet page's files");
     }
 
     private static async Task SendAsync(WebSocket socket, string json) =>

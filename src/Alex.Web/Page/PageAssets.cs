@@ -14,10 +14,23 @@ internal static class PageAssets
 
     public static IEnumerable<string> Names => Assets.Keys;
 
+    /// <summary>The fleet page's own files (fleet.html, fleet.js, fleet.css): served by the fleet gateway, not the robot's.</summary>
+    public const string FleetPrefix = "fleet.";
+
+    /// <summary>The robot's page: index.html at "/", its files, and the shared style and icon.</summary>
     public static bool TryGet(string path, out Asset asset)
     {
         var name = path is "" or "/" ? "index.html" : path.TrimStart('/');
-        return Assets.TryGetValue(name, out asset!);
+        asset = null!;
+        return !name.StartsWith(FleetPrefix, StringComparison.Ordinal) && Assets.TryGetValue(name, out asset!);
+    }
+
+    /// <summary>The fleet page (Fleet/FleetGateway.cs): fleet.html at "/", its files, and the shared style and icon.</summary>
+    public static bool TryGetFleet(string path, out Asset asset)
+    {
+        var name = path is "" or "/" ? FleetPrefix + "html" : path.TrimStart('/');
+        asset = null!;
+        return (name.StartsWith(FleetPrefix, StringComparison.Ordinal) || name is "style.css" or "icon.svg") && Assets.TryGetValue(name, out asset!);
     }
 
     public static async Task ServeAsync(HttpContext context, Asset asset)
