@@ -3,7 +3,9 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Alex.Client;
 using Alex.Protocol.Extensions;
+using Alex.Protocol.Mcap;
 using Alex.Web.Page;
+using Alex.Web.Replay;
 using Alex.Web.Robot;
 using Alex.Web.Security;
 using Microsoft.AspNetCore.Builder;
@@ -93,9 +95,9 @@ public sealed class WebGatewayListenException : Exception
 public sealed class RunningWebGateway : IAsyncDisposable
 {
     private readonly WebApplication _app;
-    private readonly RobotHub _hub;
+    private readonly IPageHub _hub;
 
-    internal RunningWebGateway(WebApplication app, RobotHub hub, Uri url)
+    internal RunningWebGateway(WebApplication app, IPageHub hub, Uri url)
     {
         _app = app;
         _hub = hub;
@@ -108,7 +110,7 @@ public sealed class RunningWebGateway : IAsyncDisposable
     /// <summary>Completes when the gateway stops.</summary>
     public Task Completion => Microsoft.Extensions.Hosting.HostingAbstractionsHostExtensions.WaitForShutdownAsync(_app);
 
-    internal RobotHub Hub => _hub;
+    internal IPageHub Hub => _hub;
 
     public async ValueTask DisposeAsync()
     {
@@ -195,9 +197,30 @@ public static class WebGateway
     }
 
     /// <summary>Starts the gateway for a robot reached through <paramref name="robot"/>; returns once it listens.</summary>
-    internal static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, ReconnectingClient robot, CancellationToken cancellationToken)
+    internal static Task<RunningWebGateway> StartAsync(WebGatewayOptions options, ReconnectingClient robot, CancellationToken cancellationToken)
     {
-        var (app, address, token, hub) = Build(options, robot, builder => ConfigureKestrel(builder, options));
+        ArgumentNullException.ThrowIfNull(options);
+        return StartAsync(options, log => new RobotHub(robot, options.Geometry, options.Version, options.Extensions, options.Time, log), cancellationToken);
+    }
+
+    /// <summary>
+    /// Starts the gateway for a recording played back (`alex replay --web`, docs/recording.md "On the web page"): the
+    /// same page, read-only, labelled with <paramref name="fileName"/> and the recording's clock; the playback begins
+    /// when the first page opens, at <paramref name="speed"/> times the recorded pace. Returns once it listens.
+    /// </summary>
+    public static Task<RunningWebGateway> StartReplayAsync(WebGatewayOptions options, McapContents recording, string fileName, double speed, CancellationToken cancellationToken)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(recording);
+        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(speed);
+        var timeline = ReplayTimeline.From(recording);
+        var info = new ReplayInfo(fileName, timeline.Start, timeline.Duration, speed);
+        return StartAsync(options, log => new ReplayHub(timeline, info, options.Version, options.Geometry, options.Time, log), cancellationToken);
+    }
+
+    private static async Task<RunningWebGateway> StartAsync(WebGatewayOptions options, Func<ILogger, IPageHub> createHub, CancellationToken cancellationToken)
+    {
+        var (app, address, token, hub) = Build(options, createHub, builder => ConfigureKestrel(builder, options));
         var url = await ListenAsync(options, app, address, token, hub.DisposeAsync, cancellationToken).ConfigureAwait(false);
         return new RunningWebGateway(app, hub, url);
     }
@@ -288,8 +311,18 @@ public static class WebGateway
     internal static (WebApplication App, GatewayAddress Address, AccessToken Token, RobotHub Hub) Build(
         WebGatewayOptions options, ReconnectingClient robot, Action<WebApplicationBuilder> configure)
     {
+        ArgumentNullException.ThrowIfNull(options);
+        var (app, address, token, hub) = Build(options, log => new RobotHub(robot, options.Geometry, options.Version, options.Extensions, options.Time, log), configure);
+        return (app, address, token, (RobotHub)hub);
+    }
+
+    /// <summary>As above, for pages joined to the hub <paramref name="createHub"/> makes (given the gateway's log): a robot or a replay.</summary>
+    internal static (WebApplication App, GatewayAddress Address, AccessToken Token, IPageHub Hub) Build(
+        WebGatewayOptions options, Func<ILogger, IPageHub> createHub, Action<WebApplicationBuilder> configure)
+    {
+        ArgumentNullException.ThrowIfNull(createHub);
         var (app, address, token) = NewApp(options, configure);
-        var hub = new RobotHub(robot, options.Geometry, options.Version, options.Extensions, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        var hub = createHub(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
         var stopping = app.Lifetime.ApplicationStopping;
         app.Run(async context =>
         {

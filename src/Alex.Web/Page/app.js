@@ -31,6 +31,7 @@ const state = {
   commandRtt: null,
   team: [], // the team's declared commands, from the gateway's hello (docs/extensions.md)
   teamKeys: new Map(), // key -> declared command
+  replay: null, // a recording played back (hello's "replay": file, start, duration, speed): read-only
 };
 
 // ---- connection ---------------------------------------------------------------------------
@@ -78,6 +79,10 @@ function send(obj) {
 }
 
 function command(type, fields, text) {
+  if (state.replay) {
+    log('fail', `${text}: this is a replay of ${state.replay.file}, there is no robot to drive`);
+    return null;
+  }
   const id = state.nextId++;
   if (!send({ type, id, ...fields })) {
     log('fail', `${text}: not connected to the gateway`);
@@ -107,14 +112,21 @@ function finishPending(id, ok, reply, reading) {
 function onMessage(msg) {
   switch (msg.type) {
     case 'hello':
-      $('robot-target').textContent = `robot: ${msg.robot}`;
+      $('robot-target').textContent = msg.replay ? msg.robot : `robot: ${msg.robot}`;
       $('version').textContent = msg.version;
+      if (msg.replay) showReplay(msg.replay);
       showTeam(msg.commands ?? []);
+      break;
+    case 'replay':
+      showReplayClock(msg.at, msg.ended);
+      break;
+    case 'pose':
+      movePose(msg.pose);
       break;
     case 'link': {
       const changed = state.robot !== msg.state;
       state.robot = msg.state;
-      const text = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: 'offline' }[msg.state] ?? msg.state;
+      const text = { connected: 'connected', connecting: 'connecting…', reconnecting: 'reconnecting…', offline: 'offline', replay: 'replay (recorded)' }[msg.state] ?? msg.state;
       setBadge('badge-robot', 'robot-state', msg.state, text);
       $('badge-robot').title = msg.detail ?? '';
       if (msg.state === 'reconnecting') showBanner(`Cannot reach the robot; the gateway keeps trying: ${msg.detail ?? ''}`, 'warn');
@@ -169,7 +181,7 @@ function onMessage(msg) {
       log('fail', `gateway: ${msg.text}`);
       break;
     case 'notice':
-      log(msg.kind === 'safety' ? 'safety' : 'link', msg.text);
+      log({ safety: 'safety', log: 'recorded' }[msg.kind] ?? 'link', msg.text);
       if (msg.kind === 'safety') {
         state.planned = null;
         draw();
@@ -201,6 +213,7 @@ function drive(move) {
 }
 
 function stop() {
+  if (state.replay) return;
   flash('stop');
   state.planned = null;
   draw();
@@ -245,7 +258,32 @@ function refreshControls() {
   $('clear').disabled = !drive;
   $('lease-take').disabled = !online || state.role === 'watcher' || mine;
   $('lease-release').disabled = !online || !mine;
-  // STOP stays enabled: anyone may stop Alex, and pressing it when offline at least says so in the log.
+  // STOP stays enabled: anyone may stop Alex, and pressing it when offline at least says so in the log. A replay has
+  // nothing to stop or move: every control is off.
+  if (state.replay) {
+    for (const el of document.querySelectorAll('.card.drive button, .card.drive input, #reset-path')) el.disabled = true;
+  }
+}
+
+// ---- a recording played back ----------------------------------------------------------------
+
+function showReplay(replay) {
+  state.replay = replay;
+  document.body.dataset.mode = 'replay';
+  document.title = `Alex · replay of ${replay.file}`;
+  $('replay-file').textContent = replay.file;
+  $('replay-start').textContent = `${replay.start.replace('T', ' ').replace('Z', '')} UTC${replay.speed !== 1 ? `, played ×${replay.speed}` : ''}`;
+  $('replay').hidden = false;
+  $('status-age').textContent = 'counters are not recorded';
+  showReplayClock(0, false);
+  refreshControls();
+}
+
+function showReplayClock(at, ended) {
+  if (!state.replay) return;
+  const total = state.replay.duration.toFixed(1);
+  $('replay-clock').textContent = ended ? `played all ${total} s` : `${at.toFixed(1)} s of ${total} s`;
+  $('replay').dataset.ended = String(ended);
 }
 
 function bindControls() {
@@ -479,7 +517,7 @@ function log(kind, text) {
   time.textContent = now.toTimeString().slice(0, 8);
   const tag = document.createElement('span');
   tag.className = `tag ${kind}`;
-  tag.textContent = { cmd: 'sent', ok: 'ok', fail: 'failed', arduino: 'arduino', link: 'link', safety: 'stopped' }[kind] ?? kind;
+  tag.textContent = { cmd: 'sent', ok: 'ok', fail: 'failed', arduino: 'arduino', link: 'link', safety: 'stopped', recorded: 'log' }[kind] ?? kind;
   const body = document.createElement('span');
   body.textContent = text; // textContent, never innerHTML: Arduino text is data, not markup
   li.append(time, tag, body);

@@ -18,6 +18,11 @@
 //                                                    "text","swatch":"#rrggbb"|null}
 //                                                  {"type":"notice","kind":"safety|serial","text":"…"} (safety stops, the Arduino's serial link)
 //                                                  {"type":"scan","seq":42,"points":[[deg×10,mm],…]} (a lidar revolution; points with a return, degrees clockwise from ahead)
+// A recording played back (alex replay --web) has no robot to drive: hello's "replay" is {"file","start","duration","speed"}
+// (start: ISO 8601 UTC of the first message; duration s) and the page is read-only; then:
+//                                                  {"type":"pose","pose":{…}}        (where Alex was: the path grows)
+//                                                  {"type":"replay","at":12.5,"ended":false} (the recording's clock, s since its start)
+//                                                  {"type":"notice","kind":"log","text":"laptop: f 10 50 -> ok"} (a recorded log line)
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
@@ -28,6 +33,9 @@ using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
+
+/// <summary>A recording played back: its file's name, when its first message was recorded, how long it is, how fast it plays.</summary>
+internal sealed record ReplayInfo(string File, DateTimeOffset Start, TimeSpan Duration, double Speed);
 
 /// <summary>What a page asked for, after validation.</summary>
 internal readonly record struct PageRequest(string Type, long Id, DriveCommand Command, bool TakeLease);
@@ -217,7 +225,12 @@ internal static class PageMessages
     };
 
     /// <summary>The first message: the robot, the version, the geometry and the team's declared commands with their keys.</summary>
-    public static byte[] Hello(string robot, string version, RobotGeometry geometry, TeamExtensions extensions) => Write(w =>
+    public static byte[] Hello(string robot, string version, RobotGeometry geometry, TeamExtensions extensions) => Hello(robot, version, geometry, extensions, null);
+
+    /// <summary>The first message of a gateway playing a recording back: the page shows it, read-only.</summary>
+    public static byte[] Hello(string robot, string version, RobotGeometry geometry, ReplayInfo replay) => Hello(robot, version, geometry, TeamExtensions.None, replay);
+
+    private static byte[] Hello(string robot, string version, RobotGeometry geometry, TeamExtensions extensions, ReplayInfo? replay) => Write(w =>
     {
         w.WriteString("type", "hello");
         w.WriteString("robot", robot);
@@ -257,6 +270,15 @@ internal static class PageMessages
         }
 
         w.WriteEndArray();
+        if (replay is { } r)
+        {
+            w.WriteStartObject("replay");
+            w.WriteString("file", r.File);
+            w.WriteString("start", r.Start.UtcDateTime.ToString("yyyy-MM-dd'T'HH:mm:ss'Z'", CultureInfo.InvariantCulture));
+            w.WriteNumber("duration", Math.Round(r.Duration.TotalSeconds, 3));
+            w.WriteNumber("speed", r.Speed);
+            w.WriteEndObject();
+        }
     });
 
     public static byte[] Link(string state, string? detail) => Write(w =>
@@ -375,6 +397,38 @@ internal static class PageMessages
         }
 
         w.WriteEndArray();
+    });
+
+    /// <summary>A lidar revolution as (tenths of a degree clockwise from ahead, mm) pairs, the points with a return.</summary>
+    public static byte[] Scan(long sequence, IEnumerable<(int Tenths, int Mm)> points) => Write(w =>
+    {
+        w.WriteString("type", "scan");
+        w.WriteNumber("seq", sequence);
+        w.WriteStartArray("points");
+        foreach (var (tenths, mm) in points)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(tenths);
+            w.WriteNumberValue(mm);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+    });
+
+    /// <summary>Where Alex is now (a recording played back): the page's path grows to it.</summary>
+    public static byte[] Pose(Pose pose) => Write(w =>
+    {
+        w.WriteString("type", "pose");
+        WritePose(w, pose);
+    });
+
+    /// <summary>The clock of a recording played back: seconds since its first message; <paramref name="ended"/> once all is played.</summary>
+    public static byte[] Replay(TimeSpan at, bool ended) => Write(w =>
+    {
+        w.WriteString("type", "replay");
+        w.WriteNumber("at", Math.Round(at.TotalSeconds, 1));
+        w.WriteBoolean("ended", ended);
     });
 
     public static byte[] RoundTrip(TimeSpan rtt) => Write(w =>

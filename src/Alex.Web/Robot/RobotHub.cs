@@ -17,7 +17,7 @@ namespace Alex.Web.Robot;
 /// it instead of a gateway heartbeating for a page nobody is watching. While pages are open the client
 /// reconnects by itself; this hub only turns what it reports into page messages.
 /// </summary>
-internal sealed class RobotHub : IAsyncDisposable
+internal sealed class RobotHub : IPageHub
 {
     /// <summary>How long one command may take before the page is told it failed.</summary>
     public static readonly TimeSpan CommandTimeout = TimeSpan.FromSeconds(5);
@@ -131,7 +131,7 @@ internal sealed class RobotHub : IAsyncDisposable
         (WebSocketCloseStatus Status, string Text)? close = null;
         try
         {
-            close = await ReadPageAsync(page, cancellationToken).ConfigureAwait(false);
+            close = await page.ReadRequestsAsync(_extensions, request => Dispatch(page, request), cancellationToken).ConfigureAwait(false);
         }
         catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
         {
@@ -173,48 +173,6 @@ internal sealed class RobotHub : IAsyncDisposable
         {
             await stopping.ConfigureAwait(false);
         }
-    }
-
-    /// <summary>Reads requests until the page closes; returns how to answer the close.</summary>
-    private async Task<(WebSocketCloseStatus, string)> ReadPageAsync(PageSession page, CancellationToken cancellationToken)
-    {
-        var buffer = new byte[PageMessages.MaxRequestBytes + 1];
-        while (page.Socket.State == WebSocketState.Open)
-        {
-            var length = 0;
-            ValueWebSocketReceiveResult result;
-            do
-            {
-                if (length == buffer.Length)
-                {
-                    return (WebSocketCloseStatus.MessageTooBig, "message too long");
-                }
-
-                result = await page.Socket.ReceiveAsync(buffer.AsMemory(length), cancellationToken).ConfigureAwait(false);
-                length += result.Count;
-                if (result.MessageType == WebSocketMessageType.Close)
-                {
-                    return (WebSocketCloseStatus.NormalClosure, "bye");
-                }
-            }
-            while (!result.EndOfMessage);
-
-            if (result.MessageType != WebSocketMessageType.Text)
-            {
-                page.Post(PageMessages.Error("send JSON text messages"));
-                continue;
-            }
-
-            if (!PageMessages.TryRead(buffer.AsSpan(0, length), _extensions, out var request, out var error))
-            {
-                page.Post(PageMessages.Error(error ?? "bad message"));
-                continue;
-            }
-
-            Dispatch(page, request);
-        }
-
-        return (WebSocketCloseStatus.NormalClosure, "bye");
     }
 
     private void Dispatch(PageSession page, PageRequest request)
