@@ -138,6 +138,17 @@ public sealed class RecordingFileTests
         Assert.Equal("map: " + columns, RecordedMessage.Describe(RunRecorder.MapTopic, maps[^1].Data)[..(5 + columns.ToString(System.Globalization.CultureInfo.InvariantCulture).Length)]);
     }
 
+    [Theory]
+    [InlineData("""{"column_count":4,"row_stride":4,"cell_size":{"x":0.05},"data":"AAAAAAA="}""")] // 5 bytes: not whole rows
+    [InlineData("""{"column_count":0,"row_stride":0,"cell_size":{"x":0.05},"data":""}""")]
+    [InlineData("""{"column_count":4,"row_stride":4,"cell_size":{"x":0.05},"data":"not base64!"}""")]
+    [InlineData("""{"column_count":4}""")]
+    public void Describe_GridNotInItsShape_SaidBySize(string json)
+    {
+        var bytes = System.Text.Encoding.UTF8.GetBytes(json);
+        Assert.Equal($"{bytes.Length} bytes (not the JSON its schema says)", RecordedMessage.Describe(RunRecorder.MapTopic, bytes));
+    }
+
     [Fact]
     public async Task Start_PastMaxFileBytes_NextFileEachWholeNoMessageLost_PoseCarriesOn()
     {

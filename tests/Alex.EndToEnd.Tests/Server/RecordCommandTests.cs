@@ -215,6 +215,7 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         var salvaged = await AlexCli.RunAsync(ProcessLimit, "replay", path, "--salvage", "--speed", "1000");
         Assert.True(salvaged.Code == 0, salvaged.Stderr);
         Assert.Contains(" /alex/scan scan: ", salvaged.Stdout, StringComparison.Ordinal);
+        Assert.Contains(" /alex/map map: ", salvaged.Stdout, StringComparison.Ordinal); // the map of the first chunk's scans
         Assert.Contains("played the ", salvaged.Stderr, StringComparison.Ordinal);
     }
 
@@ -330,11 +331,12 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         Assert.Equal("precious", await File.ReadAllTextAsync(path));
     }
 
-    // A file cut off after one chunk, one with a damaged chunk, one that is not MCAP, one that is not there.
+    // A file cut off after one chunk, one with a damaged chunk, one that is not MCAP, an empty one, one that is not there.
     [Theory]
     [InlineData("cut", "truncated: the file ends without a footer (cut off while recording?)", "hint: --salvage plays the 3 messages before it")]
     [InlineData("crc", "corrupt: chunk CRC is 0x", "hint: is it a recording from alex record?")]
     [InlineData("text", "not an MCAP file (no MCAP magic at the start)", "hint: is it a recording from alex record?")]
+    [InlineData("empty", "the file is empty", "hint: is it a recording from alex record?")]
     public async Task Replay_BadFile_OneLineWithOffsetExit2(string kind, string what, string hint)
     {
         var output = new System.Buffers.ArrayBufferWriter<byte>();
@@ -356,6 +358,10 @@ public sealed class RecordCommandTests : IClassFixture<TestPki>
         else if (kind == "text")
         {
             bytes = "{\"not\": \"mcap\"}\n"u8.ToArray();
+        }
+        else if (kind == "empty")
+        {
+            bytes = [];
         }
 
         var path = NewPath(kind + ".mcap");
