@@ -150,4 +150,18 @@ public sealed class PageMessagesTests
 
         Assert.Equal("""{"type":"scan","seq":42,"points":[[0,400],[900,1250]]}""", Encoding.UTF8.GetString(PageMessages.Scan(revolution)));
     }
+
+    [Fact]
+    public void Map_TilesAsTheWiresRunsInBase64_PoseInCmAndDegrees()
+    {
+        var cells = new sbyte[MapTile.CellCount];
+        cells[0] = 64; // the bottom-left cell occupied, the rest unknown: runs (1, 64), (255, 0) × 4, (3, 0)
+        var tile = new MapTile(-1, 2, cells);
+
+        var json = Encoding.UTF8.GetString(PageMessages.Map(7, 5, new Alex.Protocol.Mapping.MapPose(12.34, -5, Math.PI / 2), [tile]));
+
+        Assert.Equal("""{"type":"map","seq":7,"cell":5,"pose":{"x":12.3,"y":-5,"heading":90},"reset":false,"tiles":[[-1,2,"AUD/AP8A/wD/AAMA"]]}""", json);
+        Assert.Equal(tile.Runs(), Convert.FromBase64String("AUD/AP8A/wD/AAMA"));
+        Assert.Equal(cells, MapTile.FromRuns(tile.Runs()));
+    }
 }

@@ -23,6 +23,9 @@ const state = {
   path: [[0, 0]],
   scans: [],
   scanSeq: 0,
+  // The server's map (when it maps): tiles by "x,y" ({ x, y, image, known }), the cell size, the pose it puts Alex at,
+  // and the anchor that places the map frame in this page's odometry frame (set at the first map update after a path).
+  map: { tiles: new Map(), cell: 5, seq: 0, pose: null, anchor: null },
   pose: { x: 0, y: 0, heading: 0 },
   planned: null, // { from: pose, to: [x, y] } or { turn } — the last commanded move, drawn dashed
   lastStatusAt: 0,
@@ -151,9 +154,13 @@ function onMessage(msg) {
     case 'scan':
       onScan(msg);
       break;
+    case 'map':
+      onMap(msg);
+      break;
     case 'path':
       state.path = msg.points.length ? msg.points : [[0, 0]];
       state.pose = msg.pose;
+      state.map.anchor = null; // a fresh path: the map is placed again at its next update
       state.planned = null;
       showPose();
       draw();
@@ -563,6 +570,85 @@ function onScan(msg) {
   draw();
 }
 
+// ---- the map --------------------------------------------------------------------------------
+
+// The server's map (docs/mapping.md): tiles of 32 × 32 cells, each cell the log-odds of "occupied" × 32 as an i8,
+// sent as runs of (count, value) in base64. Each tile becomes a 32 × 32 image once, when it changes; drawing scales it.
+const TILE = 32;
+
+function decodeTile(runs) {
+  const bytes = Uint8Array.from(atob(runs), (c) => c.charCodeAt(0));
+  const cells = new Int8Array(TILE * TILE);
+  let at = 0;
+  for (let i = 0; i + 1 < bytes.length && at < cells.length; i += 2) {
+    const n = bytes[i];
+    const v = (bytes[i + 1] << 24) >> 24;
+    cells.fill(v, at, Math.min(at + n, cells.length));
+    at += n;
+  }
+  return cells;
+}
+
+function rgb(hex) {
+  const h = hex.replace('#', '');
+  return [0, 2, 4].map((i) => parseInt(h.slice(i, i + 2), 16) || 0);
+}
+
+function tileImage(cells) {
+  const css = getComputedStyle(document.documentElement);
+  const occupied = rgb(css.getPropertyValue('--map-occupied').trim() || '#c9d1d9');
+  const free = rgb(css.getPropertyValue('--map-free').trim() || '#1f3a5a');
+  const canvas = document.createElement('canvas');
+  canvas.width = TILE;
+  canvas.height = TILE;
+  const ctx = canvas.getContext('2d');
+  const img = ctx.createImageData(TILE, TILE);
+  let known = 0;
+  // Cell (i, j) of the tile, rows from the bottom, goes to image row j: the drawing transform puts map +y where it belongs.
+  for (let k = 0; k < cells.length; k++) {
+    const v = cells[k];
+    if (v === 0) continue; // unknown: clear
+    known++;
+    const p = 1 - 1 / (1 + Math.exp(v / 32)); // probability of occupied
+    const c = v > 0 ? occupied : free;
+    img.data.set([c[0], c[1], c[2], Math.round(255 * (v > 0 ? Math.min(1, 0.35 + p) : Math.min(1, 0.25 + (1 - p)) * 0.8))], k * 4);
+  }
+  ctx.putImageData(img, 0, 0);
+  return { image: canvas, known };
+}
+
+function onMap(msg) {
+  const map = state.map;
+  if (msg.reset) {
+    map.tiles.clear();
+    map.anchor = null;
+  }
+  map.cell = msg.cell;
+  map.seq = msg.seq;
+  map.pose = msg.pose;
+  for (const [x, y, runs] of msg.tiles) {
+    const { image, known } = tileImage(decodeTile(runs));
+    map.tiles.set(`${x},${y}`, { x, y, image, known });
+  }
+  if (!map.anchor && map.pose) {
+    // Place the map frame so that its pose of Alex lands on the odometry's: odometry = anchor ∘ map.
+    const theta = ((state.pose.heading - map.pose.heading) * Math.PI) / 180;
+    const [c, s] = [Math.cos(theta), Math.sin(theta)];
+    map.anchor = { theta, x: state.pose.x - (c * map.pose.x - s * map.pose.y), y: state.pose.y - (s * map.pose.x + c * map.pose.y) };
+  }
+  let cells = 0;
+  for (const t of map.tiles.values()) cells += t.known;
+  $('map-state').textContent = `map: ${map.tiles.size} tiles, ${cells} cells (update ${msg.seq})`;
+  draw();
+}
+
+// A map-frame point (cm) in the odometry frame.
+function fromMap(x, y) {
+  const a = state.map.anchor;
+  const [c, s] = [Math.cos(a.theta), Math.sin(a.theta)];
+  return [a.x + c * x - s * y, a.y + s * x + c * y];
+}
+
 // ---- the path plot ------------------------------------------------------------------------
 
 function niceStep(span) {
@@ -595,6 +681,18 @@ function draw() {
   if (state.planned?.to) pts.push([-state.planned.to[1], state.planned.to[0]]);
   const scan = state.scans.length ? state.scans[state.scans.length - 1] : [];
   for (const [x, y] of scan) pts.push([-y, x]);
+  const map = state.map;
+  const mapShown = map.anchor && map.tiles.size > 0;
+  if (mapShown) {
+    const side = TILE * map.cell;
+    for (const t of map.tiles.values()) {
+      if (t.known === 0) continue;
+      for (const [dx, dy] of [[0, 0], [1, 1]]) {
+        const [ox, oy] = fromMap((t.x + dx) * side, (t.y + dy) * side);
+        pts.push([-oy, ox]);
+      }
+    }
+  }
   let minX = Math.min(...pts.map((p) => p[0]));
   let maxX = Math.max(...pts.map((p) => p[0]));
   let minY = Math.min(...pts.map((p) => p[1]));
@@ -623,6 +721,26 @@ function draw() {
   ctx.font = '12px system-ui, sans-serif';
   ctx.textAlign = 'right';
   ctx.fillText(`grid ${step >= 100 ? `${step / 100} m` : `${step} cm`}`, w - 10, 18);
+
+  // The server's map, under everything else: each tile's image placed by the map-to-screen transform.
+  let mapCells = 0;
+  if (mapShown) {
+    const side = TILE * map.cell;
+    const a = map.anchor;
+    const [c, s] = [Math.cos(a.theta), Math.sin(a.theta)];
+    // Screen x = X(-oy), y = Y(ox), with (ox, oy) = anchor ∘ (mx, my): an affine map of the map frame.
+    const e0 = w / 2 - cx * scale;
+    const f0 = h / 2 + cy * scale;
+    ctx.save();
+    ctx.setTransform(dpr * -scale * s, dpr * -scale * c, dpr * -scale * c, dpr * scale * s, dpr * (e0 - scale * a.y), dpr * (f0 - scale * a.x));
+    ctx.imageSmoothingEnabled = false;
+    for (const t of map.tiles.values()) {
+      if (t.known === 0) continue;
+      mapCells += t.known;
+      ctx.drawImage(t.image, t.x * side, t.y * side, side, side);
+    }
+    ctx.restore();
+  }
 
   // Start marker.
   ctx.fillStyle = color('--muted');
@@ -676,6 +794,14 @@ function draw() {
     ctx.stroke();
   }
 
+  // Where the map puts Alex (scan matched): a ring, beside the odometry's Alex below.
+  if (mapShown && map.pose) {
+    const [ox, oy] = fromMap(map.pose.x, map.pose.y);
+    ctx.strokeStyle = color('--ok');
+    ctx.lineWidth = 2;
+    ctx.beginPath(); ctx.arc(X(-oy), Y(ox), 7, 0, Math.PI * 2); ctx.stroke();
+  }
+
   // Alex, seen from above: a body and an arrow for the heading.
   const size = Math.max(14, Math.min(26 * scale, 40));
   ctx.save();
@@ -695,6 +821,9 @@ function draw() {
 
   canvas.dataset.points = String(state.path.length);
   canvas.dataset.scanPoints = String(scan.length);
+  canvas.dataset.mapTiles = String(mapShown ? map.tiles.size : 0);
+  canvas.dataset.mapCells = String(mapCells);
+  canvas.dataset.mapSeq = String(map.seq);
   canvas.dataset.pose = `${state.pose.x.toFixed(1)},${state.pose.y.toFixed(1)},${state.pose.heading.toFixed(1)}`;
 }
 

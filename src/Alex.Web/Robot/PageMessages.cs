@@ -23,6 +23,8 @@
 //                                                  {"type":"pose","pose":{…}}        (where Alex was: the path grows)
 //                                                  {"type":"replay","at":12.5,"ended":false} (the recording's clock, s since its start)
 //                                                  {"type":"notice","kind":"log","text":"laptop: f 10 50 -> ok"} (a recorded log line)
+//                                                  {"type":"map","seq":7,"cell":5,"pose":{…},"reset":false,"tiles":[[tx,ty,"runs"],…]} (the server's map:
+//                                                    changed tiles, runs base64 as on the wire; reset: forget the tiles held)
 using System.Buffers;
 using System.Globalization;
 using System.Text.Json;
@@ -30,6 +32,7 @@ using Alex.Client;
 using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Extensions;
+using Alex.Protocol.Mapping;
 using Alex.Protocol.Serial;
 
 namespace Alex.Web.Robot;
@@ -410,6 +413,36 @@ internal static class PageMessages
             w.WriteStartArray();
             w.WriteNumberValue(tenths);
             w.WriteNumberValue(mm);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndArray();
+    });
+
+    /// <summary>
+    /// Tiles of the server's map (docs/protocol.md §4 "MapTiles") and the pose it puts the robot at (cm, degrees
+    /// counter-clockwise from the map's +x). Each tile is [tile x, tile y, its runs in base64]: the wire's (count, i8
+    /// log-odds × 32) pairs, so the page draws exactly the server's cells. <paramref name="reset"/>: the page forgets
+    /// the tiles it holds first (a new connection's map replaces the old one).
+    /// </summary>
+    public static byte[] Map(uint sequence, double cellCm, MapPose pose, IEnumerable<MapTile> tiles, bool reset = false) => Write(w =>
+    {
+        w.WriteString("type", "map");
+        w.WriteNumber("seq", sequence);
+        w.WriteNumber("cell", cellCm);
+        w.WriteStartObject("pose");
+        w.WriteNumber("x", Math.Round(pose.X, 1));
+        w.WriteNumber("y", Math.Round(pose.Y, 1));
+        w.WriteNumber("heading", Math.Round(pose.HeadingDegrees, 1));
+        w.WriteEndObject();
+        w.WriteBoolean("reset", reset);
+        w.WriteStartArray("tiles");
+        foreach (var t in tiles)
+        {
+            w.WriteStartArray();
+            w.WriteNumberValue(t.TileX);
+            w.WriteNumberValue(t.TileY);
+            w.WriteBase64StringValue(t.Runs());
             w.WriteEndArray();
         }
 

@@ -48,6 +48,11 @@ internal sealed class RobotHub : IPageHub
     private Pose _pose;
     private IReadOnlyList<Pose> _path = [default];
 
+    // The server's map as last sent (when it maps): each tile's newest copy, and the last frame for its sequence and pose.
+    // A page that opens gets all of it; the server sends the whole map again on every new connection.
+    private readonly Dictionary<(short, short), MapTile> _mapTiles = [];
+    private AlexLinkMapTiles? _mapLast;
+
     public RobotHub(ReconnectingClient robot, RobotGeometry geometry, string version, TeamExtensions extensions, TimeProvider time, ILogger log)
     {
         _robot = robot;
@@ -76,7 +81,7 @@ internal sealed class RobotHub : IPageHub
     public static ReconnectingClient Reach(string target, Func<CancellationToken, Task<AlexLinkClient>> connect, RobotGeometry geometry, TimeProvider time) =>
         new(target, connect, time, new ReconnectPolicy { GiveUpIfLasting = false }, geometry)
         {
-            Topics = AlexLinkTopics.Status | AlexLinkTopics.Lease | AlexLinkTopics.Link | AlexLinkTopics.ArduinoText | AlexLinkTopics.Safety | AlexLinkTopics.Lidar,
+            Topics = AlexLinkTopics.Status | AlexLinkTopics.Lease | AlexLinkTopics.Link | AlexLinkTopics.ArduinoText | AlexLinkTopics.Safety | AlexLinkTopics.Lidar | AlexLinkTopics.Map,
             StatusInterval = StatusInterval,
         };
 
@@ -115,6 +120,15 @@ internal sealed class RobotHub : IPageHub
             if (_status is { } s)
             {
                 page.Post(PageMessages.Status(s, _pose));
+            }
+
+            if (_mapLast is { } map)
+            {
+                // In messages of up to 64 tiles (about 30 kB), so none is large.
+                foreach (var chunk in _mapTiles.Values.Chunk(64).DefaultIfEmpty([]))
+                {
+                    page.Post(PageMessages.Map(map.Sequence, map.CellMm / 10.0, map.Pose, chunk));
+                }
             }
 
             _pages.Add(page);
@@ -270,6 +284,14 @@ internal sealed class RobotHub : IPageHub
             case LinkState { Phase: LinkPhase.Connected, Session.Welcome: { } welcome }:
                 lock (_gate)
                 {
+                    if (_mapLast is { } map)
+                    {
+                        // A new connection (perhaps to a restarted server) sends its whole map: the pages start over.
+                        _mapTiles.Clear();
+                        _mapLast = null;
+                        Broadcast(PageMessages.Map(map.Sequence, map.CellMm / 10.0, map.Pose, [], reset: true));
+                    }
+
                     _identity = welcome.ClientName;
                     _role = welcome.Role == AlexLinkRole.Driver ? "driver" : "watcher";
                     _lease = new LeaseView(_role, welcome.LeaseHolder.Length == 0 ? null : welcome.LeaseHolder);
@@ -329,6 +351,19 @@ internal sealed class RobotHub : IPageHub
                 if (revolution is not null)
                 {
                     Post(PageMessages.Scan(revolution));
+                }
+
+                break;
+            case LinkPushed { Message: AlexLinkMapTiles map }:
+                lock (_gate)
+                {
+                    _mapLast = map;
+                    foreach (var t in map.Tiles)
+                    {
+                        _mapTiles[(t.TileX, t.TileY)] = t;
+                    }
+
+                    Broadcast(PageMessages.Map(map.Sequence, map.CellMm / 10.0, map.Pose, map.Tiles));
                 }
 
                 break;
