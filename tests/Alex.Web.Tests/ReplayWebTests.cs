@@ -13,7 +13,7 @@ namespace Alex.Web.Tests;
 
 /// <summary>
 /// `alex replay FILE --web` as a process: Debian's chromium opens the URL it prints and sees the recording played on the
-/// page (the path, the scans, the log), labelled as a replay and with nothing to drive; Ctrl+C stops it, exit 0.
+/// page (the path, the scans, the map, the log), labelled as a replay and with nothing to drive; Ctrl+C stops it, exit 0.
 /// </summary>
 [Collection("browser and child processes")]
 public sealed class ReplayWebTests : IClassFixture<Chromium>
@@ -111,7 +111,7 @@ public sealed class ReplayWebTests : IClassFixture<Chromium>
             await Expect(page.Locator("#robot-target")).ToHaveTextAsync("replay of drive.mcap").Within();
             Assert.Equal("Alex · replay of drive.mcap", await page.TitleAsync().Within());
 
-            // Played to the end: the path of the 60 cm drive, the last scan, the driver's command in the log.
+            // Played to the end: the path of the 60 cm drive, the last scan, the recorded map, the driver's command in the log.
             await Expect(page.Locator("#replay")).ToHaveAttributeAsync("data-ended", "true", slow).Within(TimeSpan.FromSeconds(31));
             await Expect(page.Locator("#replay-clock")).ToHaveTextAsync("played all 3.0 s").Within();
             var plot = page.Locator("#path");
@@ -122,6 +122,11 @@ public sealed class ReplayWebTests : IClassFixture<Chromium>
             Assert.InRange(int.Parse((await plot.GetAttributeAsync("data-scan-points").Within())!, CultureInfo.InvariantCulture), 300, 720);
             await Expect(page.Locator("#lidar-state")).ToContainTextAsync("points (#7)").Within();
             await Expect(page.Locator("#log")).ToContainTextAsync("laptop: f 60 50 -> ok").Within();
+            var tiles = int.Parse((await plot.GetAttributeAsync("data-map-tiles").Within())!, CultureInfo.InvariantCulture);
+            var cells = int.Parse((await plot.GetAttributeAsync("data-map-cells").Within())!, CultureInfo.InvariantCulture);
+            Assert.InRange(tiles, 4, 64); // the arena, 3 m x 2.4 m, in tiles of 1.6 m
+            Assert.InRange(cells, 1000, tiles * 1024);
+            await Expect(page.Locator("#map-state")).ToContainTextAsync($"map: {tiles} tiles, {cells} cells").Within();
 
             // Read-only: every control off, and the drive keys send nothing.
             foreach (var id in new[] { "#stop", "#move-forward", "#move-left", "#stats", "#clear", "#lease-take", "#reset-path", "#speed" })
@@ -139,6 +144,7 @@ public sealed class ReplayWebTests : IClassFixture<Chromium>
             await late.GotoAsync(await url.Task).Within();
             await Expect(late.Locator("#path")).ToHaveAttributeAsync("data-scan-points", await plot.GetAttributeAsync("data-scan-points").Within() ?? "", slow).Within(TimeSpan.FromSeconds(31));
             await Expect(late.Locator("#path")).ToHaveAttributeAsync("data-pose", await plot.GetAttributeAsync("data-pose").Within() ?? "").Within();
+            await Expect(late.Locator("#path")).ToHaveAttributeAsync("data-map-cells", cells.ToString(CultureInfo.InvariantCulture)).Within();
             await Expect(late.Locator("#replay-clock")).ToHaveTextAsync("played all 3.0 s").Within();
             Assert.Empty(consoleErrors);
 

@@ -1,6 +1,7 @@
 using System.Net.WebSockets;
 using Alex.Client;
 using Alex.Protocol.Extensions;
+using Alex.Protocol.Mapping;
 using Alex.Protocol.Recording;
 using Alex.Web.Robot;
 using Microsoft.Extensions.Logging;
@@ -11,7 +12,7 @@ namespace Alex.Web.Replay;
 /// Joins open pages to a recording played back (`alex replay --web`) instead of a robot: the same page, told in its
 /// hello that this is a replay, so it shows the file and the recording's clock and offers nothing to drive. The
 /// playback starts when the first page opens and runs once, at the recorded pace times the speed; a page that opens
-/// later gets the path, the pose and the last scan so far. Requests are answered as a robot-less gateway would:
+/// later gets the path, the pose, the last scan and the last map so far. Requests are answered as a robot-less gateway would:
 /// pings, and a refusal for anything that would drive.
 /// </summary>
 internal sealed class ReplayHub : IPageHub
@@ -24,6 +25,9 @@ internal sealed class ReplayHub : IPageHub
 
     /// <summary>The path a late page is sent is thinned to at most this many points.</summary>
     private const int MaxPathPoints = 5000;
+
+    /// <summary>Tiles in one map message (about 30 kB at most), as the live gateway sends them.</summary>
+    private const int TilesPerMessage = 64;
 
     private readonly ReplayTimeline _timeline;
     private readonly ReplayInfo _info;
@@ -40,6 +44,8 @@ internal sealed class ReplayHub : IPageHub
     private Pose _pose;
     private byte[]? _lastScan;
     private long _scans;
+    private byte[][] _lastMap = [];
+    private uint _maps;
     private TimeSpan _clock;
     private bool _ended;
 
@@ -80,6 +86,11 @@ internal sealed class ReplayHub : IPageHub
             if (_lastScan is { } scan)
             {
                 page.Post(scan);
+            }
+
+            foreach (var map in _lastMap)
+            {
+                page.Post(map);
             }
 
             page.Post(PageMessages.Replay(_clock, _ended));
@@ -212,6 +223,18 @@ internal sealed class ReplayHub : IPageHub
             case ReplayScan scan:
                 _lastScan = PageMessages.Scan(++_scans, scan.Points);
                 Broadcast(_lastScan);
+                break;
+            case ReplayMap map:
+                // Each recorded grid is the whole map: the pages replace theirs. Its frame is the odometry's, so the
+                // pose given with it is Alex's odometry pose and the page places the map where it was recorded.
+                var at = new MapPose(_pose.X, _pose.Y, _pose.HeadingDeg * Math.PI / 180);
+                _maps++;
+                _lastMap = [.. map.Tiles.Chunk(TilesPerMessage).DefaultIfEmpty([]).Select((tiles, i) => PageMessages.Map(_maps, map.CellCm, at, tiles, reset: i == 0))];
+                foreach (var message in _lastMap)
+                {
+                    Broadcast(message);
+                }
+
                 break;
             case ReplayLog { Name: "arduino" } log:
                 Broadcast(PageMessages.Message(log.Text));
