@@ -173,7 +173,7 @@ internal static class FleetCommand
             }
         }
 
-        return FleetAccess.StopRight(ledger, identity.Name, CertificateFacts.Fingerprint(identity.Certificate.RawData), DateTimeOffset.UtcNow);
+        return FleetAccess.StopRight(ledger, identity.Name, CertificateFacts.Fingerprint(identity.Certificate.RawData), TimeProvider.System.GetUtcNow());
     }
 
     private static async Task<int> WebAsync(WebGatewayOptions options, FleetWatch watch, FleetPageFacts facts, CancellationToken ct)
