@@ -2,6 +2,7 @@ using System.Net.WebSockets;
 using System.Threading.Channels;
 using Alex.Fleet;
 using Alex.Web.Page;
+using Alex.Web.Robot;
 using Microsoft.Extensions.Logging;
 
 namespace Alex.Web.Fleet;

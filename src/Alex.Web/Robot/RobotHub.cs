@@ -4,7 +4,6 @@ using Alex.Client;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Extensions;
 using Alex.Protocol.Serial;
-using Alex.Web.Page;
 using Microsoft.Extensions.Logging;
 
 namespace Alex.Web.Robot;
