@@ -10,7 +10,7 @@ namespace Alex.Cli;
 
 /// <summary>
 /// `alex record`: watches the robot and writes what it sees to an MCAP file Foxglove opens (docs/recording.md): lidar
-/// scans, the odometry pose, lease, safety and link events, the Arduino's text and, for an admin, every client's
+/// scans, the odometry pose, the map built from them here, lease, safety and link events, the Arduino's text and, for an admin, every client's
 /// commands and their replies (from the audit log).
 /// </summary>
 internal static class RecordCommand
@@ -22,7 +22,7 @@ internal static class RecordCommand
     {
         var cmd = new Command(
             "record",
-            "Record a run to an MCAP file (scans, pose, commands, events) for Foxglove.\n\n" +
+            "Record a run to an MCAP file (scans, pose, map, commands, events) for Foxglove.\n\n" +
             "Examples:\n" +
             "  alex record alex.local -o run.mcap                until Ctrl+C\n" +
             "  alex record 127.0.0.1:5000 --pki pki -o run.mcap --duration 60\n" +

@@ -21,7 +21,7 @@ internal static class ReplayCommand
             "  alex replay run.mcap                 at the pace it was recorded\n" +
             "  alex replay run.mcap --speed 10      ten times faster\n" +
             "  alex replay cut.mcap --salvage       a file cut off by a crash: what was written before the cut\n" +
-            "  alex replay run.mcap --web           on the web page (path, lidar, log), read-only; prints a URL with a token\n" +
+            "  alex replay run.mcap --web           on the web page (path, lidar, map, log), read-only; prints a URL with a token\n" +
             "  alex replay run.mcap --web --listen 127.0.0.1:9000 --speed 4\n\n" +
             "Each line: seconds since the first message, the topic, what it says. With --web the page alex web serves shows " +
             "the recording instead of a robot, labelled as a replay with its file and clock; it plays once from when the " +
