@@ -72,9 +72,6 @@ internal sealed class ReplayHub : IPageHub
 
     public bool HasRobotLink => false;
 
-    /// <summary>Completes when the whole recording has been played (never, if no page opens).</summary>
-    public Task Played => _playing;
-
     public async Task RunPageAsync(WebSocket socket, CancellationToken cancellationToken)
     {
         var page = new PageSession(socket, _log);
@@ -154,6 +151,11 @@ internal sealed class ReplayHub : IPageHub
     {
         var started = _time.GetTimestamp();
         var lastClock = TimeSpan.Zero;
+        if (_timeline.Unreadable > 0 && _log.IsEnabled(LogLevel.Warning))
+        {
+            _log.LogWarning("{Count} messages are not in their schema's shape: left out", _timeline.Unreadable);
+        }
+
         try
         {
             foreach (var frame in _timeline.Frames)
