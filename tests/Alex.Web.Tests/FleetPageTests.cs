@@ -36,6 +36,9 @@ public sealed partial class FleetPageRig : IAsyncLifetime
 
     public Uri WatcherPage { get; private set; } = null!;
 
+    /// <summary>The watcher's page without the CA's ledger (--ca, not --pki): it cannot tell, so the broker decides.</summary>
+    public Uri UncheckedPage { get; private set; } = null!;
+
     public string Output
     {
         get
@@ -67,8 +70,9 @@ public sealed partial class FleetPageRig : IAsyncLifetime
                 "--audit", AuditPath(Robots[i]), "--fleet", Broker);
         }
 
-        TeacherPage = await StartGatewayAsync("teacher");
-        WatcherPage = await StartGatewayAsync("laptop");
+        TeacherPage = await StartGatewayAsync("teacher", "--pki", Pki);
+        WatcherPage = await StartGatewayAsync("laptop", "--pki", Pki);
+        UncheckedPage = await StartGatewayAsync("laptop", "--ca", Path.Combine(Pki, "signing.pem"));
     }
 
     /// <summary>Kills a robot's `alex serve` as a crash or a pulled plug would: the broker publishes its Last Will.</summary>
@@ -153,7 +157,7 @@ public sealed partial class FleetPageRig : IAsyncLifetime
         },
         args);
 
-    private async Task<Uri> StartGatewayAsync(string who)
+    private async Task<Uri> StartGatewayAsync(string who, params string[] trust)
     {
         var opened = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
         var process = AlexProcess.Start(
@@ -169,7 +173,7 @@ public sealed partial class FleetPageRig : IAsyncLifetime
                     opened.TrySetResult(new Uri(m.Groups[1].Value));
                 }
             },
-            "fleet", Broker, "--cert", Path.Combine(Pki, who + ".crt"), "--key", Path.Combine(Pki, who + ".key"), "--pki", Pki, "--web", "--listen", "127.0.0.1:0");
+            ["fleet", Broker, "--cert", Path.Combine(Pki, who + ".crt"), "--key", Path.Combine(Pki, who + ".key"), .. trust, "--web", "--listen", "127.0.0.1:0"]);
         _gateways.Add(process);
         var exited = process.WaitForExitAsync();
         var first = await Task.WhenAny(opened.Task, exited).Within(Slow, $"alex fleet --web as {who} to print its URL");
@@ -299,6 +303,20 @@ public sealed class FleetPageTests(Chromium chromium, FleetPageRig rig) : IClass
         Assert.False(reply.GetProperty("ok").GetBoolean());
         Assert.StartsWith("not sent: 'laptop' is a client certificate", reply.GetProperty("text").GetString(), StringComparison.Ordinal);
         await socket.CloseAsync(System.Net.WebSockets.WebSocketCloseStatus.NormalClosure, "bye", CancellationToken.None).Within();
+    }
+
+    [Fact]
+    public async Task WatcherPageWithoutTheLedger_StopOffered_TheBrokerRefusesIt_AndThePageSaysSo()
+    {
+        var errors = new List<string>();
+        var page = await OpenAsync(rig.UncheckedPage, errors);
+        await Expect(page.Locator("#you")).ToHaveTextAsync("laptop · unchecked").Within();
+        await Expect(Row(page, "robot1")).ToHaveAttributeAsync("data-state", "idle", new() { Timeout = SlowMs }).Within(Slow);
+        await Expect(page.Locator("#stop-why")).ToContainTextAsync("'laptop': no CA ledger here to check its role; the broker decides").Within();
+        await page.Locator("#stop-all").ClickAsync().Within();
+        await page.Locator("#confirm-yes").ClickAsync().Within();
+        await Expect(page.Locator("#log li").First).ToContainTextAsync("the broker refused the STOP to every robot on the broker: only an instructor certificate may STOP", new() { Timeout = SlowMs }).Within(Slow);
+        Assert.True(errors.Count == 0, string.Join('\n', errors));
     }
 
     [Theory]
