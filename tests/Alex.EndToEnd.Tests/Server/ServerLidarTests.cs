@@ -153,15 +153,16 @@ public sealed class ServerLidarTests : IClassFixture<TestPki>
         Assert.IsType<AlexLinkOk>(await driver.RequestAsync(new AlexLinkStop()));
         Assert.Equal(MotionKind.Stopped, server.Robot.Alex.Motion);
 
-        // Reading on, the watcher is still connected, gets the newest revolution, and far from all of them: the old
-        // ones were replaced while it was behind.
+        // Reading on, the watcher is still connected, gets the newest revolution, and not all of them: the old ones were
+        // replaced while it was behind (a queue would have delivered every one). How many it misses depends on how fast
+        // the publisher runs against the reader, which a loaded machine changes.
         while (received[^1] != revolutions)
         {
             var scan = Assert.IsType<AlexLinkScan>(await slow.ReadUntilAsync(m => m is AlexLinkScan, TimeSpan.FromSeconds(60)));
             received.Add(scan.Sequence);
         }
 
-        Assert.True(received.Distinct().Count() < revolutions * 2 / 3, $"the slow watcher got {received.Distinct().Count()} of {revolutions} revolutions (the sockets hold {socketsHold} bytes)");
+        Assert.True(received.Distinct().Count() < revolutions, $"the slow watcher got {received.Distinct().Count()} of {revolutions} revolutions (the sockets hold {socketsHold} bytes)");
         Assert.Equal(received.Order(), received);
     }
 
