@@ -35,6 +35,7 @@ public sealed class ServerMapper : IAsyncDisposable
     private readonly Task _loop;
     private volatile ClientSession[] _readers = [];
     private long _dropped;
+    private long _failed;
 
     private ServerMapper(RobotHub hub, MapperSettings settings, RobotGeometry geometry)
     {
@@ -50,6 +51,11 @@ public sealed class ServerMapper : IAsyncDisposable
 
     /// <summary>Revolutions the mapper was too busy for (a newer one replaced them).</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Revolutions the mapper could not add (with the last one's reason): none is expected.</summary>
+    public long Failed => Interlocked.Read(ref _failed);
+
+    public string? LastFailure { get; private set; }
 
     /// <summary>Map updates so far (one a revolution mapped).</summary>
     public uint Sequence
@@ -159,7 +165,18 @@ public sealed class ServerMapper : IAsyncDisposable
             List<MapTile> changed = [];
             lock (_mapperGate)
             {
-                update = _mapper.Add(new MapPose(odometry.X, odometry.Y, odometry.HeadingDeg * Math.PI / 180), MapScan.FromPoints(revolution.Points));
+                try
+                {
+                    update = _mapper.Add(new MapPose(odometry.X, odometry.Y, odometry.HeadingDeg * Math.PI / 180), MapScan.FromPoints(revolution.Points));
+                }
+                catch (Exception e) when (e is ArithmeticException or ArgumentException or IndexOutOfRangeException)
+                {
+                    // One bad revolution must not end the map for everyone: counted, and the next one is mapped.
+                    LastFailure = e.GetType().Name + ": " + e.Message;
+                    Interlocked.Increment(ref _failed);
+                    continue;
+                }
+
                 foreach (var key in _mapper.Map.TakeChanged())
                 {
                     if (MapTile.From(_mapper.Map, key) is { } tile)
