@@ -323,6 +323,19 @@ public static class WebGateway
         ArgumentNullException.ThrowIfNull(createHub);
         var (app, address, token) = NewApp(options, configure);
         var hub = createHub(app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
+        ServePages(app, hub.RunPageAsync, PageAssets.TryGet);
+        return (app, address, token, hub);
+    }
+
+    /// <summary>Finds one of a page's files by its path.</summary>
+    internal delegate bool AssetLookup(string path, out Asset asset);
+
+    /// <summary>
+    /// What a gateway serves (behind NewApp's guard): its pages' WebSocket at /ws, run by <paramref name="runPage"/> until
+    /// the page or the gateway goes, and the files <paramref name="assets"/> finds; any other method or path is refused.
+    /// </summary>
+    internal static void ServePages(WebApplication app, Func<System.Net.WebSockets.WebSocket, CancellationToken, Task> runPage, AssetLookup assets)
+    {
         var stopping = app.Lifetime.ApplicationStopping;
         app.Run(async context =>
         {
@@ -337,7 +350,7 @@ public static class WebGateway
 
                 using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
                 using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-                await hub.RunPageAsync(socket, both.Token).ConfigureAwait(false);
+                await runPage(socket, both.Token).ConfigureAwait(false);
                 return;
             }
 
@@ -347,7 +360,7 @@ public static class WebGateway
                 return;
             }
 
-            if (PageAssets.TryGet(path, out var asset))
+            if (assets(path, out var asset))
             {
                 await PageAssets.ServeAsync(context, asset).ConfigureAwait(false);
                 return;
@@ -355,7 +368,5 @@ public static class WebGateway
 
             context.Response.StatusCode = StatusCodes.Status404NotFound;
         });
-
-        return (app, address, token, hub);
     }
 }

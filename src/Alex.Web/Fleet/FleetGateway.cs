@@ -54,38 +54,7 @@ public static class FleetGateway
         ArgumentNullException.ThrowIfNull(facts);
         var (app, address, token) = WebGateway.NewApp(options, builder => WebGateway.ConfigureKestrel(builder, options));
         var hub = new FleetHub(watch, facts, options.Version, options.Time, app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("alex.web"));
-        var stopping = app.Lifetime.ApplicationStopping;
-        app.Run(async context =>
-        {
-            var path = context.Request.Path.Value ?? "/";
-            if (path == "/ws")
-            {
-                if (!context.WebSockets.IsWebSocketRequest)
-                {
-                    context.Response.StatusCode = StatusCodes.Status400BadRequest;
-                    return;
-                }
-
-                using var socket = await context.WebSockets.AcceptWebSocketAsync().ConfigureAwait(false);
-                using var both = CancellationTokenSource.CreateLinkedTokenSource(context.RequestAborted, stopping);
-                await hub.RunPageAsync(socket, both.Token).ConfigureAwait(false);
-                return;
-            }
-
-            if (!(HttpMethods.IsGet(context.Request.Method) || HttpMethods.IsHead(context.Request.Method)))
-            {
-                context.Response.StatusCode = StatusCodes.Status405MethodNotAllowed;
-                return;
-            }
-
-            if (PageAssets.TryGetFleet(path, out var asset))
-            {
-                await PageAssets.ServeAsync(context, asset).ConfigureAwait(false);
-                return;
-            }
-
-            context.Response.StatusCode = StatusCodes.Status404NotFound;
-        });
+        WebGateway.ServePages(app, hub.RunPageAsync, PageAssets.TryGetFleet);
 
         var url = await WebGateway.ListenAsync(options, app, address, token, hub.DisposeAsync, cancellationToken).ConfigureAwait(false);
         return new RunningFleetGateway(app, hub, url);
