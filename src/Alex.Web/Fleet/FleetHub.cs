@@ -60,30 +60,17 @@ internal sealed class FleetHub : IAsyncDisposable
             _pages.Add(page);
         }
 
-        var writer = page.RunWriterAsync(cancellationToken);
-        (WebSocketCloseStatus Status, string Text)? close = null;
-        try
-        {
-            close = await ReadPageAsync(page, cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-        {
-            // The page vanished without a close (tab killed, keep-alive timed out): nothing to let go of.
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _pages.Remove(page);
-            }
+        await page.RunAsync(ct => ReadPageAsync(page, ct), () => Leave(page), cancellationToken).ConfigureAwait(false);
+    }
 
-            page.Complete();
-            await writer.ConfigureAwait(false);
-            if (close is { } c)
-            {
-                await page.CloseAsync(c.Status, c.Text).ConfigureAwait(false);
-            }
+    private Task Leave(PageSession page)
+    {
+        lock (_gate)
+        {
+            _pages.Remove(page);
         }
+
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

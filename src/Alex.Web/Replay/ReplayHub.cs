@@ -99,30 +99,17 @@ internal sealed class ReplayHub : IPageHub
             }
         }
 
-        var writer = page.RunWriterAsync(cancellationToken);
-        (WebSocketCloseStatus Status, string Text)? close = null;
-        try
-        {
-            close = await page.ReadRequestsAsync(TeamExtensions.None, request => Answer(page, request), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-        {
-            // The page vanished without a close: it leaves like one that closed.
-        }
-        finally
-        {
-            lock (_gate)
-            {
-                _pages.Remove(page);
-            }
+        await page.RunAsync(ct => page.ReadRequestsAsync(TeamExtensions.None, request => Answer(page, request), ct), () => Leave(page), cancellationToken).ConfigureAwait(false);
+    }
 
-            page.Complete();
-            await writer.ConfigureAwait(false);
-            if (close is { } c)
-            {
-                await page.CloseAsync(c.Status, c.Text).ConfigureAwait(false);
-            }
+    private Task Leave(PageSession page)
+    {
+        lock (_gate)
+        {
+            _pages.Remove(page);
         }
+
+        return Task.CompletedTask;
     }
 
     public async ValueTask DisposeAsync()

@@ -66,6 +66,39 @@ internal sealed class PageSession
         return (WebSocketCloseStatus.NormalClosure, "bye");
     }
 
+    /// <summary>
+    /// Serves this page until it goes: its writer runs while <paramref name="read"/> reads its requests; then
+    /// <paramref name="leave"/> lets its hub forget it, what is queued is written, and a page that closed is answered
+    /// with its close.
+    /// </summary>
+    public async Task RunAsync(Func<CancellationToken, Task<(WebSocketCloseStatus Status, string Text)>> read, Func<Task> leave, CancellationToken cancellationToken)
+    {
+        var writer = RunWriterAsync(cancellationToken);
+        (WebSocketCloseStatus Status, string Text)? close = null;
+        try
+        {
+            close = await read(cancellationToken).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
+        {
+            // The page vanished without a close (tab killed, network gone, keep-alive timed out).
+            if (_log.IsEnabled(LogLevel.Information))
+            {
+                _log.LogInformation("a page went away: {Reason}", e.Message);
+            }
+        }
+        finally
+        {
+            await leave().ConfigureAwait(false);
+            Complete();
+            await writer.ConfigureAwait(false);
+            if (close is { } c)
+            {
+                await CloseAsync(c.Status, c.Text).ConfigureAwait(false);
+            }
+        }
+    }
+
     public void Post(byte[] message)
     {
         if (!_outbox.Writer.TryWrite(message) && Interlocked.Exchange(ref _overflowed, 1) == 0)

@@ -140,30 +140,7 @@ internal sealed class RobotHub : IPageHub
             }
         }
 
-        var writer = page.RunWriterAsync(cancellationToken);
-        (WebSocketCloseStatus Status, string Text)? close = null;
-        try
-        {
-            close = await page.ReadRequestsAsync(_extensions, request => Dispatch(page, request), cancellationToken).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is WebSocketException or OperationCanceledException or IOException)
-        {
-            // The page vanished without a close (tab killed, network gone, keep-alive timed out).
-            if (_log.IsEnabled(LogLevel.Information))
-            {
-                _log.LogInformation("a page went away: {Reason}", e.Message);
-            }
-        }
-        finally
-        {
-            await LeaveAsync(page).ConfigureAwait(false);
-            page.Complete();
-            await writer.ConfigureAwait(false);
-            if (close is { } c)
-            {
-                await page.CloseAsync(c.Status, c.Text).ConfigureAwait(false);
-            }
-        }
+        await page.RunAsync(ct => page.ReadRequestsAsync(_extensions, request => Dispatch(page, request), ct), () => LeaveAsync(page), cancellationToken).ConfigureAwait(false);
     }
 
     private async Task LeaveAsync(PageSession page)
