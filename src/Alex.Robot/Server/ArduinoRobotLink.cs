@@ -205,9 +205,14 @@ public sealed class SimulatedRobot : IRobotLinkOwner
 
     public ArduinoLink ArduinoLink => _link.Link;
 
-    /// <summary>Starts the simulator and the link and waits until the link is ready for commands.</summary>
-    public static async Task<SimulatedRobot> StartAsync(SimulatorSettings settings, SerialLinePacing? pacing, TimeProvider time, CancellationToken cancellationToken)
+    /// <summary>
+    /// Starts the simulator and the link and waits until the link is ready for commands. <paramref name="replyTimeout"/>
+    /// replaces the link's usual wait for a reply (a test that holds a reply back on purpose).
+    /// </summary>
+    public static async Task<SimulatedRobot> StartAsync(
+        SimulatorSettings settings, SerialLinePacing? pacing, TimeProvider time, CancellationToken cancellationToken, TimeSpan? replyTimeout = null)
     {
+        var linkOptions = new ArduinoLinkOptions { BaudRate = pacing?.BaudRate ?? 115200, ResetDelay = TimeSpan.Zero, Extensions = settings.Extensions };
         var line = new InMemorySerialLine();
         var alex = new SimulatedAlex(settings, time);
         var pump = new SimulatorPump(alex, line.ArduinoEnd, pacing, time);
@@ -216,7 +221,7 @@ public sealed class SimulatedRobot : IRobotLinkOwner
             _ => !Volatile.Read(ref unplugged.Value)
                 ? ValueTask.FromResult(line.PiEnd)
                 : ValueTask.FromException<Stream>(new IOException("the simulated serial cable is unplugged")),
-            new ArduinoLinkOptions { BaudRate = pacing?.BaudRate ?? 115200, ResetDelay = TimeSpan.Zero, Extensions = settings.Extensions },
+            replyTimeout is { } wait ? linkOptions with { ReplyTimeout = wait } : linkOptions,
             time,
             "simulated Alex");
         var robot = new SimulatedRobot(line, alex, pump, new ArduinoRobotLink(arduinoLink), unplugged);

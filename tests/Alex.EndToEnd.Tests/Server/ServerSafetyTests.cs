@@ -44,8 +44,10 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
     [Fact]
     public async Task WatcherStop_DropsTheDriversQueuedMoves_NoneStartsAfterIt()
     {
-        // At 9600 baud a frame takes 146 ms each way, so the driver's next moves wait while the first is on the line.
-        await using var server = await TestServer.StartAsync(_pki, pacing: new SerialLinePacing(9600));
+        // At 9600 baud a frame takes 146 ms each way, so the driver's next moves wait while the first is on the line. The
+        // link waits a minute for a reply here, not a second: the simulator holds the first reply back (below) for as long
+        // as the STOP takes to arrive, which under load can be longer than a second (the move would then answer Timeout).
+        await using var server = await TestServer.StartAsync(_pki, pacing: new SerialLinePacing(9600), replyTimeout: TimeSpan.FromSeconds(60));
         var received = new List<CommandCode>();
 
         // The simulator holds its reply to the first move (this handler runs before replies go out) until the STOP has
@@ -91,7 +93,7 @@ public sealed class ServerSafetyTests : IClassFixture<TestPki>
             replies[m.RequestId] = m;
         }
 
-        Assert.IsType<AlexLinkOk>(replies[1]);
+        Assert.True(replies[1] is AlexLinkOk, $"the first move got {replies[1]}");
         foreach (var id in new uint[] { 2, 3 })
         {
             var dropped = Assert.IsType<AlexLinkError>(replies[id]);

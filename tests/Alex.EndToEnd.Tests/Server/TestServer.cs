@@ -58,10 +58,11 @@ public sealed class TestServer : IAsyncDisposable
         TimeSpan? classicSilence = null,
         IPAddress? listen = null,
         Alex.Protocol.Extensions.TeamExtensions? extensions = null,
-        TimeSpan? observerStatus = null)
+        TimeSpan? observerStatus = null,
+        TimeSpan? replyTimeout = null)
     {
         var settings = new SimulatorSettings { Extensions = extensions ?? Alex.Protocol.Extensions.TeamExtensions.None };
-        var robot = await SimulatedRobot.StartAsync(settings, pacing, TimeProvider.System, CancellationToken.None).Within();
+        var robot = await SimulatedRobot.StartAsync(settings, pacing, TimeProvider.System, CancellationToken.None, replyTimeout).Within();
         var audit = auditPath ?? System.IO.Path.Combine(pki.Dir, $"audit-{Guid.NewGuid():N}.jsonl");
         var server = new TestServer(pki, robot, audit);
         var options = new RobotHostOptions
