@@ -77,6 +77,14 @@ internal static class DiscoverCommand
                     Console.Out.Write(Table(robots, ourCa));
                 }
 
+                if (robots.Count == 0 && !discovery.HasInterface)
+                {
+                    throw new CliException(
+                        $"no robot answered within {seconds:0.#} s: this machine has no network interface up with an IPv4 address that takes multicast",
+                        "join the robot's network (Wi-Fi or cable), then try again",
+                        AlexCommandLine.ExitFailed);
+                }
+
                 if (robots.Count == 0)
                 {
                     throw new CliException(

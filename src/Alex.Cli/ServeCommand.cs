@@ -262,23 +262,27 @@ internal static class ServeCommand
         static void Warn(string w) => Console.Error.WriteLine("alex serve: " + w);
         using var ca = CertificateFile.Load(caPath);
         var advert = RobotAdverts.From(host.Certificate, ca, host.LocalEndPoint.Port);
-        var links = MdnsLink.For(host.LocalEndPoint.Address);
+        var listen = host.LocalEndPoint.Address;
         if (advert.Problem() is { } problem)
         {
             Warn($"not announced on the LAN: {problem}");
             return null;
         }
 
-        if (links.Count == 0)
+        if (System.Net.IPAddress.IsLoopback(listen) || listen.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork)
         {
-            Warn($"not announced on the LAN: no network interface with an IPv4 address{(host.LocalEndPoint.Address.Equals(System.Net.IPAddress.Any) ? "" : " " + host.LocalEndPoint.Address)} takes multicast");
+            Warn($"not announced on the LAN: it listens on {listen}, which no other machine reaches by an announced IPv4 address");
             return null;
         }
 
         try
         {
-            var announcer = MdnsAnnouncer.Start(advert, links, time, Warn);
-            Console.Error.WriteLine($"alex serve: announced as '{advert.CertificateName}' ({RobotAdvert.ServiceType}, {advert.HostLabel}.local) on {string.Join(", ", links.Select(l => $"{l.Name} {string.Join(' ', l.AddressList)}"))}; --no-announce turns this off");
+            var announcer = MdnsAnnouncer.Start(advert, () => LanLinks.ForAnnouncing(listen), time, Warn, Warn);
+            var links = announcer.Links;
+            var what = $"as '{advert.CertificateName}' ({RobotAdvert.ServiceType}, {advert.HostLabel}.local)";
+            Console.Error.WriteLine(links.Count > 0
+                ? $"alex serve: announced {what} on {string.Join(", ", links.Select(l => $"{l.Name} {string.Join(' ', l.AddressList)}"))}; --no-announce turns this off"
+                : $"alex serve: to be announced {what} once a network interface with an IPv4 address{(listen.Equals(System.Net.IPAddress.Any) ? "" : " " + listen)} that takes multicast comes up (none is up yet); --no-announce turns this off");
             return announcer;
         }
         catch (System.Net.Sockets.SocketException e)

@@ -48,4 +48,19 @@ public static class Bounded
             await Task.Delay(10).ConfigureAwait(false);
         }
     }
+
+    /// <summary>Polls an asynchronous condition (one that asks another program) until it holds, bounded.</summary>
+    public static async Task UntilAsync(Func<Task<bool>> condition, TimeSpan? limit = null, string? what = null)
+    {
+        var deadline = DateTime.UtcNow + (limit ?? Step);
+        while (!await condition().ConfigureAwait(false))
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"timed out after {(limit ?? Step).TotalSeconds:0.#} s waiting until {what ?? "a condition held"}");
+            }
+
+            await Task.Delay(50).ConfigureAwait(false);
+        }
+    }
 }

@@ -1,7 +1,8 @@
 // Finding robots on the LAN by mDNS/DNS-SD (RFC 6762, RFC 6763; the records: docs/protocol.md §8). One UDP socket:
 // on port 5353 in the group 224.0.0.251 when it can be shared (then announcements and goodbyes are heard too), else
 // on a port of its own (one-shot queries, RFC 6762 §5.1: replies come back by unicast). One read → decide → write
-// loop: queries go out at 0, 1, 2, 4 ... s (RFC 6762 §5.2), each datagram read goes through RobotBrowse.
+// loop: queries go out at 0, 1, 3, 7 ... s (RFC 6762 §5.2) on the interfaces up at that moment (the group joined on
+// each new one), each datagram read goes through RobotBrowse.
 // What is heard is unauthenticated: a robot's name, address and fingerprints are claims until the TLS handshake
 // (docs/security.md "Discovery").
 using System.Net;
@@ -18,7 +19,8 @@ public sealed record RobotSighting(DiscoveredRobot Robot, bool Gone);
 public sealed class RobotDiscovery : IDisposable
 {
     private readonly Socket _socket;
-    private readonly IReadOnlyList<int> _interfaces;
+    private readonly HashSet<int> _joined = [];
+    private IReadOnlyList<int> _interfaces;
     private readonly TimeProvider _time;
     private readonly RobotBrowse _browse = new();
     private readonly byte[] _buffer = new byte[DnsWire.MaxMessageSize + 1];
@@ -32,6 +34,9 @@ public sealed class RobotDiscovery : IDisposable
 
     /// <summary>True when bound to port 5353 in the group (announcements and goodbyes are heard), false for one-shot queries.</summary>
     public bool HearsMulticast { get; private init; }
+
+    /// <summary>False when no up, multicast-capable interface with an IPv4 address was there at the last query.</summary>
+    public bool HasInterface => _interfaces.Count > 0;
 
     /// <summary>Datagrams that were not DNS messages, refused.</summary>
     public int Refused { get; private set; }
@@ -48,10 +53,6 @@ public sealed class RobotDiscovery : IDisposable
             try
             {
                 socket.Bind(new IPEndPoint(IPAddress.Any, DnsWire.MdnsPort));
-                foreach (var index in interfaces)
-                {
-                    socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(DnsWire.MdnsGroupV4, index));
-                }
             }
             catch (SocketException)
             {
@@ -139,6 +140,7 @@ public sealed class RobotDiscovery : IDisposable
 
             if (elapsed >= nextQuery)
             {
+                FollowInterfaces();
                 await SendAsync(DnsMessage.Query([.. questions(first)]), cancellationToken).ConfigureAwait(false);
                 first = false;
                 nextQuery = elapsed + interval;
@@ -177,6 +179,36 @@ public sealed class RobotDiscovery : IDisposable
         }
 
         cancellationToken.ThrowIfCancellationRequested();
+    }
+
+    /// <summary>
+    /// Lists the interfaces again before each query, and joins the group on any new one when bound to 5353: a laptop
+    /// that joins the network after the search began (Wi-Fi coming up during a long --watch) still finds its robot.
+    /// </summary>
+    private void FollowInterfaces()
+    {
+        _interfaces = MulticastInterfaces();
+        if (!HearsMulticast)
+        {
+            return;
+        }
+
+        foreach (var index in _interfaces.Where(i => !_joined.Contains(i)))
+        {
+            try
+            {
+                _socket.SetSocketOption(SocketOptionLevel.IP, SocketOptionName.AddMembership, new MulticastOption(DnsWire.MdnsGroupV4, index));
+                _joined.Add(index);
+            }
+            catch (SocketException e) when (e.SocketErrorCode == SocketError.AddressAlreadyInUse)
+            {
+                _joined.Add(index);
+            }
+            catch (SocketException)
+            {
+                // Gone again, or not ready: tried again before the next query.
+            }
+        }
     }
 
     private async Task SendAsync(DnsMessage query, CancellationToken cancellationToken)

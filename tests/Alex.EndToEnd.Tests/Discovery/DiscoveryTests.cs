@@ -82,6 +82,21 @@ public sealed class DiscoveryTests : IClassFixture<TestPki>
     }
 
     [NetworkNamespaceFact]
+    public async Task NetworkComesUpAfterServeAndWatchStarted_RobotAnnouncedAndSeen()
+    {
+        // As at boot, when `alex serve` starts before the Wi-Fi: no interface is up on either side yet.
+        await using var net = await NamespacePair.CreateAsync(up: false);
+        await using var server = await ServeIn(net.Robot);
+        Assert.Contains(server.Output.Split('\n'), l => l.Contains("to be announced as", StringComparison.Ordinal) && l.Contains("none is up yet", StringComparison.Ordinal));
+        await using var watch = NamespacedProcess.StartAlex(net.Laptop.Name, "discover", "--watch", "--timeout", "120");
+
+        await net.BringUpAsync();
+        await server.WaitForLineAsync(l => l.Contains("mDNS: announced on " + net.Robot.Device + " " + net.RobotAddress, StringComparison.Ordinal), "the new link announced", Limit);
+        var seen = await watch.WaitForLineAsync(l => l.StartsWith("+ " + TestPki.ServerName, StringComparison.Ordinal), "the robot seen", Limit);
+        Assert.Contains(net.RobotAddress, seen, StringComparison.Ordinal);
+    }
+
+    [NetworkNamespaceFact]
     public async Task HostilePackets_Refused_ServerStillAnswersDig()
     {
         await using var net = await NamespacePair.CreateAsync();
@@ -155,25 +170,33 @@ public sealed class NamespacePair : IAsyncDisposable
 
     public string LaptopAddress { get; }
 
-    public static async Task<NamespacePair> CreateAsync()
+    /// <summary>
+    /// The pair, its links up (both ends' operational state "up": the kernel may report the second end's carrier up to a
+    /// second late, longer under load) unless <paramref name="up"/> is false; then <see cref="BringUpAsync"/> does it.
+    /// </summary>
+    public static async Task<NamespacePair> CreateAsync(bool up = true)
     {
         var id = Random.Shared.Next(0x1000, 0xFFFF).ToString("x4", CultureInfo.InvariantCulture);
         var octet = Random.Shared.Next(0, 256);
         var subnet = Random.Shared.Next(0, 64) * 4;
-        var robot = new Side($"alexmr-{id}");
-        var laptop = new Side($"alexml-{id}");
+        var robot = new Side($"alexmr-{id}", $"amr{id}");
+        var laptop = new Side($"alexml-{id}", $"aml{id}");
         var pair = new NamespacePair(robot, laptop, $"10.215.{octet}.{subnet + 1}", $"10.215.{octet}.{subnet + 2}");
         try
         {
             await Run("ip", "netns", "add", robot.Name);
             await Run("ip", "netns", "add", laptop.Name);
-            await Run("ip", "link", "add", $"amr{id}", "netns", robot.Name, "type", "veth", "peer", "name", $"aml{id}", "netns", laptop.Name);
-            await Run("ip", "-n", robot.Name, "addr", "add", $"{pair.RobotAddress}/30", "dev", $"amr{id}");
-            await Run("ip", "-n", laptop.Name, "addr", "add", $"{pair.LaptopAddress}/30", "dev", $"aml{id}");
-            foreach (var (ns, dev) in new[] { (robot.Name, $"amr{id}"), (laptop.Name, $"aml{id}") })
+            await Run("ip", "link", "add", robot.Device, "netns", robot.Name, "type", "veth", "peer", "name", laptop.Device, "netns", laptop.Name);
+            await Run("ip", "-n", robot.Name, "addr", "add", $"{pair.RobotAddress}/30", "dev", robot.Device);
+            await Run("ip", "-n", laptop.Name, "addr", "add", $"{pair.LaptopAddress}/30", "dev", laptop.Device);
+            foreach (var side in new[] { robot, laptop })
             {
-                await Run("ip", "-n", ns, "link", "set", dev, "up");
-                await Run("ip", "-n", ns, "link", "set", "lo", "up");
+                await Run("ip", "-n", side.Name, "link", "set", "lo", "up");
+            }
+
+            if (up)
+            {
+                await pair.BringUpAsync();
             }
 
             return pair;
@@ -182,6 +205,23 @@ public sealed class NamespacePair : IAsyncDisposable
         {
             await pair.DisposeAsync();
             throw;
+        }
+    }
+
+    /// <summary>Sets both ends up and waits until the kernel reports both operationally up.</summary>
+    public async Task BringUpAsync()
+    {
+        foreach (var side in new[] { Robot, Laptop })
+        {
+            await Run("ip", "-n", side.Name, "link", "set", side.Device, "up");
+        }
+
+        foreach (var side in new[] { Robot, Laptop })
+        {
+            await Bounded.UntilAsync(
+                async () => (await ToolRun.RunAsync("ip", ["-n", side.Name, "-br", "link", "show", "dev", side.Device], TimeSpan.FromSeconds(60), "ip link show")).Stdout.Contains(" UP ", StringComparison.Ordinal),
+                TimeSpan.FromSeconds(60),
+                $"{side.Device} in {side.Name} to be up");
         }
     }
 
@@ -201,7 +241,7 @@ public sealed class NamespacePair : IAsyncDisposable
     }
 
     /// <summary>One namespace: programs run inside it with `ip netns exec`.</summary>
-    public sealed record Side(string Name)
+    public sealed record Side(string Name, string Device)
     {
         public Task<(int Code, string Stdout, string Stderr)> RunAsync(TimeSpan limit, string program, IEnumerable<string> args) =>
             ToolRun.RunAsync("ip", ["netns", "exec", Name, program, .. args], limit, $"{program} in {Name}");
