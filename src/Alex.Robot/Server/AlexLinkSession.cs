@@ -169,7 +169,7 @@ internal sealed class AlexLinkSession : ClientSession
                     : (TimeSpan?)null;
                 Hub.Subscribe(this, interval);
                 Reply(id, new AlexLinkOk());
-                FollowMap(subscribe.Topics.HasFlag(AlexLinkTopics.Map));
+                FollowMapInOrder(subscribe.Topics.HasFlag(AlexLinkTopics.Map));
                 if (subscribe.Topics.HasFlag(AlexLinkTopics.Lease))
                 {
                     var lease = Hub.Lease;

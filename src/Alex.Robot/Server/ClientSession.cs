@@ -187,6 +187,12 @@ internal abstract class ClientSession : IDisposable
     /// <summary>Queues two messages that answer one request: two TLS records, sent in one socket write.</summary>
     protected bool Send(ReadOnlyMemory<byte> first, ReadOnlyMemory<byte> second) => Send(new Outgoing(first, second));
 
+    /// <summary>
+    /// Starts or stops following the server's map once the writer has written everything queued before this call (a
+    /// Subscribe's Ok): the map's frames start after that Ok, and none follows the Ok of an unsubscribe.
+    /// </summary>
+    protected bool FollowMapInOrder(bool follow) => Send(new Outgoing(default, default, follow ? MapFollow.Join : MapFollow.Leave));
+
     private bool Send(Outgoing message)
     {
         if (_outbound.Writer.TryWrite(message))
@@ -240,13 +246,13 @@ internal abstract class ClientSession : IDisposable
 
     /// <summary>
     /// Starts or stops sending this client the server's map (when the server maps): a session that starts is owed every
-    /// tile the map holds, then each change.
+    /// tile the map holds, then each change. A closed session joins nothing (its leave may already have run).
     /// </summary>
-    internal void FollowMap(bool follow)
+    private void FollowMap(bool follow)
     {
         lock (_mapGate)
         {
-            if (follow && _map is null && Hub.Mapper is { } map)
+            if (follow && _map is null && !Closing.IsCancellationRequested && Hub.Mapper is { } map)
             {
                 _map = (map, map.Join(this));
             }
@@ -359,6 +365,12 @@ internal abstract class ClientSession : IDisposable
             {
                 while (_outbound.Reader.TryRead(out var message))
                 {
+                    if (message.Map != MapFollow.None)
+                    {
+                        FollowMap(message.Map == MapFollow.Join);
+                        continue;
+                    }
+
                     if (message.First.Length == 0)
                     {
                         // The push marker: cleared first, so a push queued while these are written brings a new one.
@@ -401,8 +413,19 @@ internal abstract class ClientSession : IDisposable
     }
 }
 
-/// <summary>One message to the client, or two that answer one request (Second empty for one).</summary>
-internal readonly record struct Outgoing(ReadOnlyMemory<byte> First, ReadOnlyMemory<byte> Second);
+/// <summary>
+/// One message to the client, or two that answer one request (Second empty for one); or, with no bytes, a change to
+/// the map following made in queue order.
+/// </summary>
+internal readonly record struct Outgoing(ReadOnlyMemory<byte> First, ReadOnlyMemory<byte> Second, MapFollow Map = MapFollow.None);
+
+/// <summary>What an <see cref="Outgoing"/> does to the session's map following when the writer reaches it.</summary>
+internal enum MapFollow
+{
+    None,
+    Join,
+    Leave,
+}
 
 /// <summary>A peer broke the protocol (garbage, oversized or truncated frame): caught at the session loop.</summary>
 public sealed class ProtocolViolationException : Exception

@@ -174,29 +174,56 @@ public sealed class ServerMapTests : IClassFixture<TestPki>
     }
 
     [Fact]
-    public async Task Unsubscribed_GetsNoMoreMapFrames()
+    public async Task SubscribeAndUnsubscribe_MapFramesOnlyBetweenTheOks()
     {
         await using var m = await StartAsync();
         await using var client = await m.Server.ConnectAlexLinkAsync("tutor");
         await client.ReadAsync();
-        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Map | AlexLinkTopics.Lidar, 0)));
-        await client.ReadUntilAsync(msg => msg is AlexLinkMapTiles, Long);
-        Assert.IsType<AlexLinkOk>(await client.RequestAsync(new AlexLinkSubscribe(AlexLinkTopics.Lidar, 0)));
 
-        // After the Ok nothing of the map comes, while revolutions do (a few, so the mapper had several updates meanwhile).
-        var seen = m.Mapper.Sequence;
-        var read = new List<AlexLinkMessage>();
-        while (m.Mapper.Sequence < seen + 3)
+        // Revolutions stream all the while (Lidar stays subscribed), so pushes are queued around every Ok.
+        for (var round = 0; round < 20; round++)
         {
-            read.Add(await client.ReadUntilAsync(msg => msg is AlexLinkScan, Long));
-        }
+            var on = client.NextId();
+            await client.SendAsync(new AlexLinkSubscribe(AlexLinkTopics.Map | AlexLinkTopics.Lidar, 0) { RequestId = on });
+            var beforeOk = await ReadThroughAsync(client, on);
+            Assert.DoesNotContain(beforeOk, msg => msg is AlexLinkMapTiles);
+            await client.ReadUntilAsync(msg => msg is AlexLinkMapTiles, Long);
 
-        for (var i = 0; i < 3; i++)
+            var off = client.NextId();
+            await client.SendAsync(new AlexLinkSubscribe(AlexLinkTopics.Lidar, 0) { RequestId = off });
+            await ReadThroughAsync(client, off);
+
+            // After the Ok nothing of the map comes, while revolutions do; the next request's reply closes the window.
+            var scans = 0;
+            var afterOk = new List<AlexLinkMessage>();
+            while (scans < 2)
+            {
+                var message = await client.ReadAsync(Long);
+                Assert.NotNull(message);
+                afterOk.Add(message);
+                scans += message is AlexLinkScan ? 1 : 0;
+            }
+
+            Assert.DoesNotContain(afterOk, msg => msg is AlexLinkMapTiles);
+        }
+    }
+
+    // Reads every message up to and including the reply to request <paramref name="id"/> (an Ok; pushes carry id 0); returns those before it.
+    private static async Task<List<AlexLinkMessage>> ReadThroughAsync(AlexLinkTestClient client, uint id)
+    {
+        var before = new List<AlexLinkMessage>();
+        while (true)
         {
-            read.Add(await client.ReadUntilAsync(msg => msg is AlexLinkScan, Long));
-        }
+            var message = await client.ReadAsync(Long);
+            Assert.NotNull(message);
+            if (message.RequestId == id)
+            {
+                Assert.IsType<AlexLinkOk>(message);
+                return before;
+            }
 
-        Assert.DoesNotContain(read, msg => msg is AlexLinkMapTiles);
+            before.Add(message);
+        }
     }
 
     [Fact]
