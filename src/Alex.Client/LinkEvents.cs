@@ -4,6 +4,7 @@
 using System.Net.Security;
 using System.Security.Authentication;
 using Alex.Pki;
+using Alex.Protocol;
 using Alex.Protocol.AlexLink;
 using Alex.Protocol.Serial;
 

@@ -7,7 +7,7 @@
 // A STOP message calls the server's STOP at once from MQTTnet's receive loop.
 using System.Buffers;
 using System.Threading.Channels;
-using Alex.Client;
+using Alex.Protocol;
 using Alex.Pki.Fleet;
 using Alex.Protocol.Fleet;
 using MQTTnet;

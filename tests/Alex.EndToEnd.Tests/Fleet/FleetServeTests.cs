@@ -44,7 +44,7 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
     // The driver here sends no heartbeats: a long lease keeps the dead-man out of the way (only the fleet STOPs the robot).
     private static readonly TimeSpan NoDeadMan = TimeSpan.FromMinutes(10);
 
-    private static readonly FleetPublisherOptions Fast = new() { Tick = TimeSpan.FromMilliseconds(50), Backoff = new Alex.Client.Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)) };
+    private static readonly FleetPublisherOptions Fast = new() { Tick = TimeSpan.FromMilliseconds(50), Backoff = new Alex.Protocol.Backoff(TimeSpan.FromMilliseconds(200), TimeSpan.FromSeconds(1)) };
 
     private static FleetPublisher Publish(TestServer server, FleetIdentity identity, FleetEndpoint endpoint, ConcurrentQueue<string> log) =>
         FleetPublisher.Start(

@@ -1,4 +1,4 @@
-namespace Alex.Client;
+namespace Alex.Protocol;
 
 /// <summary>
 /// Exponential backoff with jitter for reconnecting: First, First×Factor, … capped at Max, each
