@@ -25,7 +25,7 @@ if [ -n "${ALEX_AOT_EXE:-}" ]; then
     DriveLineModeTests DriveTerminalTests GatewayLossTests HostileInputTests LabCommandTests PkiCliTests
     PrintedCommandTests PtyEndToEndTests RecordCommandTests RevocationDurabilityTests SendCommandTests ServeCommandTests
     ServeInstallCommandTests WebCommandTests BrowserEndToEndTests ServerLidarTests TeamExtensionsTests FleetServeTests ServerMapTests
-    FleetPageTests ReplayWebTests MapBrowserTests)
+    FleetPageTests FleetPageBrokerLossTests ReplayWebTests MapBrowserTests)
   filter=$(printf 'FullyQualifiedName~.%s.|' "${classes[@]}")
   echo "again against the NativeAOT build $ALEX_AOT_EXE: ${classes[*]}"
   ALEX_TEST_EXE="$ALEX_AOT_EXE" dotnet test Alex.slnx --no-build -nologo \

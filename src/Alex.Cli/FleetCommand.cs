@@ -229,9 +229,13 @@ internal static class FleetCommand
             }
         }
 
-        if (!await watch.StopAsync(robot, reason, ct).ConfigureAwait(false))
+        var outcome = await watch.StopAsync(robot, reason, ct).ConfigureAwait(false);
+        switch (outcome.Result)
         {
-            throw new CliException($"the broker refused the STOP to {what}", "only an instructor certificate may STOP (alex pki issue instructor NAME, then alex pki fleet-broker again)", AlexCommandLine.ExitFailed);
+            case FleetStopResult.Refused:
+                throw new CliException($"the broker refused the STOP to {what}", "only an instructor certificate may STOP (alex pki issue instructor NAME, then alex pki fleet-broker again)", AlexCommandLine.ExitFailed);
+            case FleetStopResult.NotSent:
+                throw new CliException(outcome.Problem!, "nothing reached the robots; run the STOP again once the broker is back (alex fleet shows it)", AlexCommandLine.ExitFailed);
         }
 
         Console.WriteLine($"STOP sent to {what}");
@@ -254,13 +258,14 @@ internal static class FleetCommand
     {
         var changed = new SemaphoreSlim(0);
         watch.StatusReceived += (_, _) => changed.Release();
-        await AnsiConsole.Live(Table(watch.Rows(), endpoint)).StartAsync(async live =>
+        watch.StateChanged += _ => changed.Release();
+        await AnsiConsole.Live(Table(watch.Rows(), endpoint, watch.State)).StartAsync(async live =>
         {
             while (!ct.IsCancellationRequested)
             {
                 try
                 {
-                    // Redrawn on each status, and every second for "last seen" and silent robots.
+                    // Redrawn on each status and each change of the connection, and every second for "last seen" and silent robots.
                     await changed.WaitAsync(TimeSpan.FromSeconds(1), ct).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
@@ -268,15 +273,19 @@ internal static class FleetCommand
                     return;
                 }
 
-                live.UpdateTarget(Table(watch.Rows(), endpoint));
+                live.UpdateTarget(Table(watch.Rows(), endpoint, watch.State));
             }
         }).ConfigureAwait(false);
     }
 
-    private static Table Table(IReadOnlyList<FleetRow> rows, FleetEndpoint endpoint)
+    private static Table Table(IReadOnlyList<FleetRow> rows, FleetEndpoint endpoint, FleetWatchState state)
     {
         var now = DateTimeOffset.UtcNow;
-        var table = new Table().Title($"{rows.Count} robot{(rows.Count == 1 ? "" : "s")} on {Markup.Escape(endpoint.ToString())} (Ctrl+C leaves; alex fleet ... stop-all stops them)")
+        var robots = $"{rows.Count} robot{(rows.Count == 1 ? "" : "s")} on {Markup.Escape(endpoint.ToString())}";
+        var title = state.Connected
+            ? $"{robots} (Ctrl+C leaves; alex fleet ... stop-all stops them)"
+            : $"[red]{Markup.Escape(state.Text)}[/] (lost {Ago(now - state.Since)}; {robots} as last heard)";
+        var table = new Table().Title(title)
             .AddColumns("robot", "state", "driver", "sessions", "odometry", "last seen", "note");
         foreach (var row in rows)
         {

@@ -2,6 +2,7 @@ using System.Security.Authentication;
 using System.Security.Cryptography.X509Certificates;
 using Alex.Pki;
 using Alex.Pki.Fleet;
+using Alex.Protocol;
 using Alex.Protocol.Fleet;
 using MQTTnet;
 using MQTTnet.Formatter;
@@ -64,6 +65,12 @@ public static class FleetConnection
 
     /// <summary>The bound on connecting and subscribing as a whole.</summary>
     public static readonly TimeSpan ConnectTimeout = TimeSpan.FromSeconds(30);
+
+    /// <summary>
+    /// How robots and the instructor's view retry a lost broker: 1 s doubling to 30 s, jittered, so a broker restart does
+    /// not bring a class of robots back in the same second.
+    /// </summary>
+    public static readonly Backoff Backoff = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
 
     public static MqttClientOptionsBuilder Options(FleetEndpoint endpoint, FleetIdentity identity, string clientId)
     {

@@ -28,7 +28,7 @@ public sealed record FleetPublisherOptions
     /// <summary>The longest a publish may take before the connection is given up and made again.</summary>
     public TimeSpan PublishTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
-    public Backoff Backoff { get; init; } = new(TimeSpan.FromSeconds(1), TimeSpan.FromSeconds(30));
+    public Backoff Backoff { get; init; } = FleetConnection.Backoff;
 }
 
 /// <summary>Publishes one robot's status to the fleet broker and hands its STOPs to the server.</summary>

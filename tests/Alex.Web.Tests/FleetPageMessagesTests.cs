@@ -55,10 +55,11 @@ public sealed class FleetPageMessagesTests
         board.Heard("alex2", new FleetStatus { Arduino = false, ArduinoDetail = "no /dev/ttyACM0" }, now.AddSeconds(-1));
         board.Heard("alex3", FleetStatus.OfflineWill, now.AddMinutes(-2));
 
-        using var doc = JsonDocument.Parse(FleetPageMessages.Board(board.Rows(now), connected: true, now));
+        using var doc = JsonDocument.Parse(FleetPageMessages.Board(board.Rows(now), new FleetWatchState(true, null, 0, now), now));
         var root = doc.RootElement;
         Assert.Equal("board", root.GetProperty("type").GetString());
         Assert.True(root.GetProperty("connected").GetBoolean());
+        Assert.Equal(JsonValueKind.Null, root.GetProperty("problem").ValueKind);
         var rows = root.GetProperty("rows").EnumerateArray().ToList();
         Assert.Equal(["alex3", "alex2", "alex1"], rows.Select(r => r.GetProperty("robot").GetString()));
         Assert.Equal(["offline", "arduino-down", "moving"], rows.Select(r => r.GetProperty("state").GetString()));
@@ -69,6 +70,21 @@ public sealed class FleetPageMessagesTests
         Assert.Equal(2, rows[2].GetProperty("watchers").GetInt32());
         Assert.Equal(120, rows[2].GetProperty("forwardCm").GetInt64());
         Assert.Equal("driven by laptop", rows[2].GetProperty("note").GetString());
+    }
+
+    [Fact]
+    public void Board_BrokerLost_NotConnectedWithWhy_RowsAsLastHeard()
+    {
+        var now = new DateTimeOffset(2026, 12, 2, 10, 0, 0, TimeSpan.Zero);
+        var board = new FleetBoard();
+        board.Heard("alex1", new FleetStatus { Arduino = true, Moving = false }, now.AddSeconds(-5));
+        var lost = new FleetWatchState(false, "the broker mqtts://broker.lab:8883 closed the connection", 2, now.AddSeconds(-4));
+
+        using var doc = JsonDocument.Parse(FleetPageMessages.Board(board.Rows(now), lost, now));
+        var root = doc.RootElement;
+        Assert.False(root.GetProperty("connected").GetBoolean());
+        Assert.Equal("the broker mqtts://broker.lab:8883 closed the connection", root.GetProperty("problem").GetString());
+        Assert.Equal("alex1", Assert.Single(root.GetProperty("rows").EnumerateArray().ToList()).GetProperty("robot").GetString());
     }
 
     [Fact]

@@ -81,6 +81,13 @@ public sealed class MosquittoBroker : IAsyncDisposable
     /// <summary>Stops the broker as a crash would (SIGKILL): nothing is said to its clients.</summary>
     public void Kill() => _process.Kill(entireProcessTree: true);
 
+    /// <summary>Kills the broker as a crash would and waits until it is gone, its port free for the next one.</summary>
+    public async Task KillAsync()
+    {
+        _process.Kill(entireProcessTree: true);
+        await _process.WaitForExitAsync().Within(TimeSpan.FromSeconds(60), "mosquitto to die").ConfigureAwait(false);
+    }
+
     /// <summary>Freezes or thaws the broker (SIGSTOP / SIGCONT): connections stay open and nothing is answered.</summary>
     public void Pause(bool paused)
     {

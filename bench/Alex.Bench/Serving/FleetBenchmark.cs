@@ -132,9 +132,10 @@ internal static class FleetBenchmark
                     for (var s = 0; s < 3; s++)
                     {
                         var before = Stopwatch.GetTimestamp();
-                        if (!await watch.StopAsync(null, "benchmark", CancellationToken.None).ConfigureAwait(false))
+                        var outcome = await watch.StopAsync(null, "benchmark", CancellationToken.None).ConfigureAwait(false);
+                        if (outcome.Result != FleetStopResult.Sent)
                         {
-                            throw new InvalidOperationException("the broker refused the instructor's STOP");
+                            throw new InvalidOperationException($"the instructor's STOP was not taken: {outcome.Result} {outcome.Problem}");
                         }
 
                         await UntilAsync(() => stopSeen.All(t => Volatile.Read(ref t) > before), "every robot's serial STOP").ConfigureAwait(false);

@@ -36,6 +36,7 @@ internal sealed class FleetHub : IAsyncDisposable
         _time = time;
         _log = log;
         _watch.StatusReceived += OnStatus;
+        _watch.StateChanged += OnState;
         _broadcast = Task.Run(() => BroadcastLoopAsync(_stopping.Token));
     }
 
@@ -76,6 +77,7 @@ internal sealed class FleetHub : IAsyncDisposable
     public async ValueTask DisposeAsync()
     {
         _watch.StatusReceived -= OnStatus;
+        _watch.StateChanged -= OnState;
         await _stopping.CancelAsync().ConfigureAwait(false);
         await _broadcast.ConfigureAwait(ConfigureAwaitOptions.SuppressThrowing);
         _stopping.Dispose();
@@ -83,7 +85,9 @@ internal sealed class FleetHub : IAsyncDisposable
 
     private void OnStatus(string robot, Alex.Protocol.Fleet.FleetStatus? status) => _changed.Writer.TryWrite(true);
 
-    private byte[] Board() => FleetPageMessages.Board(_watch.Rows(), _watch.IsConnected, _time.GetUtcNow());
+    private void OnState(Alex.Protocol.Fleet.FleetWatchState state) => _changed.Writer.TryWrite(true);
+
+    private byte[] Board() => FleetPageMessages.Board(_watch.Rows(), _watch.State, _time.GetUtcNow());
 
     private async Task BroadcastLoopAsync(CancellationToken cancellationToken)
     {
@@ -181,21 +185,19 @@ internal sealed class FleetHub : IAsyncDisposable
             return FleetPageMessages.Stopped(id, false, $"not sent: {_facts.Right.Why}");
         }
 
-        bool taken;
-        try
+        var outcome = await _watch.StopAsync(robot, $"stopped by {_facts.You} on the fleet page", cancellationToken).ConfigureAwait(false);
+        switch (outcome.Result)
         {
-            taken = await _watch.StopAsync(robot, $"stopped by {_facts.You} on the fleet page", cancellationToken).ConfigureAwait(false);
+            case FleetStopResult.Sent:
+                Say($"STOP sent to {what} by {_facts.You}");
+                return FleetPageMessages.Stopped(id, true, $"STOP sent to {what}");
+            case FleetStopResult.Refused:
+                Say($"the broker refused the STOP to {what} by {_facts.You}");
+                return FleetPageMessages.Stopped(id, false, $"the broker refused the STOP to {what}: only an instructor certificate may STOP");
+            default:
+                Say($"{outcome.Problem} (asked by {_facts.You})");
+                return FleetPageMessages.Stopped(id, false, outcome.Problem!);
         }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or OperationCanceledException)
-        {
-            Say($"STOP to {what} failed: {e.Message}");
-            return FleetPageMessages.Stopped(id, false, $"STOP to {what} not sent: the broker cannot be reached");
-        }
-
-        Say(taken ? $"STOP sent to {what} by {_facts.You}" : $"the broker refused the STOP to {what} by {_facts.You}");
-        return taken
-            ? FleetPageMessages.Stopped(id, true, $"STOP sent to {what}")
-            : FleetPageMessages.Stopped(id, false, $"the broker refused the STOP to {what}: only an instructor certificate may STOP");
     }
 
     // One line on the gateway's log for each STOP asked for: who, what, and what came of it.

@@ -4,7 +4,9 @@
 // page -> gateway                                gateway -> page
 // {"type":"stop","id":1,"all":true}  STOP all    {"type":"hello","broker":"mqtts://…","you":"teacher","version":"…",
 // {"type":"stop","id":2,"robot":"alex7"}           "mayStop":true,"checked":true,"why":"…"}   (who may STOP, from the CA's ledger)
-// {"type":"ping","id":3}                         {"type":"board","connected":true,"rows":[ROW,…]}   (worst first; on change, every second)
+// {"type":"ping","id":3}                         {"type":"board","connected":true,"problem":null,"rows":[ROW,…]}   (worst first; on
+//                                                  change, every second; "connected":false with "problem": why the broker is
+//                                                  lost, the rows as last heard, while the gateway reconnects)
 //                                                {"type":"stopped","id":1,"ok":true,"text":"STOP sent to every robot on the broker"}
 //                                                {"type":"pong","id":3}
 //                                                {"type":"error","text":"…"}   (a message the gateway could not read)
@@ -100,11 +102,15 @@ internal static class FleetPageMessages
         w.WriteString("why", facts.Right.Why);
     });
 
-    /// <summary>The board: every robot worst first, its age since its last status at <paramref name="now"/>.</summary>
-    public static byte[] Board(IReadOnlyList<FleetRow> rows, bool connected, DateTimeOffset now) => Write(w =>
+    /// <summary>
+    /// The board: every robot worst first, its age since its last status at <paramref name="now"/>, and whether the gateway
+    /// has the broker (<paramref name="link"/>).
+    /// </summary>
+    public static byte[] Board(IReadOnlyList<FleetRow> rows, FleetWatchState link, DateTimeOffset now) => Write(w =>
     {
         w.WriteString("type", "board");
-        w.WriteBoolean("connected", connected);
+        w.WriteBoolean("connected", link.Connected);
+        WriteNullable(w, "problem", link.Connected ? null : link.Problem);
         w.WriteStartArray("rows");
         foreach (var row in rows)
         {

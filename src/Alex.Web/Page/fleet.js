@@ -16,6 +16,7 @@ const state = {
   rows: [], // the last board's rows
   boardAt: 0, // performance.now() when it came: ages move on from there
   pending: new Map(), // id -> what was asked
+  brokerLost: false, // the last board said the gateway has lost the broker
 };
 
 // ---- connection ---------------------------------------------------------------------------
@@ -71,8 +72,7 @@ function onMessage(msg) {
       refreshControls();
       break;
     case 'board':
-      setBadge('badge-broker', 'broker-state', msg.connected ? 'connected' : 'offline', msg.connected ? 'connected' : 'lost');
-      if (!msg.connected) showBanner('The gateway lost the fleet broker: the board below is as it was. Restart alex fleet --web.', 'bad');
+      onBroker(msg.connected === true, msg.problem);
       state.rows = Array.isArray(msg.rows) ? msg.rows : [];
       state.boardAt = performance.now();
       renderBoard();
@@ -89,6 +89,20 @@ function onMessage(msg) {
       break;
     default:
       break;
+  }
+}
+
+// The gateway's hold on the broker: while it is lost the rows are as last heard and a STOP is answered "not sent";
+// the gateway reconnects by itself and the banner goes when the broker is back.
+function onBroker(connected, problem) {
+  const wasLost = state.brokerLost;
+  state.brokerLost = !connected;
+  setBadge('badge-broker', 'broker-state', connected ? 'connected' : 'offline', connected ? 'connected' : 'lost, reconnecting');
+  if (!connected) {
+    showBanner(`The gateway lost the fleet broker${problem ? ` (${problem})` : ''}. It reconnects by itself; until then the rows below are as last heard and a STOP is not sent.`, 'bad');
+  } else if (wasLost) {
+    showBanner(null);
+    log('the fleet broker is back', true);
   }
 }
 

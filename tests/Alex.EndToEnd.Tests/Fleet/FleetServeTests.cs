@@ -103,7 +103,7 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
         Assert.Equal(MotionKind.Forward, server.Robot.Alex.Motion);
 
         var stopped = NextStatusAsync(watch, TestPki.ServerName, s => s.Moving == false);
-        Assert.True(await watch.StopAsync(null, "end of the lab", CancellationToken.None).Within());
+        Assert.Equal(FleetStopResult.Sent, (await watch.StopAsync(null, "end of the lab", CancellationToken.None).Within()).Result);
         var told = Assert.IsType<AlexLinkSafetyStop>(await driver.ReadUntilAsync(m => m is AlexLinkSafetyStop { Who: "fleet:teacher" }));
         Assert.Equal(AlexLinkStopReason.StopRequested, told.Reason);
         Assert.Equal("fleet:teacher", told.Who);
@@ -156,6 +156,78 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
         await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None).Within(TimeSpan.FromSeconds(60), "the instructor to connect");
         await NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online && s.Moving == true && s.Lease == "laptop").Within(TimeSpan.FromSeconds(60), "the status after the broker came back");
         Assert.Contains(log, l => l.Contains("retrying (the robot is not affected)", StringComparison.Ordinal));
+    }
+
+    [Fact]
+    public async Task Watch_BrokerKilledThenBack_SaysLost_StopNotSentAtOnce_ReconnectsWithTheRobotsRowFresh()
+    {
+        var limit = TimeSpan.FromSeconds(60);
+        await using var server = await TestServer.StartAsync(fleet.Pki, lease: NoDeadMan);
+        using var robotIdentity = fleet.Identity("alex-fleet");
+        using var teacher = fleet.Identity("teacher");
+        await using var first = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, new ConcurrentQueue<string>());
+        await using var watch = await FleetWatch.ConnectAsync(fleet.Endpoint, teacher, TimeProvider.System, CancellationToken.None, backoff: Fast.Backoff).Within(limit, "the instructor to connect");
+        await NextStatusAsync(watch, TestPki.ServerName, s => s.State == FleetStatus.Online).Within(limit, "the robot's first status");
+        Assert.True(watch.IsConnected);
+
+        var lost = new TaskCompletionSource<FleetWatchState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var retried = new TaskCompletionSource<FleetWatchState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        var back = new TaskCompletionSource<FleetWatchState>(TaskCreationOptions.RunContinuationsAsynchronously);
+        watch.StateChanged += state =>
+        {
+            if (!state.Connected)
+            {
+                lost.TrySetResult(state);
+                if (state.Retries > 0)
+                {
+                    retried.TrySetResult(state);
+                }
+            }
+            else if (lost.Task.IsCompleted)
+            {
+                back.TrySetResult(state);
+            }
+        };
+
+        // Gone: the watch says so, and a STOP is answered at once without being sent.
+        await first.KillAsync();
+        var down = await lost.Task.Within(limit, "the watch to say the broker is lost");
+        Assert.False(watch.IsConnected);
+        Assert.Contains(fleet.Endpoint.ToString(), down.Problem, StringComparison.Ordinal);
+        var again = await retried.Task.Within(limit, "an attempt to reconnect to fail");
+        Assert.StartsWith($"cannot reach the broker {fleet.Endpoint}", again.Problem, StringComparison.Ordinal);
+        Assert.Equal(down.Since, again.Since);
+
+        var stopping = watch.StopAsync(null, "fire drill", CancellationToken.None);
+        Assert.True(stopping.IsCompleted, "a STOP while the broker is lost waited");
+        var refused = await stopping.Within(limit);
+        Assert.Equal(FleetStopResult.NotSent, refused.Result);
+        Assert.StartsWith("STOP to every robot on the broker not sent: broker lost: ", refused.Problem, StringComparison.Ordinal);
+        Assert.EndsWith("; reconnecting", refused.Problem, StringComparison.Ordinal);
+
+        // Back on the same port: the watch reconnects by itself, and the robot's row is refilled by a status heard since.
+        var restarted = DateTimeOffset.UtcNow;
+        var heard = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        watch.StatusReceived += (robot, status) =>
+        {
+            if (robot == TestPki.ServerName && status?.State == FleetStatus.Online)
+            {
+                heard.TrySetResult();
+            }
+        };
+        await using var second = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await back.Task.Within(limit, "the watch to reconnect");
+        Assert.True(watch.IsConnected);
+        Assert.Null(watch.State.Problem);
+        await heard.Task.Within(limit, "the robot's status after the broker came back");
+        var row = watch.Rows().Single(r => r.Robot == TestPki.ServerName);
+        Assert.True(row.LastSeen >= restarted, $"the row was last seen {row.LastSeen:O}, before the broker came back at {restarted:O}");
+        Assert.Equal(FleetRowState.Idle, row.State);
+
+        // And STOP works again.
+        Assert.Equal(FleetStopResult.Sent, (await watch.StopAsync(TestPki.ServerName, "after the restart", CancellationToken.None).Within(limit)).Result);
+        await Bounded.Until(() => publisher.Stops == 1, limit, "the robot to get the STOP");
     }
 
     [Fact]
