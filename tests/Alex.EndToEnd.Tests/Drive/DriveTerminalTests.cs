@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Alex.Tests.Shared;
 
@@ -11,15 +10,18 @@ namespace Alex.EndToEnd.Tests.Drive;
 /// </summary>
 public sealed partial class DriveTerminalTests : IAsyncLifetime
 {
-    private const string Pane = "demo";
-    private readonly string _socket = $"alex-test-{Guid.NewGuid():N}";
     private readonly string _configHome = Directory.CreateTempSubdirectory("alex-xdg-").FullName;
+    private TmuxPane _pane = null!;
 
-    public Task InitializeAsync() => Task.CompletedTask;
+    public Task InitializeAsync()
+    {
+        _pane = TmuxPane.Start(120, 40);
+        return Task.CompletedTask;
+    }
 
     public async Task DisposeAsync()
     {
-        await TmuxAsync(allowFailure: true, "kill-server");
+        await _pane.DisposeAsync();
         Directory.Delete(_configHome, recursive: true);
     }
 
@@ -28,22 +30,22 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
     {
         await StartDemoAsync();
 
-        await TmuxAsync("send-keys", "-t", Pane, "+");
-        await WaitForScreenAsync(s => s.Contains("speed 70 %", StringComparison.Ordinal), "the speed to go up to 70 %");
+        _pane.SendKeys("+");
+        await _pane.WaitForScreenAsync(s => s.Contains("speed 70 %", StringComparison.Ordinal), "the speed to go up to 70 %");
 
-        await TmuxAsync("send-keys", "-t", Pane, "f");
-        await WaitForScreenAsync(s => s.Contains("commands sent 1  ok 1  failed 0", StringComparison.Ordinal), "the move to be acknowledged");
-        await WaitForScreenAsync(s => ForwardDistance().Match(s) is { Success: true } m && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "the forward distance to count up");
-        await WaitForScreenAsync(s => s.Contains("lease: you drive", StringComparison.Ordinal), "the lease to be ours");
+        _pane.SendKeys("f");
+        await _pane.WaitForScreenAsync(s => s.Contains("commands sent 1  ok 1  failed 0", StringComparison.Ordinal), "the move to be acknowledged");
+        await _pane.WaitForScreenAsync(s => ForwardDistance().Match(s) is { Success: true } m && int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) > 0, "the forward distance to count up");
+        await _pane.WaitForScreenAsync(s => s.Contains("lease: you drive", StringComparison.Ordinal), "the lease to be ours");
 
-        await TmuxAsync("send-keys", "-t", Pane, "Space");
+        _pane.SendKeys("Space");
         // One condition: a capture can catch a redraw halfway, with new counters above an old log.
-        await WaitForScreenAsync(
+        await _pane.WaitForScreenAsync(
             s => s.Contains("commands sent 2  ok 2  failed 0", StringComparison.Ordinal) && s.Contains("s: OK (", StringComparison.Ordinal),
             "STOP to be acknowledged");
 
-        await TmuxAsync("send-keys", "-t", Pane, "q");
-        var after = await WaitForScreenAsync(s => ExitLine().IsMatch(s), "the demo to exit");
+        _pane.SendKeys("q");
+        var after = await _pane.WaitForScreenAsync(s => ExitLine().IsMatch(s), "the demo to exit");
         Assert.Contains("DEMO-EXIT=0", after, StringComparison.Ordinal);
         await AssertTerminalRestoredAsync(after);
 
@@ -57,8 +59,8 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
     {
         await StartDemoAsync();
 
-        await TmuxAsync("send-keys", "-t", Pane, "C-c");
-        var after = await WaitForScreenAsync(s => ExitLine().IsMatch(s), "the demo to exit on Ctrl-C");
+        _pane.SendKeys("C-c");
+        var after = await _pane.WaitForScreenAsync(s => ExitLine().IsMatch(s), "the demo to exit on Ctrl-C");
         Assert.True(after.Contains("DEMO-EXIT=0", StringComparison.Ordinal), after);
         await AssertTerminalRestoredAsync(after);
     }
@@ -73,7 +75,7 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
             Assert.Single(Directory.GetDirectories(temp));
 
             // Closing the window: the terminal hangs up (SIGHUP), writes to it fail from then on.
-            await TmuxAsync("kill-server");
+            _pane.Kill();
             await Bounded.Until(() => Directory.GetFileSystemEntries(temp).Length == 0, TimeSpan.FromSeconds(20), "the demo's temp dir to be removed after SIGHUP");
         }
         finally
@@ -84,11 +86,8 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
 
     private async Task StartDemoAsync(string environment = "")
     {
-        await TmuxAsync("-f", "/dev/null", "new-session", "-d", "-s", Pane, "-x", "120", "-y", "40", "bash --norc --noprofile");
-        var command = $"{environment}XDG_CONFIG_HOME='{_configHome}' {AlexCli.ShellCommand} demo; echo DEMO-EXIT=$?";
-        await TmuxAsync("send-keys", "-t", Pane, "-l", command);
-        await TmuxAsync("send-keys", "-t", Pane, "Enter");
-        var screen = await WaitForScreenAsync(
+        _pane.TypeLine($"{environment}XDG_CONFIG_HOME='{_configHome}' {AlexCli.ShellCommand} demo; echo DEMO-EXIT=$?");
+        var screen = await _pane.WaitForScreenAsync(
             s => s.Contains("● connected", StringComparison.Ordinal) && s.Contains("commands sent 0", StringComparison.Ordinal) && s.Contains("Arduino up", StringComparison.Ordinal) &&
                 s.Contains("lease: free — a move or t makes you the driver", StringComparison.Ordinal),
             "the console to connect",
@@ -99,93 +98,17 @@ public sealed partial class DriveTerminalTests : IAsyncLifetime
     private async Task AssertTerminalRestoredAsync(string screen)
     {
         // Alternate screen left and cursor visible again.
-        Assert.Equal("0 1", (await TmuxAsync("display-message", "-p", "-t", Pane, "#{alternate_on} #{cursor_flag}")).Trim());
+        Assert.Equal("0 1", _pane.Display("#{alternate_on} #{cursor_flag}").Trim());
 
         // Line editing and echo back on; the answer is computed by the shell so the typed line cannot match it.
-        await TmuxAsync("send-keys", "-t", Pane, "-l", "echo \"$(stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr -d ' \\n') TTY-$((6*7))\"");
-        await TmuxAsync("send-keys", "-t", Pane, "Enter");
-        var tty = await WaitForScreenAsync(s => s.Contains("TTY-42", StringComparison.Ordinal), "stty to answer");
+        _pane.TypeLine("echo \"$(stty -a | grep -o -- '-\\?icanon\\|-\\?echo ' | tr -d ' \\n') TTY-$((6*7))\"");
+        var tty = await _pane.WaitForScreenAsync(s => s.Contains("TTY-42", StringComparison.Ordinal), "stty to answer");
         Assert.True(tty.Contains("icanonecho TTY-42", StringComparison.Ordinal), tty);
 
         // Nothing left behind: the demo's temp dir (certificates, the pty link) is gone.
         var dir = TempDir().Match(screen);
         Assert.True(dir.Success, screen);
         Assert.False(Directory.Exists(dir.Groups[1].Value), $"{dir.Groups[1].Value} was left behind");
-    }
-
-    private async Task<string> WaitForScreenAsync(Func<string, bool> condition, string what, TimeSpan? limit = null)
-    {
-        var screen = string.Empty;
-        try
-        {
-            await Bounded.Until(
-                () =>
-                {
-                    screen = Capture();
-                    return condition(screen);
-                },
-                limit ?? TimeSpan.FromSeconds(20),
-                what);
-        }
-        catch (TimeoutException e)
-        {
-            throw new TimeoutException($"{e.Message}; the screen was:\n{screen}", e);
-        }
-
-        return screen;
-    }
-
-    private string Capture()
-    {
-        var (code, output) = Run("capture-pane", "-p", "-t", Pane);
-        return code == 0 ? output : string.Empty;
-    }
-
-    private async Task<string> TmuxAsync(params string[] args) => await TmuxAsync(false, args);
-
-    private Task<string> TmuxAsync(bool allowFailure, params string[] args)
-    {
-        var (code, output) = Run(args);
-        if (!allowFailure)
-        {
-            Assert.True(code == 0, $"tmux {string.Join(' ', args)} failed ({code}): {output}");
-        }
-
-        return Task.FromResult(output);
-    }
-
-    private (int Code, string Output) Run(params string[] args)
-    {
-        var start = new ProcessStartInfo("tmux") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add("-L");
-        start.ArgumentList.Add(_socket);
-        foreach (var a in args)
-        {
-            start.ArgumentList.Add(a);
-        }
-
-        Process process;
-        try
-        {
-            process = Process.Start(start)!;
-        }
-        catch (System.ComponentModel.Win32Exception e)
-        {
-            throw new InvalidOperationException("tmux is needed for the terminal tests: apt-get install -y tmux (.ci/run installs it)", e);
-        }
-
-        using (process)
-        {
-            var stdout = process.StandardOutput.ReadToEndAsync();
-            var stderr = process.StandardError.ReadToEndAsync();
-            if (!process.WaitForExit(TimeSpan.FromSeconds(10)))
-            {
-                process.Kill();
-                throw new TimeoutException($"tmux {string.Join(' ', args)} did not finish");
-            }
-
-            return (process.ExitCode, stdout.Result + stderr.Result);
-        }
     }
 
     [GeneratedRegex(@"^DEMO-EXIT=\d+$", RegexOptions.Multiline)]

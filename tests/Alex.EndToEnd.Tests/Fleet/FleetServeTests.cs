@@ -231,6 +231,34 @@ public sealed class FleetServeTests(FleetTestPki fleet) : IClassFixture<FleetTes
     }
 
     [Fact]
+    public async Task FleetCommand_LiveTableInATerminal_TitleSaysBrokerLostThenTheRobotIsBack()
+    {
+        var limit = TimeSpan.FromSeconds(60);
+        await using var server = await TestServer.StartAsync(fleet.Pki, lease: NoDeadMan);
+        using var robotIdentity = fleet.Identity("alex-fleet");
+        await using var first = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await using var publisher = Publish(server, robotIdentity, fleet.Endpoint, new ConcurrentQueue<string>());
+        await using var pane = TmuxPane.Start(200, 30);
+
+        // The table's title wraps at the table's width: the screen is read as words.
+        static string Words(string screen) => string.Join(' ', screen.Split((char[]?)null, StringSplitOptions.RemoveEmptyEntries));
+        var watching = $"1 robot on {fleet.Endpoint} (Ctrl+C leaves;";
+        pane.TypeLine($"{AlexCli.ShellCommand} fleet {fleet.Endpoint} --cert '{fleet.Pki.Path("teacher.crt")}' --key '{fleet.Pki.Path("teacher.key")}' --ca '{fleet.Pki.CaPath}'");
+        await pane.WaitForScreenAsync(s => Words(s).Contains(watching, StringComparison.Ordinal) && Words(s).Contains($"│ {TestPki.ServerName} │ idle │", StringComparison.Ordinal), "the live table with the robot", limit);
+
+        await first.KillAsync();
+        var lost = Words(await pane.WaitForScreenAsync(s => Words(s).Contains($"1 robot on {fleet.Endpoint} as last heard)", StringComparison.Ordinal), "the title to say the broker is lost", limit));
+        Assert.Matches(@"broker lost: .+; reconnecting \(lost (now|\d+ s ago); 1 robot on ", lost);
+        Assert.DoesNotContain(watching, lost, StringComparison.Ordinal);
+
+        await using var second = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
+        await pane.WaitForScreenAsync(s => Words(s).Contains(watching, StringComparison.Ordinal) && !s.Contains("broker lost", StringComparison.Ordinal), "the title to say the broker is back", limit);
+
+        pane.SendKeys("C-c");
+        await Bounded.Until(() => pane.Display("#{pane_current_command}").Trim() == "bash", limit, "alex fleet to leave on Ctrl+C");
+    }
+
+    [Fact]
     public async Task Publisher_KilledProcess_LastWillMarksTheRobotOffline()
     {
         await using var broker = await MosquittoBroker.StartAsync(fleet.Broker.ConfPath, fleet.Port);
