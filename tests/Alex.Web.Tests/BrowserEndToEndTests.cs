@@ -147,7 +147,8 @@ public sealed class BrowserEndToEndTests : IClassFixture<Chromium>, IClassFixtur
 
             if (DateTime.UtcNow > deadline)
             {
-                throw new TimeoutException($"timed out waiting for {what} (last seen {last})");
+                var log = await locator.Page.Locator("#log").TextContentAsync().Within();
+                throw new TimeoutException($"timed out waiting for {what} (last seen {last}); the page's log:\n{log}");
             }
 
             await Task.Delay(50);
