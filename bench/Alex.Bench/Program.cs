@@ -24,6 +24,7 @@ internal static class Program
         ["lidar"] = ("scan latency p50/p99 with 1 and 20 watchers, driver round trip with the lidar streaming vs without, decoder throughput [rounds seconds]", Serving.LidarBenchmark.RunAsync),
         ["fleet"] = ("N robots publishing to one Mosquitto: instructor's view of a change, STOP-all to every serial line, broker CPU/RSS, round trip with vs without [robots rounds]", Serving.FleetBenchmark.RunAsync),
         ["map-accuracy"] = ("mapping drill in the simulator with slip and noise: end pose error with and without scan matching, map agreement, cost per scan [seeds]", Mapping.MapAccuracyBenchmark.RunAsync),
+        ["map-server"] = ("the server's map (ServerMapper via the hub, polled status) on a turn-heavy drive vs the simulator's truth, unpaced and at 9600 baud; pose rules side by side [seeds]", Mapping.ServerMapAccuracyBenchmark.RunAsync),
         ["cli-startup"] = ("alex --version start-up time, median and p99", Serving.ServingBenchmarks.StartupAsync),
     };
 

@@ -79,6 +79,9 @@ public sealed class SimulatedLidar
 
     public LidarSimSettings Settings { get; }
 
+    /// <summary>Where the lidar really is (the simulator's truth, with wheel slip): for measuring a mapper against it.</summary>
+    public SimulatedBody Body => _body;
+
     /// <summary>Sampling (between SCAN and STOP, RESET or another request).</summary>
     public bool Scanning { get; private set; }
 
