@@ -1,125 +1,16 @@
-using System.Globalization;
-using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Playwright;
 
 namespace Alex.Web.Tests;
 
-/// <summary>
-/// A broker of its own to kill and start again, all made by the real `alex`: one team's robot (`alex serve --simulate
-/// --fleet`), an instructor, `alex pki fleet-broker`'s configuration, and the instructor's `alex fleet --web`.
-/// </summary>
-public sealed partial class FleetBrokerLossRig : IAsyncLifetime
+/// <summary>A broker of its own to kill and start again (<see cref="FleetRig"/>): one team's robot and the instructor's `alex fleet --web`.</summary>
+public sealed class FleetBrokerLossRig() : FleetRig("alex-fleet-loss-", [Robot])
 {
-    public static readonly TimeSpan Slow = TimeSpan.FromSeconds(90);
-
     public const string Robot = "robot1";
-
-    private readonly StringBuilder _output = new();
-    private readonly List<System.Diagnostics.Process> _processes = [];
-
-    public string Dir { get; } = Directory.CreateTempSubdirectory("alex-fleet-loss-").FullName;
-
-    public string Pki => Path.Combine(Dir, "pki");
-
-    public string Conf => Path.Combine(Pki, "mosquitto", "mosquitto.conf");
-
-    public int Port { get; } = MosquittoBroker.FreePort();
-
-    public string Broker => $"mqtts://localhost:{Port}";
-
-    public MosquittoBroker? Mosquitto { get; set; }
 
     public Uri Page { get; private set; } = null!;
 
-    public string Output
-    {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
-
-    public async Task InitializeAsync()
-    {
-        await OkAsync("pki", "init", "--dir", Pki, "--name", "Fleet Broker Loss Test CA");
-        var roster = Path.Combine(Dir, "teams.csv");
-        await File.WriteAllLinesAsync(roster, ["team,robot,laptop,ip", $"team1,{Robot}"]);
-        await OkAsync("pki", "issue", "--batch", roster, "--dir", Pki, "--fleet");
-        await OkAsync("pki", "issue", "instructor", "teacher", "--dir", Pki);
-        await OkAsync("pki", "fleet-broker", "--dir", Pki, "--host", "localhost", "--bind", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--user", Environment.UserName);
-        Mosquitto = await MosquittoBroker.StartAsync(Conf, Port);
-        _processes.Add(Start("serve", "--pki", Path.Combine(Pki, "teams", "team1"), "--allow-any", "--simulate", "--listen", "127.0.0.1:0", "--no-announce", "--quiet", "--fleet", Broker));
-
-        var opened = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var gateway = AlexProcess.Start(
-            line =>
-            {
-                Say($"[gateway] {line}");
-                if (OpenLine().Match(line) is { Success: true } m)
-                {
-                    opened.TrySetResult(new Uri(m.Groups[1].Value));
-                }
-            },
-            ["fleet", Broker, "--cert", Path.Combine(Pki, "teacher.crt"), "--key", Path.Combine(Pki, "teacher.key"), "--pki", Pki, "--web", "--listen", "127.0.0.1:0"]);
-        _processes.Add(gateway);
-        var exited = gateway.WaitForExitAsync();
-        if (await Task.WhenAny(opened.Task, exited).Within(Slow, "alex fleet --web to print its URL") == exited)
-        {
-            throw new InvalidOperationException($"alex fleet --web exited with {gateway.ExitCode}:\n{Output}");
-        }
-
-        Page = await opened.Task;
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _processes)
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync().Within(Slow);
-            }
-
-            process.Dispose();
-        }
-
-        if (Mosquitto is not null)
-        {
-            await Mosquitto.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private void Say(string line)
-    {
-        lock (_output)
-        {
-            _output.AppendLine(line);
-        }
-    }
-
-    private async Task OkAsync(params string[] args)
-    {
-        var run = await AlexCli.RunAsync(Slow, args);
-        Assert.True(run.Code == 0, $"alex {string.Join(' ', args)} exited {run.Code}: {run.Stdout}{run.Stderr}");
-    }
-
-    private System.Diagnostics.Process Start(params string[] args) => AlexProcess.Start(Say, args);
-
-    [GeneratedRegex(@"^\s+open\s+(http://127\.0\.0\.1:\d+/\?token=\S+)$")]
-    private static partial Regex OpenLine();
+    protected override async Task StartGatewaysAsync() => Page = await StartGatewayAsync("teacher", "--pki", Pki);
 }
 
 /// <summary>
@@ -130,7 +21,7 @@ public sealed partial class FleetBrokerLossRig : IAsyncLifetime
 [Collection("browser and child processes")]
 public sealed class FleetPageBrokerLossTests(Chromium chromium, FleetBrokerLossRig rig) : IClassFixture<Chromium>, IClassFixture<FleetBrokerLossRig>
 {
-    private static readonly TimeSpan Slow = FleetBrokerLossRig.Slow;
+    private static readonly TimeSpan Slow = FleetRig.Slow;
     private static readonly float SlowMs = (float)Slow.TotalMilliseconds;
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);

@@ -1,5 +1,3 @@
-using System.Diagnostics;
-using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.RegularExpressions;
@@ -8,29 +6,12 @@ using Microsoft.Playwright;
 namespace Alex.Web.Tests;
 
 /// <summary>
-/// A class on a real Mosquitto, all made by the real `alex`: `alex pki issue --batch --fleet` for three teams, an instructor
-/// (teacher) and a watcher (laptop), `alex pki fleet-broker`'s configuration; three `alex serve --simulate --fleet` robots
-/// with their audit logs; and two `alex fleet --web` gateways, the instructor's and the watcher's.
+/// A class of three teams on a real Mosquitto (<see cref="FleetRig"/>), with two `alex fleet --web` gateways: the
+/// instructor's (teacher) and the watcher's (laptop), and the watcher's again without the CA's ledger.
 /// </summary>
-public sealed partial class FleetPageRig : IAsyncLifetime
+public sealed class FleetPageRig() : FleetRig("alex-fleet-web-", Names)
 {
-    public static readonly TimeSpan Slow = TimeSpan.FromSeconds(90);
-
-    public static readonly string[] Robots = ["robot1", "robot2", "robot3"];
-
-    private readonly StringBuilder _output = new();
-    private readonly Dictionary<string, Process> _robots = [];
-    private readonly List<Process> _gateways = [];
-
-    public string Dir { get; } = Directory.CreateTempSubdirectory("alex-fleet-web-").FullName;
-
-    public string Pki => Path.Combine(Dir, "pki");
-
-    public int Port { get; } = MosquittoBroker.FreePort();
-
-    public string Broker => $"mqtts://localhost:{Port}";
-
-    public MosquittoBroker? Mosquitto { get; private set; }
+    public static readonly string[] Names = ["robot1", "robot2", "robot3"];
 
     public Uri TeacherPage { get; private set; } = null!;
 
@@ -39,154 +20,12 @@ public sealed partial class FleetPageRig : IAsyncLifetime
     /// <summary>The watcher's page without the CA's ledger (--ca, not --pki): it cannot tell, so the broker decides.</summary>
     public Uri UncheckedPage { get; private set; } = null!;
 
-    public string Output
+    protected override async Task StartGatewaysAsync()
     {
-        get
-        {
-            lock (_output)
-            {
-                return _output.ToString();
-            }
-        }
-    }
-
-    public string AuditPath(string robot) => Path.Combine(Dir, robot + ".audit.jsonl");
-
-    public async Task InitializeAsync()
-    {
-        await OkAsync("pki", "init", "--dir", Pki, "--name", "Fleet Page Test CA");
-        var roster = Path.Combine(Dir, "teams.csv");
-        await File.WriteAllLinesAsync(roster, ["team,robot,laptop,ip", .. Robots.Select((r, i) => $"team{i + 1},{r}")]);
-        await OkAsync("pki", "issue", "--batch", roster, "--dir", Pki, "--fleet");
-        await OkAsync("pki", "issue", "instructor", "teacher", "--dir", Pki);
-        await OkAsync("pki", "issue", "client", "laptop", "--dir", Pki);
-        await OkAsync("pki", "fleet-broker", "--dir", Pki, "--host", "localhost", "--bind", "127.0.0.1", "--port", Port.ToString(CultureInfo.InvariantCulture), "--user", Environment.UserName);
-        Mosquitto = await MosquittoBroker.StartAsync(Path.Combine(Pki, "mosquitto", "mosquitto.conf"), Port);
-
-        for (var i = 0; i < Robots.Length; i++)
-        {
-            _robots[Robots[i]] = Start(
-                "serve", "--pki", Path.Combine(Pki, "teams", $"team{i + 1}"), "--allow-any", "--simulate", "--listen", "127.0.0.1:0", "--no-announce", "--quiet",
-                "--audit", AuditPath(Robots[i]), "--fleet", Broker);
-        }
-
         TeacherPage = await StartGatewayAsync("teacher", "--pki", Pki);
         WatcherPage = await StartGatewayAsync("laptop", "--pki", Pki);
         UncheckedPage = await StartGatewayAsync("laptop", "--ca", Path.Combine(Pki, "signing.pem"));
     }
-
-    /// <summary>Kills a robot's `alex serve` as a crash or a pulled plug would: the broker publishes its Last Will.</summary>
-    public async Task KillRobotAsync(string robot)
-    {
-        var process = _robots[robot];
-        process.Kill(entireProcessTree: true);
-        await process.WaitForExitAsync().Within(Slow, $"{robot}'s alex serve to die");
-    }
-
-    /// <summary>The STOPs the robot's server sent its Arduino on the serial line for the fleet (audit "command" records by "server").</summary>
-    public IReadOnlyList<string> FleetStopsOnTheSerialLine(string robot)
-    {
-        var stops = new List<string>();
-        if (!File.Exists(AuditPath(robot)))
-        {
-            return stops;
-        }
-
-        using var stream = new FileStream(AuditPath(robot), FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-        using var reader = new StreamReader(stream);
-        while (reader.ReadLine() is { } line)
-        {
-            if (line.Length == 0 || !line.EndsWith('}'))
-            {
-                continue;
-            }
-
-            using var record = JsonDocument.Parse(line);
-            var r = record.RootElement;
-            if (r.GetProperty("event").GetString() == "command" && r.TryGetProperty("name", out var name) && name.GetString() == "server"
-                && r.GetProperty("command").GetString() == "s" && r.TryGetProperty("why", out var why) && why.GetString() is { } text
-                && text.StartsWith("STOP from the fleet", StringComparison.Ordinal))
-            {
-                stops.Add($"{text} -> {r.GetProperty("result").GetString()}");
-            }
-        }
-
-        return stops;
-    }
-
-    public async Task DisposeAsync()
-    {
-        foreach (var process in _gateways.Concat(_robots.Values))
-        {
-            if (!process.HasExited)
-            {
-                process.Kill(entireProcessTree: true);
-                await process.WaitForExitAsync().Within(Slow);
-            }
-
-            process.Dispose();
-        }
-
-        if (Mosquitto is not null)
-        {
-            await Mosquitto.DisposeAsync();
-        }
-
-        try
-        {
-            Directory.Delete(Dir, recursive: true);
-        }
-        catch (IOException)
-        {
-        }
-    }
-
-    private async Task OkAsync(params string[] args)
-    {
-        var run = await AlexCli.RunAsync(Slow, args);
-        Assert.True(run.Code == 0, $"alex {string.Join(' ', args)} exited {run.Code}: {run.Stdout}{run.Stderr}");
-    }
-
-    private Process Start(params string[] args) => AlexProcess.Start(
-        line =>
-        {
-            lock (_output)
-            {
-                _output.AppendLine(line);
-            }
-        },
-        args);
-
-    private async Task<Uri> StartGatewayAsync(string who, params string[] trust)
-    {
-        var opened = new TaskCompletionSource<Uri>(TaskCreationOptions.RunContinuationsAsynchronously);
-        var process = AlexProcess.Start(
-            line =>
-            {
-                lock (_output)
-                {
-                    _output.AppendLine($"[{who}] {line}");
-                }
-
-                if (OpenLine().Match(line) is { Success: true } m)
-                {
-                    opened.TrySetResult(new Uri(m.Groups[1].Value));
-                }
-            },
-            ["fleet", Broker, "--cert", Path.Combine(Pki, who + ".crt"), "--key", Path.Combine(Pki, who + ".key"), .. trust, "--web", "--listen", "127.0.0.1:0"]);
-        _gateways.Add(process);
-        var exited = process.WaitForExitAsync();
-        var first = await Task.WhenAny(opened.Task, exited).Within(Slow, $"alex fleet --web as {who} to print its URL");
-        if (first == exited)
-        {
-            throw new InvalidOperationException($"alex fleet --web as {who} exited with {process.ExitCode}:\n{Output}");
-        }
-
-        return await opened.Task;
-    }
-
-    [GeneratedRegex(@"^\s+open\s+(http://127\.0\.0\.1:\d+/\?token=\S+)$")]
-    private static partial Regex OpenLine();
 }
 
 /// <summary>
@@ -197,7 +36,7 @@ public sealed partial class FleetPageRig : IAsyncLifetime
 [Collection("browser and child processes")]
 public sealed class FleetPageTests(Chromium chromium, FleetPageRig rig) : IClassFixture<Chromium>, IClassFixture<FleetPageRig>
 {
-    private static readonly TimeSpan Slow = FleetPageRig.Slow;
+    private static readonly TimeSpan Slow = FleetRig.Slow;
     private static readonly float SlowMs = (float)Slow.TotalMilliseconds;
 
     private static ILocatorAssertions Expect(ILocator locator) => Assertions.Expect(locator);
@@ -230,7 +69,7 @@ public sealed class FleetPageTests(Chromium chromium, FleetPageRig rig) : IClass
         await Expect(teacher.Locator("#broker")).ToHaveTextAsync($"broker: mqtts://localhost:{rig.Port}").Within();
 
         // Every robot comes up idle (the simulated Arduino is connected), with its sessions and a live age.
-        foreach (var robot in FleetPageRig.Robots)
+        foreach (var robot in FleetPageRig.Names)
         {
             await Expect(Row(teacher, robot)).ToHaveAttributeAsync("data-state", "idle", new() { Timeout = SlowMs }).Within(Slow, $"{robot}'s row");
             await Expect(Row(teacher, robot).Locator(".sessions")).ToHaveTextAsync("0 driving · 0 watching · 0 admin").Within();
