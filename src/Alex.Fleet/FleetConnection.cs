@@ -93,6 +93,31 @@ public static class FleetConnection
                 .WithRevocationMode(X509RevocationMode.NoCheck));
     }
 
+    /// <summary>True for what a connection attempt throws when the broker cannot be reached or will not talk TLS with us.</summary>
+    public static bool IsUnreachable(Exception e) =>
+        e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or AuthenticationException or IOException or InvalidOperationException;
+
+    /// <summary>An exception's message (its cause's, when it wraps one) on one line.</summary>
+    public static string OneLine(Exception e)
+    {
+        ArgumentNullException.ThrowIfNull(e);
+        return (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ");
+    }
+
+    /// <summary>Disconnects <paramref name="client"/> within a second, whatever state it is in; a failure to do so is ignored.</summary>
+    public static async Task DropAsync(IMqttClient client)
+    {
+        ArgumentNullException.ThrowIfNull(client);
+        try
+        {
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), quick.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
+        {
+        }
+    }
+
     /// <summary>A client id unique per process, readable in the broker's log: NAME-PID.</summary>
     public static string ClientId(string name) => $"{name}-{Environment.ProcessId}";
 

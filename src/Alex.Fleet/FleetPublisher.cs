@@ -258,17 +258,17 @@ public sealed class FleetPublisher : IAsyncDisposable
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
-            await DropAsync().ConfigureAwait(false);
+            await FleetConnection.DropAsync(_client).ConfigureAwait(false);
             return $"no answer from the broker {_endpoint} within {FleetConnection.ConnectTimeout.TotalSeconds:0} s";
         }
         catch (OperationCanceledException)
         {
             return "stopping";
         }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException or IOException or InvalidOperationException)
+        catch (Exception e) when (FleetConnection.IsUnreachable(e))
         {
-            await DropAsync().ConfigureAwait(false);
-            return $"cannot reach the broker {_endpoint}: {OneLine(e)}";
+            await FleetConnection.DropAsync(_client).ConfigureAwait(false);
+            return $"cannot reach the broker {_endpoint}: {FleetConnection.OneLine(e)}";
         }
     }
 
@@ -315,7 +315,7 @@ public sealed class FleetPublisher : IAsyncDisposable
             catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
             {
                 // Sent again after reconnecting (the schedule publishes at once on a new connection).
-                await DropAsync().ConfigureAwait(false);
+                await FleetConnection.DropAsync(_client).ConfigureAwait(false);
                 return $"the broker {_endpoint} did not acknowledge a status within {_options.PublishTimeout.TotalSeconds:0} s";
             }
             catch (OperationCanceledException)
@@ -324,24 +324,12 @@ public sealed class FleetPublisher : IAsyncDisposable
             }
             catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or IOException or InvalidOperationException)
             {
-                await DropAsync().ConfigureAwait(false);
-                return $"lost the broker {_endpoint}: {OneLine(e)}";
+                await FleetConnection.DropAsync(_client).ConfigureAwait(false);
+                return $"lost the broker {_endpoint}: {FleetConnection.OneLine(e)}";
             }
         }
 
         return "stopping";
-    }
-
-    private async Task DropAsync()
-    {
-        try
-        {
-            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), quick.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
-        {
-        }
     }
 
     private MqttApplicationMessage StatusMessage(FleetStatus status) => new MqttApplicationMessageBuilder()
@@ -368,6 +356,4 @@ public sealed class FleetPublisher : IAsyncDisposable
         _ = stopping.ContinueWith(t => _log($"fleet: the STOP failed: {t.Exception?.InnerException?.Message}"), CancellationToken.None, TaskContinuationOptions.OnlyOnFaulted, TaskScheduler.Default);
         return Task.CompletedTask;
     }
-
-    private static string OneLine(Exception e) => (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ");
 }

@@ -157,7 +157,7 @@ public sealed class FleetWatch : IAsyncDisposable
         }
         catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
         {
-            return new FleetStopOutcome(FleetStopResult.NotSent, $"STOP to {what} not sent: lost the broker {_endpoint}: {OneLine(e)}");
+            return new FleetStopOutcome(FleetStopResult.NotSent, $"STOP to {what} not sent: lost the broker {_endpoint}: {FleetConnection.OneLine(e)}");
         }
     }
 
@@ -261,25 +261,13 @@ public sealed class FleetWatch : IAsyncDisposable
         {
             problem = $"no answer from the broker {_endpoint} within {FleetConnection.ConnectTimeout.TotalSeconds:0} s";
         }
-        catch (Exception e) when (e is MQTTnet.Exceptions.MqttCommunicationException or System.Net.Sockets.SocketException or System.Security.Authentication.AuthenticationException or IOException or InvalidOperationException)
+        catch (Exception e) when (FleetConnection.IsUnreachable(e))
         {
-            problem = $"cannot reach the broker {_endpoint}: {OneLine(e)}";
+            problem = $"cannot reach the broker {_endpoint}: {FleetConnection.OneLine(e)}";
         }
 
-        await DropAsync().ConfigureAwait(false);
+        await FleetConnection.DropAsync(_client).ConfigureAwait(false);
         return problem;
-    }
-
-    private async Task DropAsync()
-    {
-        try
-        {
-            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
-            await _client.DisconnectAsync(new MqttClientDisconnectOptionsBuilder().Build(), quick.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is OperationCanceledException or MQTTnet.Exceptions.MqttCommunicationException or InvalidOperationException or IOException)
-        {
-        }
     }
 
     private Task OnMessageAsync(MqttApplicationMessageReceivedEventArgs e)
@@ -310,12 +298,10 @@ public sealed class FleetWatch : IAsyncDisposable
     // with a reason (MQTT 5: "server shutting down", "session taken over") says so.
     private string LostWhy(MqttClientDisconnectedEventArgs e) => e switch
     {
-        { Exception: { } x } => $"lost the broker {_endpoint}: {OneLine(x)}",
+        { Exception: { } x } => $"lost the broker {_endpoint}: {FleetConnection.OneLine(x)}",
         { Reason: MqttClientDisconnectReason.NormalDisconnection } => $"the broker {_endpoint} closed the connection",
         _ => $"the broker {_endpoint} closed the connection: {e.Reason}{(string.IsNullOrEmpty(e.ReasonString) ? "" : $" ({e.ReasonString})")}",
     };
-
-    private static string OneLine(Exception e) => (e.InnerException?.Message ?? e.Message).ReplaceLineEndings(" ");
 }
 
 /// <summary>The fleet broker could not be used; the message says why in one line.</summary>
